@@ -1,0 +1,18 @@
+//! `fleet completions SHELL`: shell completion scripts generated from the command definitions.
+
+use std::process::ExitCode;
+
+/// Print a shell completion script.
+///
+/// Example: fleet completions bash > /etc/bash_completion.d/fleet
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The shell to generate completions for.
+    shell: clap_complete::Shell,
+}
+
+pub(crate) fn run<C: clap::CommandFactory>(args: Args) -> anyhow::Result<ExitCode> {
+    let mut command = C::command();
+    clap_complete::generate(args.shell, &mut command, "fleet", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}

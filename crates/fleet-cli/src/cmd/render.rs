@@ -1,0 +1,11 @@
+//! `fleet render`: placeholder until its issue lands.
+
+use std::process::ExitCode;
+
+/// Not yet implemented.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {}
+
+pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`fleet render` is not implemented yet")
+}

@@ -1,0 +1,1 @@
+//! Provisioning on libvirt: the only crate that links `virt`. Pools, volumes, domains built from typed XML, DHCP reservations.
