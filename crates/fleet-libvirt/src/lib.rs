@@ -1,1 +1,37 @@
 //! Provisioning on libvirt: the only crate that links `virt`. Pools, volumes, domains built from typed XML, DHCP reservations.
+//!
+//! A [`Session`] holds a few connections per host. On it, [`Session::deploy`] makes libvirt
+//! match a [`DesiredFleet`] (create, leave alone, repair in place, report or replace changed
+//! nodes), [`Session::status`] compares without changing anything, and [`Session::destroy`]
+//! removes what fleet created. [`read_host_capacity`] reads what a host offers for placement.
+//!
+//! Ownership: every domain fleet creates carries a `<metadata>` element in fleet's namespace
+//! naming the fleet and node; volumes are named from fleet and node (see [`names`]). A domain
+//! without this fleet's mark is never modified or deleted.
+
+mod capacity;
+mod desired;
+mod domain_xml;
+mod engine;
+mod error;
+mod host;
+mod network_xml;
+mod node;
+mod ops;
+mod report;
+mod session;
+mod storage_xml;
+mod uri;
+mod xml;
+
+pub use capacity::{HostCapacityReading, read_host_capacity};
+pub use desired::{BaseImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget, names};
+pub use domain_xml::{Hypervisor, METADATA_NAMESPACE};
+pub use engine::{DeployOptions, DestroyOptions, OnEvent, StatusOptions};
+pub use error::Error;
+pub use report::{
+    Action, AddressSource, DeployReport, DestroyReport, Difference, Event, Field, HostReport,
+    HostStep, NodeReport, NodeState, NodeStatus, Outcome, Repair, StatusReport, Step, StrayDomain,
+    TeardownReport,
+};
+pub use session::{Session, SessionOptions};

@@ -1,0 +1,873 @@
+//! The engine: `deploy`, `status` and `destroy` over a session, hosts prepared in parallel, nodes run in parallel wave by wave.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::desired::{DesiredFleet, DesiredNode, FleetTarget, names};
+use crate::domain_xml::Hypervisor;
+use crate::error::Error;
+use crate::host::{self, HostContext, ImageInfo, Preparation};
+use crate::node::{self, DomainObservation, NodePlan, Observation};
+use crate::ops;
+use crate::report::{
+    Action, DeployReport, DestroyReport, Difference, Event, Field, HostReport, NodeReport,
+    NodeState, NodeStatus, Outcome, StatusReport, Step, StrayDomain, TeardownReport,
+};
+use crate::session::{HostSlot, Session};
+use crate::storage_xml::ObservedVolume;
+
+/// How `deploy` works.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Nodes handled at once, across all hosts (default 8).
+    pub jobs: usize,
+    /// Decide and report, change nothing (not even the pool or the base image).
+    pub dry_run: bool,
+    /// Rebuild changed nodes (teardown, then create) instead of only reporting them.
+    pub replace: bool,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            jobs: 8,
+            dry_run: false,
+            replace: false,
+        }
+    }
+}
+
+/// How `status` works.
+#[derive(Debug, Clone)]
+pub struct StatusOptions {
+    pub jobs: usize,
+}
+
+impl Default for StatusOptions {
+    fn default() -> Self {
+        StatusOptions { jobs: 8 }
+    }
+}
+
+/// How `destroy` works.
+#[derive(Debug, Clone)]
+pub struct DestroyOptions {
+    pub jobs: usize,
+    /// Also delete imported base images no remaining volume is backed by.
+    pub purge_image: bool,
+    /// Also remove this fleet's domains that no desired node accounts for, and any volume with
+    /// the fleet's prefix (whole-fleet destroy). Leave off when destroying selected nodes.
+    pub include_strays: bool,
+}
+
+impl Default for DestroyOptions {
+    fn default() -> Self {
+        DestroyOptions {
+            jobs: 8,
+            purge_image: false,
+            include_strays: true,
+        }
+    }
+}
+
+/// The progress callback: called from worker threads.
+pub type OnEvent<'a> = &'a (dyn Fn(Event<'_>) + Sync);
+
+type Contexts<'s> = BTreeMap<String, Result<HostContext<'s>, Error>>;
+
+impl Session {
+    /// Make libvirt match the desired fleet: create missing nodes, leave unchanged ones, repair
+    /// small things in place, report changed ones (and rebuild them with `replace`).
+    ///
+    /// Nodes run in parallel (`jobs`), wave by wave: every node of a wave finishes before the next
+    /// wave starts, so canaries (wave 0) come up first. A failing node removes what it created and
+    /// does not stop the others. Reports keep the order of `desired.nodes`.
+    pub fn deploy(
+        &self,
+        desired: &DesiredFleet,
+        options: &DeployOptions,
+        on_event: OnEvent<'_>,
+    ) -> DeployReport {
+        let target = &desired.target;
+        let image = ImageInfo::read(&target.image);
+        let preparation = Preparation {
+            create_missing: !options.dry_run,
+            image: image.as_ref().ok(),
+            resolve_hypervisor: true,
+            require_network: true,
+            // Finding a node on another host than its placement needs every host's domains.
+            scan: self.hosts.len() > 1,
+        };
+        let contexts = match &image {
+            Ok(_) => self.prepare_hosts(target, preparation, options.jobs, on_event),
+            Err(error) => self.fail_hosts(|host| Error::HostFailed {
+                host: host.to_owned(),
+                message: error.to_string(),
+            }),
+        };
+
+        let schedule = schedule(&desired.nodes);
+        let mut reports: Vec<Option<NodeReport>> = (0..desired.nodes.len()).map(|_| None).collect();
+        for wave in schedule {
+            let results = run_parallel(&wave, options.jobs, &|&index| {
+                deploy_node(&contexts, target, &desired.nodes[index], options, on_event)
+            });
+            for (index, report) in wave.into_iter().zip(results) {
+                reports[index] = Some(report);
+            }
+        }
+        DeployReport {
+            dry_run: options.dry_run,
+            hosts: self.host_reports(contexts),
+            nodes: reports.into_iter().flatten().collect(),
+        }
+    }
+
+    /// Every desired node as libvirt has it: state, drift, pending repairs, address; plus this
+    /// fleet's domains no desired node accounts for.
+    pub fn status(&self, desired: &DesiredFleet, options: &StatusOptions) -> StatusReport {
+        let target = &desired.target;
+        let preparation = Preparation {
+            create_missing: false,
+            image: None,
+            resolve_hypervisor: true,
+            require_network: false,
+            scan: true,
+        };
+        let no_events = |_: Event<'_>| {};
+        let contexts = self.prepare_hosts(target, preparation, options.jobs, &no_events);
+        let indices: Vec<usize> = (0..desired.nodes.len()).collect();
+        let nodes = run_parallel(&indices, options.jobs, &|&index| {
+            node_status(&contexts, target, &desired.nodes[index])
+        });
+        let desired_names: BTreeSet<&str> = desired
+            .nodes
+            .iter()
+            .map(|node| node.name.as_str())
+            .collect();
+        let mut strays = Vec::new();
+        for (host, context) in &contexts {
+            let Ok(context) = context else { continue };
+            for (node, scanned) in &context.fleet_domains {
+                if !desired_names.contains(node.as_str()) {
+                    strays.push(StrayDomain {
+                        host: host.clone(),
+                        domain: scanned.domain.clone(),
+                        state: scanned.state,
+                    });
+                }
+            }
+        }
+        StatusReport {
+            hosts: self.host_reports(contexts),
+            nodes,
+            strays,
+        }
+    }
+
+    /// Remove the desired nodes (and, with `include_strays`, every other domain and volume of the
+    /// fleet) from all hosts: stop and undefine domains fleet owns (with NVRAM), delete overlay,
+    /// Ignition and console-log volumes and the nodes' DHCP reservations. The base image stays
+    /// unless `purge_image`. Domains fleet does not own are reported and left alone.
+    pub fn destroy(
+        &self,
+        desired: &DesiredFleet,
+        options: &DestroyOptions,
+        on_event: OnEvent<'_>,
+    ) -> DestroyReport {
+        let target = &desired.target;
+        let preparation = Preparation {
+            create_missing: false,
+            image: None,
+            resolve_hypervisor: false,
+            require_network: false,
+            scan: true,
+        };
+        let contexts = self.prepare_hosts(target, preparation, options.jobs, on_event);
+
+        // What to remove where: every desired node on its placed host and wherever the fleet has
+        // a domain for it; strays wherever they are.
+        let desired_names: BTreeSet<&str> = desired
+            .nodes
+            .iter()
+            .map(|node| node.name.as_str())
+            .collect();
+        let mut work: Vec<(String, String, Option<String>)> = Vec::new();
+        for node in &desired.nodes {
+            let mut hosts: BTreeSet<&str> = BTreeSet::from([node.host.as_str()]);
+            for (host, context) in &contexts {
+                if context
+                    .as_ref()
+                    .is_ok_and(|context| context.fleet_domains.contains_key(&node.name))
+                {
+                    hosts.insert(host);
+                }
+            }
+            for host in hosts {
+                work.push((
+                    host.to_owned(),
+                    node.name.clone(),
+                    Some(node.mac.to_string()),
+                ));
+            }
+        }
+        if options.include_strays {
+            for (host, context) in &contexts {
+                let Ok(context) = context else { continue };
+                for node in context.fleet_domains.keys() {
+                    if !desired_names.contains(node.as_str()) {
+                        work.push((host.clone(), node.clone(), None));
+                    }
+                }
+            }
+        }
+
+        let mut nodes = run_parallel(&work, options.jobs, &|(host, node, mac)| {
+            teardown_node(&contexts, target, host, node, mac.clone(), on_event)
+        });
+
+        // Per host: console logs (visible after a refresh), leftovers, base images.
+        let hosts: Vec<&String> = contexts.keys().collect();
+        let finals = run_parallel(&hosts, options.jobs, &|host| {
+            let torn_down: Vec<&str> = nodes
+                .iter()
+                .filter(|report| &report.host == *host && report.error.is_none())
+                .map(|report| report.node.as_str())
+                .collect();
+            finish_host_teardown(&contexts, target, host, &torn_down, options)
+        });
+        let mut purged_images = Vec::new();
+        let mut deleted_leftovers = Vec::new();
+        let mut host_errors: BTreeMap<String, Error> = BTreeMap::new();
+        for (host, result) in hosts.iter().zip(finals) {
+            match result {
+                Ok(finished) => {
+                    for (node, volume) in finished.console_logs {
+                        if let Some(report) = nodes
+                            .iter_mut()
+                            .find(|report| &report.host == *host && report.node == node)
+                        {
+                            report.deleted_volumes.push(volume);
+                        }
+                    }
+                    purged_images.extend(
+                        finished
+                            .purged_images
+                            .into_iter()
+                            .map(|volume| format!("{host}/{volume}")),
+                    );
+                    deleted_leftovers.extend(
+                        finished
+                            .leftovers
+                            .into_iter()
+                            .map(|volume| format!("{host}/{volume}")),
+                    );
+                }
+                Err(error) => {
+                    host_errors.insert((*host).clone(), error);
+                }
+            }
+        }
+        let mut host_reports = self.host_reports(contexts);
+        for report in &mut host_reports {
+            if report.error.is_none() {
+                report.error = host_errors.remove(&report.host);
+            }
+        }
+        DestroyReport {
+            hosts: host_reports,
+            nodes,
+            purged_images,
+            deleted_leftovers,
+        }
+    }
+
+    fn prepare_hosts<'s>(
+        &'s self,
+        target: &FleetTarget,
+        preparation: Preparation<'_>,
+        jobs: usize,
+        on_event: OnEvent<'_>,
+    ) -> Contexts<'s> {
+        let slots: Vec<(&String, &HostSlot)> = self.hosts.iter().collect();
+        let prepared = run_parallel(&slots, jobs, &|(name, slot)| match slot {
+            HostSlot::Unreachable { error, .. } => Err(Error::HostUnreachable {
+                host: (*name).clone(),
+                message: error.to_string(),
+            }),
+            HostSlot::Connected(connections) => {
+                let on_step = |step| on_event(Event::HostStep { host: name, step });
+                let context = host::prepare(connections, target, preparation, &on_step);
+                on_event(Event::HostReady {
+                    host: name,
+                    error: context.as_ref().err(),
+                });
+                context
+            }
+        });
+        slots
+            .into_iter()
+            .map(|(name, _)| name.clone())
+            .zip(prepared)
+            .collect()
+    }
+
+    fn fail_hosts<'s>(&'s self, error: impl Fn(&str) -> Error) -> Contexts<'s> {
+        self.hosts
+            .keys()
+            .map(|name| (name.clone(), Err(error(name))))
+            .collect()
+    }
+
+    fn host_reports(&self, contexts: Contexts<'_>) -> Vec<HostReport> {
+        contexts
+            .into_iter()
+            .map(|(name, context)| {
+                let uri = match self.hosts.get(&name) {
+                    Some(HostSlot::Connected(connections)) => connections.target.uri.clone(),
+                    Some(HostSlot::Unreachable { target, .. }) => target.uri.clone(),
+                    None => String::new(),
+                };
+                match context {
+                    Ok(context) => HostReport {
+                        host: name,
+                        uri,
+                        hypervisor: context.hypervisor,
+                        pool_created: context.pool_created,
+                        image_imported: context.image_imported,
+                        error: None,
+                    },
+                    Err(error) => HostReport {
+                        host: name,
+                        uri,
+                        hypervisor: None,
+                        pool_created: false,
+                        image_imported: false,
+                        error: Some(error),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// Node indices wave by wave; within a wave the hosts take turns, so that every host gets work
+/// from the start instead of one host's nodes queueing behind another's.
+fn schedule(nodes: &[DesiredNode]) -> Vec<Vec<usize>> {
+    let mut waves: BTreeMap<u32, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
+    let mut host_order: Vec<&str> = Vec::new();
+    for (index, node) in nodes.iter().enumerate() {
+        if !host_order.contains(&node.host.as_str()) {
+            host_order.push(&node.host);
+        }
+        waves
+            .entry(node.wave)
+            .or_default()
+            .entry(&node.host)
+            .or_default()
+            .push(index);
+    }
+    waves
+        .into_values()
+        .map(|by_host| {
+            let queues: Vec<&Vec<usize>> = host_order
+                .iter()
+                .filter_map(|host| by_host.get(host))
+                .collect();
+            let longest = queues.iter().map(|queue| queue.len()).max().unwrap_or(0);
+            (0..longest)
+                .flat_map(|position| {
+                    queues
+                        .iter()
+                        .filter_map(move |queue| queue.get(position).copied())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Run `work` over `items` on up to `jobs` threads; results come back in the order of `items`.
+pub(crate) fn run_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: &(dyn Fn(&T) -> R + Sync),
+) -> Vec<R> {
+    let threads = jobs.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    let result = work(item);
+                    results
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn host_error(contexts: &Contexts<'_>, host: &str, node: &str) -> Error {
+    match contexts.get(host) {
+        None => Error::UnknownHost {
+            node: node.to_owned(),
+            host: host.to_owned(),
+        },
+        Some(Err(Error::HostUnreachable { host, message })) => Error::HostUnreachable {
+            host: host.clone(),
+            message: message.clone(),
+        },
+        Some(Err(error)) => Error::HostFailed {
+            host: host.to_owned(),
+            message: error.to_string(),
+        },
+        Some(Ok(_)) => Error::HostFailed {
+            host: host.to_owned(),
+            message: "unexpected state".to_owned(),
+        },
+    }
+}
+
+/// Hosts other than the placed one where the fleet has a domain for the node.
+fn elsewhere(contexts: &Contexts<'_>, node: &DesiredNode) -> Vec<String> {
+    contexts
+        .iter()
+        .filter(|(host, _)| **host != node.host)
+        .filter(|(_, context)| {
+            context
+                .as_ref()
+                .is_ok_and(|context| context.fleet_domains.contains_key(&node.name))
+        })
+        .map(|(host, _)| host.clone())
+        .collect()
+}
+
+fn deploy_node(
+    contexts: &Contexts<'_>,
+    target: &FleetTarget,
+    node: &DesiredNode,
+    options: &DeployOptions,
+    on_event: OnEvent<'_>,
+) -> NodeReport {
+    let name = node.name.as_str();
+    let host = node.host.as_str();
+    let report = |action: Option<Action>, outcome: Outcome| NodeReport {
+        node: node.name.clone(),
+        host: node.host.clone(),
+        action,
+        outcome,
+    };
+    let fail = |action: Option<Action>, step: Step, error: Error| {
+        on_event(Event::NodeFailed {
+            node: name,
+            host,
+            step,
+            error: &error,
+        });
+        report(action, Outcome::Failed { step, error })
+    };
+    let Some(Ok(context)) = contexts.get(host) else {
+        on_event(Event::NodeStarted {
+            node: name,
+            host,
+            action: None,
+        });
+        return fail(None, Step::Observe, host_error(contexts, host, name));
+    };
+    let connect = context.connections.get();
+    let plan = NodePlan::new(target, node, context.hypervisor.unwrap_or(Hypervisor::Qemu));
+    let observation = match node::observe(context, connect, &plan, elsewhere(contexts, node)) {
+        Ok(observation) => observation,
+        Err(error) => {
+            on_event(Event::NodeStarted {
+                node: name,
+                host,
+                action: None,
+            });
+            return fail(None, Step::Observe, error);
+        }
+    };
+    let action = node::decide(context, &plan, &observation, options.replace);
+    on_event(Event::NodeStarted {
+        node: name,
+        host,
+        action: Some(&action),
+    });
+    if let Action::Conflict = action {
+        let owner = match observation.domain {
+            DomainObservation::Foreign { owner } => owner,
+            DomainObservation::Missing | DomainObservation::Owned(_) => None,
+        };
+        let error = Error::ForeignDomain {
+            domain: node.name.clone(),
+            fleet: target.name.clone(),
+            owner,
+        };
+        return fail(Some(action), Step::Observe, error);
+    }
+    if options.dry_run {
+        on_event(Event::NodeFinished { node: name, host });
+        return report(Some(action), Outcome::Planned);
+    }
+    let on_step = |step| {
+        on_event(Event::NodeStep {
+            node: name,
+            host,
+            step,
+        })
+    };
+    let result = match &action {
+        Action::Unchanged | Action::Changed(_) | Action::Conflict => Ok(()),
+        Action::Create => node::create(context, connect, &plan, observation, &on_step),
+        Action::Repair(repairs) => {
+            node::repair(context, connect, &plan, &observation, repairs, &on_step)
+        }
+        Action::Replace(differences) => replace(
+            contexts,
+            context,
+            connect,
+            &plan,
+            observation,
+            differences,
+            &on_step,
+        ),
+    };
+    match result {
+        Ok(()) => {
+            on_event(Event::NodeFinished { node: name, host });
+            report(Some(action), Outcome::Done)
+        }
+        Err((step, error)) => fail(Some(action), step, error),
+    }
+}
+
+/// Rebuild a changed node: remove it here (and from hosts it moved away from), then create it.
+fn replace(
+    contexts: &Contexts<'_>,
+    context: &HostContext<'_>,
+    connect: &virt::connect::Connect,
+    plan: &NodePlan<'_>,
+    observation: Observation,
+    differences: &[Difference],
+    on_step: &dyn Fn(Step),
+) -> Result<(), node::StepError> {
+    let target = plan.target;
+    let node = plan.node;
+    on_step(Step::Remove);
+    if let DomainObservation::Owned(owned) = &observation.domain {
+        ops::stop_and_undefine(&owned.domain, &node.name).map_err(|error| (Step::Remove, error))?;
+    }
+    if let Some(pool) = context
+        .pool_on(connect, &target.pool_name)
+        .map_err(|error| (Step::Remove, error))?
+    {
+        for volume in [&plan.overlay_name, &plan.ignition_name] {
+            ops::delete_volume_if_present(&pool, volume).map_err(|error| (Step::Remove, error))?;
+        }
+    }
+    // A MAC change leaves the old MAC's reservation on the node's address: remove it, or the new
+    // reservation would see its address taken.
+    let mut reservation = observation.reservation;
+    if let (DomainObservation::Owned(owned), node::ReservationState::Taken { mac }) =
+        (&observation.domain, &reservation)
+    {
+        if owned
+            .observed
+            .interfaces
+            .iter()
+            .any(|interface| interface.mac.as_ref() == Some(mac))
+        {
+            node::teardown_reservations(context, connect, target, mac)
+                .map_err(|error| (Step::Remove, error))?;
+            reservation = node::ReservationState::Missing;
+        }
+    }
+    let fresh = Observation {
+        domain: DomainObservation::Missing,
+        overlay: None,
+        ignition_volume: None,
+        reservation,
+        elsewhere: Vec::new(),
+    };
+    node::create(context, connect, plan, fresh, on_step)?;
+
+    // Moved: remove the old copies now that the new one runs.
+    if differences
+        .iter()
+        .any(|difference| difference.field == Field::Host)
+    {
+        for old_host in &observation.elsewhere {
+            let Some(Ok(old_context)) = contexts.get(old_host) else {
+                continue;
+            };
+            let old_connect = old_context.connections.get();
+            node::teardown(
+                old_context,
+                old_connect,
+                target,
+                &node.name,
+                Some(node.mac.to_string()),
+            )
+            .map_err(|error| (Step::Remove, error))?;
+            delete_console_logs(old_context, target, &[node.name.as_str()])
+                .map_err(|error| (Step::Remove, error))?;
+        }
+    }
+    Ok(())
+}
+
+fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode) -> NodeStatus {
+    let mut status = NodeStatus {
+        node: node.name.clone(),
+        host: node.host.clone(),
+        state: NodeState::Unknown,
+        drift: Vec::new(),
+        repairs: Vec::new(),
+        address: None,
+        error: None,
+    };
+    let Some(Ok(context)) = contexts.get(&node.host) else {
+        status.error = Some(host_error(contexts, &node.host, &node.name));
+        return status;
+    };
+    let connect = context.connections.get();
+    let plan = NodePlan::new(target, node, context.hypervisor.unwrap_or(Hypervisor::Qemu));
+    let observation = match node::observe(context, connect, &plan, elsewhere(contexts, node)) {
+        Ok(observation) => observation,
+        Err(error) => {
+            status.error = Some(error);
+            return status;
+        }
+    };
+    let moved = (!observation.elsewhere.is_empty()).then(|| Difference {
+        field: Field::Host,
+        desired: node.host.clone(),
+        observed: observation.elsewhere.join(", "),
+    });
+    match &observation.domain {
+        DomainObservation::Missing => {
+            status.state = NodeState::Missing;
+            status.drift.extend(moved);
+        }
+        DomainObservation::Foreign { owner } => {
+            status.state = NodeState::Foreign;
+            status.error = Some(Error::ForeignDomain {
+                domain: node.name.clone(),
+                fleet: target.name.clone(),
+                owner: owner.clone(),
+            });
+        }
+        DomainObservation::Owned(owned) => {
+            status.state = owned.state;
+            if owned.state != NodeState::Incomplete {
+                status.drift =
+                    node::differences(context, &plan, owned, observation.overlay.as_ref());
+                status.drift.extend(moved);
+                if status.drift.is_empty() {
+                    status.repairs = node::repairs(&plan, owned, &observation);
+                }
+            }
+            status.address = node::address(Some(owned), &plan, &observation);
+        }
+    }
+    if status.address.is_none() {
+        status.address = node::address(None, &plan, &observation);
+    }
+    status
+}
+
+fn teardown_node(
+    contexts: &Contexts<'_>,
+    target: &FleetTarget,
+    host: &str,
+    node: &str,
+    mac: Option<String>,
+    on_event: OnEvent<'_>,
+) -> TeardownReport {
+    let mut report = TeardownReport {
+        node: node.to_owned(),
+        host: host.to_owned(),
+        removed_domain: false,
+        deleted_volumes: Vec::new(),
+        removed_reservation: false,
+        error: None,
+    };
+    on_event(Event::NodeStarted {
+        node,
+        host,
+        action: None,
+    });
+    let Some(Ok(context)) = contexts.get(host) else {
+        let error = host_error(contexts, host, node);
+        on_event(Event::NodeFailed {
+            node,
+            host,
+            step: Step::Remove,
+            error: &error,
+        });
+        report.error = Some(error);
+        return report;
+    };
+    on_event(Event::NodeStep {
+        node,
+        host,
+        step: Step::Remove,
+    });
+    match node::teardown(context, context.connections.get(), target, node, mac) {
+        Ok(removed) => {
+            report.removed_domain = removed.domain;
+            report.deleted_volumes = removed.volumes;
+            report.removed_reservation = removed.reservation;
+            on_event(Event::NodeFinished { node, host });
+        }
+        Err(error) => {
+            on_event(Event::NodeFailed {
+                node,
+                host,
+                step: Step::Remove,
+                error: &error,
+            });
+            report.error = Some(error);
+        }
+    }
+    report
+}
+
+#[derive(Debug, Default)]
+struct FinishedHost {
+    /// (node, console log volume) deleted.
+    console_logs: Vec<(String, String)>,
+    purged_images: Vec<String>,
+    leftovers: Vec<String>,
+}
+
+/// Delete the console logs of nodes removed from a host (after a refresh makes them volumes).
+fn delete_console_logs(
+    context: &HostContext<'_>,
+    target: &FleetTarget,
+    nodes: &[&str],
+) -> Result<Vec<(String, String)>, Error> {
+    let connect = context.connections.get();
+    let Some(pool) = context.pool_on(connect, &target.pool_name)? else {
+        return Ok(Vec::new());
+    };
+    ops::refresh_pool(&pool, &target.pool_name, &context.pool_gate)?;
+    let mut deleted = Vec::new();
+    for node in nodes {
+        let volume = names::console_log_volume(&target.name, node);
+        if ops::delete_volume_if_present(&pool, &volume)? {
+            deleted.push(((*node).to_owned(), volume));
+        }
+    }
+    Ok(deleted)
+}
+
+fn finish_host_teardown(
+    contexts: &Contexts<'_>,
+    target: &FleetTarget,
+    host: &str,
+    torn_down: &[&str],
+    options: &DestroyOptions,
+) -> Result<FinishedHost, Error> {
+    let Some(Ok(context)) = contexts.get(host) else {
+        return Ok(FinishedHost::default());
+    };
+    let connect = context.connections.get();
+    let Some(pool) = context.pool_on(connect, &target.pool_name)? else {
+        return Ok(FinishedHost::default());
+    };
+    let mut finished = FinishedHost {
+        console_logs: delete_console_logs(context, target, torn_down)?,
+        ..FinishedHost::default()
+    };
+    if !options.include_strays && !options.purge_image {
+        return Ok(finished);
+    }
+    let volumes = pool.list_volumes().map_err(|error| {
+        Error::libvirt(
+            format!("listing volumes of pool {}", target.pool_name),
+            &error,
+        )
+    })?;
+    if options.include_strays {
+        let prefix = names::fleet_volume_prefix(&target.name);
+        for volume in volumes.iter().filter(|volume| volume.starts_with(&prefix)) {
+            if ops::delete_volume_if_present(&pool, volume)? {
+                finished.leftovers.push(volume.clone());
+            }
+        }
+    }
+    if options.purge_image {
+        let remaining = pool.list_volumes().map_err(|error| {
+            Error::libvirt(
+                format!("listing volumes of pool {}", target.pool_name),
+                &error,
+            )
+        })?;
+        let mut backing_paths = BTreeSet::new();
+        for volume in &remaining {
+            let Some(handle) = ops::lookup_volume(&pool, volume)? else {
+                continue;
+            };
+            let Ok(xml) = handle.xml_desc(0) else {
+                continue;
+            };
+            if let Some(backing) = ObservedVolume::parse(&xml)
+                .ok()
+                .and_then(|observed| observed.backing_path)
+            {
+                backing_paths.insert(backing);
+            }
+        }
+        for volume in remaining
+            .iter()
+            .filter(|volume| volume.starts_with(names::BASE_IMAGE_PREFIX))
+        {
+            let Some(handle) = ops::lookup_volume(&pool, volume)? else {
+                continue;
+            };
+            let path = ops::volume_path(&handle, volume)?;
+            if backing_paths.contains(&path) {
+                tracing::info!(%volume, "base image still backs other volumes; kept");
+                continue;
+            }
+            if ops::delete_volume_if_present(&pool, volume)? {
+                finished.purged_images.push(volume.clone());
+            }
+        }
+    }
+    Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_results_keep_item_order() {
+        let items: Vec<u32> = (0..100).collect();
+        let doubled = run_parallel(&items, 7, &|item| {
+            std::thread::yield_now();
+            item * 2
+        });
+        assert_eq!(
+            doubled,
+            items.iter().map(|item| item * 2).collect::<Vec<_>>()
+        );
+        assert!(run_parallel::<u32, u32>(&[], 4, &|item| *item).is_empty());
+    }
+}

@@ -1,0 +1,1087 @@
+//! One node on one host: observe what exists, decide what to do, carry it out, and take back what a failed attempt created.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use virt::connect::Connect;
+use virt::domain::{Domain, DomainState};
+use virt::network::Network;
+use virt::sys;
+
+use crate::desired::{DesiredNode, FleetTarget, names, settings_sha256};
+use crate::domain_xml::{
+    Completion, DomainDefinition, FleetMetadata, Hypervisor, METADATA_NAMESPACE, METADATA_PREFIX,
+    ObservedDomain,
+};
+use crate::error::{Error, is_not_running};
+use crate::host::HostContext;
+use crate::network_xml::{DhcpHost, ObservedNetwork};
+use crate::ops::{self, Payload};
+use crate::report::{Action, AddressSource, Difference, Field, NodeState, Repair, Step};
+use crate::storage_xml::{self, ObservedVolume};
+
+/// A node with the values derived from it once.
+#[derive(Debug)]
+pub(crate) struct NodePlan<'a> {
+    pub(crate) target: &'a FleetTarget,
+    pub(crate) node: &'a DesiredNode,
+    pub(crate) hypervisor: Hypervisor,
+    pub(crate) ignition_sha256: String,
+    pub(crate) settings_sha256: String,
+    pub(crate) overlay_name: String,
+    pub(crate) ignition_name: String,
+}
+
+impl<'a> NodePlan<'a> {
+    pub(crate) fn new(
+        target: &'a FleetTarget,
+        node: &'a DesiredNode,
+        hypervisor: Hypervisor,
+    ) -> Self {
+        NodePlan {
+            target,
+            node,
+            hypervisor,
+            ignition_sha256: node.ignition_sha256(),
+            settings_sha256: settings_sha256(node, target, hypervisor.as_str()),
+            overlay_name: names::overlay_volume(&target.name, &node.name),
+            ignition_name: names::ignition_volume(&target.name, &node.name),
+        }
+    }
+
+    fn metadata(&self, completion: Completion) -> FleetMetadata {
+        FleetMetadata {
+            fleet: self.target.name.clone(),
+            node: self.node.name.clone(),
+            ignition_sha256: self.ignition_sha256.clone(),
+            settings_sha256: self.settings_sha256.clone(),
+            completion,
+        }
+    }
+
+    fn wanted_reservation(&self) -> Option<DhcpHost> {
+        self.node
+            .reserved_address
+            .map(|address| DhcpHost::new(&self.node.mac.to_string(), address, &self.node.hostname))
+    }
+}
+
+/// A domain fleet owns, as observed.
+#[derive(Debug)]
+pub(crate) struct OwnedDomain {
+    pub(crate) domain: Domain,
+    pub(crate) observed: ObservedDomain,
+    pub(crate) metadata: FleetMetadata,
+    pub(crate) state: NodeState,
+    pub(crate) persistent: bool,
+    pub(crate) autostart: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum DomainObservation {
+    Missing,
+    Foreign { owner: Option<String> },
+    Owned(Box<OwnedDomain>),
+}
+
+/// The node's DHCP reservation compared with the network's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReservationState {
+    NotWanted,
+    Present,
+    Missing,
+    /// An entry for the node's MAC with another address or name (fleet's own, from an older fleet file).
+    Different(DhcpHost),
+    /// The address is reserved for a MAC that is not the node's.
+    Taken {
+        mac: String,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct Observation {
+    pub(crate) domain: DomainObservation,
+    pub(crate) overlay: Option<ObservedVolume>,
+    pub(crate) ignition_volume: Option<ObservedVolume>,
+    pub(crate) reservation: ReservationState,
+    /// Other hosts where this fleet has a domain for the node.
+    pub(crate) elsewhere: Vec<String>,
+}
+
+pub(crate) fn domain_state(domain: &Domain) -> NodeState {
+    match domain.state() {
+        Ok((state, _reason)) => match state.known() {
+            Some(DomainState::Running | DomainState::Blocked) => NodeState::Running,
+            Some(DomainState::Paused) => NodeState::Paused,
+            Some(DomainState::Shutdown) => NodeState::ShuttingDown,
+            Some(DomainState::Shutoff) => NodeState::ShutOff,
+            Some(DomainState::Crashed) => NodeState::Crashed,
+            Some(DomainState::PMSuspended) => NodeState::Suspended,
+            Some(DomainState::NoState) | None => NodeState::Other,
+        },
+        Err(_) => NodeState::Unknown,
+    }
+}
+
+fn read_domain_xml(domain: &Domain, name: &str) -> Result<ObservedDomain, Error> {
+    let xml = domain
+        .xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
+        .map_err(|error| Error::libvirt(format!("reading domain {name}"), &error))?;
+    ObservedDomain::parse(&xml).map_err(|message| Error::Xml {
+        what: format!("domain {name}"),
+        message,
+    })
+}
+
+/// Look at the domain of this name and tell whether fleet owns it.
+pub(crate) fn observe_domain(
+    connect: &Connect,
+    fleet: &str,
+    name: &str,
+) -> Result<DomainObservation, Error> {
+    let Some(domain) = ops::lookup_domain(connect, name)? else {
+        return Ok(DomainObservation::Missing);
+    };
+    let observed = read_domain_xml(&domain, name)?;
+    let Some(metadata) = observed.metadata.clone() else {
+        return Ok(DomainObservation::Foreign { owner: None });
+    };
+    if metadata.fleet != fleet {
+        return Ok(DomainObservation::Foreign {
+            owner: Some(metadata.fleet),
+        });
+    }
+    let read = |error: virt::error::Error| Error::libvirt(format!("reading domain {name}"), &error);
+    let persistent = domain.is_persistent().map_err(read)?;
+    let autostart = if persistent {
+        domain.autostart().map_err(read)?
+    } else {
+        false
+    };
+    let state = if metadata.completion == Completion::Creating {
+        NodeState::Incomplete
+    } else {
+        domain_state(&domain)
+    };
+    Ok(DomainObservation::Owned(Box::new(OwnedDomain {
+        domain,
+        observed,
+        metadata,
+        state,
+        persistent,
+        autostart,
+    })))
+}
+
+pub(crate) fn observe(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    plan: &NodePlan<'_>,
+    elsewhere: Vec<String>,
+) -> Result<Observation, Error> {
+    let domain = observe_domain(connect, &plan.target.name, &plan.node.name)?;
+    let (overlay, ignition_volume) = match context.pool_on(connect, &plan.target.pool_name)? {
+        Some(pool) => (
+            read_volume(&pool, &plan.overlay_name)?,
+            read_volume(&pool, &plan.ignition_name)?,
+        ),
+        None => (None, None),
+    };
+    Ok(Observation {
+        domain,
+        overlay,
+        ignition_volume,
+        reservation: reservation_state(
+            &context.network.dhcp_hosts,
+            plan.wanted_reservation().as_ref(),
+        ),
+        elsewhere,
+    })
+}
+
+fn read_volume(
+    pool: &virt::storage_pool::StoragePool,
+    name: &str,
+) -> Result<Option<ObservedVolume>, Error> {
+    let Some(volume) = ops::lookup_volume(pool, name)? else {
+        return Ok(None);
+    };
+    let xml = volume
+        .xml_desc(0)
+        .map_err(|error| Error::libvirt(format!("reading volume {name}"), &error))?;
+    ObservedVolume::parse(&xml)
+        .map(Some)
+        .map_err(|message| Error::Xml {
+            what: format!("volume {name}"),
+            message,
+        })
+}
+
+fn reservation_state(existing: &[DhcpHost], wanted: Option<&DhcpHost>) -> ReservationState {
+    let Some(wanted) = wanted else {
+        return ReservationState::NotWanted;
+    };
+    if existing.contains(wanted) {
+        return ReservationState::Present;
+    }
+    if let Some(taken) = existing
+        .iter()
+        .find(|host| host.ip == wanted.ip && host.mac != wanted.mac)
+    {
+        return ReservationState::Taken {
+            mac: taken
+                .mac
+                .clone()
+                .unwrap_or_else(|| "another host".to_owned()),
+        };
+    }
+    match existing.iter().find(|host| host.mac == wanted.mac) {
+        Some(ours) => ReservationState::Different(ours.clone()),
+        None => ReservationState::Missing,
+    }
+}
+
+fn short_hash(hash: &str) -> String {
+    if hash.is_empty() {
+        return "none".to_owned();
+    }
+    hash.get(..12).unwrap_or(hash).to_owned()
+}
+
+fn describe_boot(kernel: Option<&str>, initrd: Option<&str>, cmdline: Option<&str>) -> String {
+    match (kernel, initrd, cmdline) {
+        (None, None, None) => "none".to_owned(),
+        (kernel, initrd, cmdline) => format!(
+            "kernel={} initrd={} cmdline={}",
+            kernel.unwrap_or("-"),
+            initrd.unwrap_or("-"),
+            cmdline.unwrap_or("-")
+        ),
+    }
+}
+
+/// Where an owned domain differs from the plan.
+pub(crate) fn differences(
+    context: &HostContext<'_>,
+    plan: &NodePlan<'_>,
+    owned: &OwnedDomain,
+    overlay: Option<&ObservedVolume>,
+) -> Vec<Difference> {
+    let mut found = Vec::new();
+    let mut differ = |field: Field, desired: String, observed: String| {
+        if desired != observed {
+            found.push(Difference {
+                field,
+                desired,
+                observed,
+            });
+        }
+    };
+    let node = plan.node;
+    let observed = &owned.observed;
+    differ(
+        Field::Ignition,
+        short_hash(&plan.ignition_sha256),
+        short_hash(&owned.metadata.ignition_sha256),
+    );
+    differ(
+        Field::Vcpus,
+        node.vcpus.to_string(),
+        observed
+            .vcpus
+            .map_or("none".to_owned(), |vcpus| vcpus.to_string()),
+    );
+    differ(
+        Field::MemoryMib,
+        node.memory_mib.to_string(),
+        observed
+            .memory_kib
+            .map_or("none".to_owned(), |kib| (kib / 1024).to_string()),
+    );
+    differ(
+        Field::DomainType,
+        plan.hypervisor.as_str().to_owned(),
+        observed.domain_type.clone(),
+    );
+    let interface = observed.interfaces.first();
+    differ(
+        Field::Mac,
+        node.mac.to_string(),
+        interface
+            .and_then(|interface| interface.mac.clone())
+            .unwrap_or_else(|| "none".to_owned()),
+    );
+    differ(
+        Field::Network,
+        plan.target.network.clone(),
+        interface
+            .and_then(|interface| interface.network.clone())
+            .unwrap_or_else(|| "none".to_owned()),
+    );
+    let desired_boot = plan.target.direct_kernel_boot.as_ref();
+    differ(
+        Field::DirectKernelBoot,
+        describe_boot(
+            desired_boot
+                .map(|boot| boot.kernel.to_string_lossy())
+                .as_deref(),
+            desired_boot
+                .map(|boot| boot.initrd.to_string_lossy())
+                .as_deref(),
+            desired_boot.map(|boot| boot.cmdline.as_str()),
+        ),
+        describe_boot(
+            observed.kernel.as_deref(),
+            observed.initrd.as_deref(),
+            observed.cmdline.as_deref(),
+        ),
+    );
+    let expected_disk = context.volume_path(&plan.overlay_name);
+    differ(
+        Field::Disk,
+        expected_disk,
+        observed
+            .disk_files
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "none".to_owned()),
+    );
+    match overlay {
+        Some(overlay) => differ(
+            Field::DiskGib,
+            node.disk_gib.to_string(),
+            overlay
+                .capacity_bytes
+                .map_or("unknown".to_owned(), |bytes| format_gib(bytes)),
+        ),
+        None => differ(
+            Field::DiskGib,
+            node.disk_gib.to_string(),
+            "missing".to_owned(),
+        ),
+    }
+    found
+}
+
+fn format_gib(bytes: u64) -> String {
+    if bytes % (1 << 30) == 0 {
+        (bytes >> 30).to_string()
+    } else {
+        format!("{:.2}", bytes as f64 / f64::from(1_u32 << 30))
+    }
+}
+
+/// Fixes an otherwise unchanged node needs.
+pub(crate) fn repairs(
+    plan: &NodePlan<'_>,
+    owned: &OwnedDomain,
+    observation: &Observation,
+) -> Vec<Repair> {
+    let mut repairs = Vec::new();
+    if !owned.persistent {
+        repairs.push(Repair::Persist);
+    } else if !owned.autostart {
+        repairs.push(Repair::Autostart);
+    }
+    let ignition_ok = observation.ignition_volume.as_ref().is_some_and(|volume| {
+        volume
+            .capacity_bytes
+            .is_none_or(|bytes| bytes == plan.node.ignition.len() as u64)
+    });
+    if !ignition_ok {
+        repairs.push(Repair::IgnitionVolume);
+    }
+    if matches!(
+        observation.reservation,
+        ReservationState::Missing | ReservationState::Different(_) | ReservationState::Taken { .. }
+    ) {
+        repairs.push(Repair::Reservation);
+    }
+    if owned.metadata.settings_sha256 != plan.settings_sha256 {
+        repairs.push(Repair::Metadata);
+    }
+    repairs
+}
+
+/// A leftover overlay (no domain uses it) fleet may reuse: same size, same base image.
+fn overlay_is_adoptable(
+    context: &HostContext<'_>,
+    plan: &NodePlan<'_>,
+    overlay: &ObservedVolume,
+) -> bool {
+    overlay.capacity_bytes == Some(plan.node.disk_gib << 30)
+        && overlay.backing_path.as_deref() == context.base_image_path.as_deref()
+}
+
+/// Decide what deploy does for the node.
+pub(crate) fn decide(
+    context: &HostContext<'_>,
+    plan: &NodePlan<'_>,
+    observation: &Observation,
+    replace: bool,
+) -> Action {
+    let changed = |differences: Vec<Difference>| {
+        if replace {
+            Action::Replace(differences)
+        } else {
+            Action::Changed(differences)
+        }
+    };
+    let moved = (!observation.elsewhere.is_empty()).then(|| Difference {
+        field: Field::Host,
+        desired: plan.node.host.clone(),
+        observed: observation.elsewhere.join(", "),
+    });
+    match &observation.domain {
+        DomainObservation::Foreign { .. } => Action::Conflict,
+        DomainObservation::Missing => {
+            if let Some(moved) = moved {
+                return changed(vec![moved]);
+            }
+            match &observation.overlay {
+                Some(overlay) if !overlay_is_adoptable(context, plan, overlay) => {
+                    changed(vec![Difference {
+                        field: Field::Disk,
+                        desired: format!(
+                            "{} GiB overlay of {}",
+                            plan.node.disk_gib,
+                            context
+                                .base_image_path
+                                .as_deref()
+                                .unwrap_or("the base image")
+                        ),
+                        observed: format!(
+                            "unattached {} GiB overlay of {}",
+                            overlay.capacity_bytes.map_or("?".to_owned(), format_gib),
+                            overlay.backing_path.as_deref().unwrap_or("nothing")
+                        ),
+                    }])
+                }
+                _ => Action::Create,
+            }
+        }
+        DomainObservation::Owned(owned) => {
+            if owned.metadata.completion == Completion::Creating {
+                return Action::Create;
+            }
+            let mut differences = differences(context, plan, owned, observation.overlay.as_ref());
+            differences.extend(moved);
+            if !differences.is_empty() {
+                return changed(differences);
+            }
+            let repairs = repairs(plan, owned, observation);
+            if repairs.is_empty() {
+                Action::Unchanged
+            } else {
+                Action::Repair(repairs)
+            }
+        }
+    }
+}
+
+/// What a create attempt made, so that a failure takes exactly that back.
+#[derive(Debug, Default)]
+struct Made {
+    overlay: bool,
+    ignition: bool,
+    reservation: Option<DhcpHost>,
+    domain: Option<Domain>,
+}
+
+/// A failed step and why.
+pub(crate) type StepError = (Step, Error);
+
+fn at(step: Step) -> impl FnOnce(Error) -> StepError {
+    move |error| (step, error)
+}
+
+/// Create the node: overlay, Ignition, reservation, domain (marked incomplete), start, mark complete.
+/// On failure everything this attempt created is removed again.
+pub(crate) fn create(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    plan: &NodePlan<'_>,
+    observation: Observation,
+    on_step: &dyn Fn(Step),
+) -> Result<(), StepError> {
+    let mut made = Made::default();
+    let result = create_steps(context, connect, plan, observation, on_step, &mut made);
+    if result.is_err() {
+        undo(context, connect, plan, made);
+    }
+    result
+}
+
+fn create_steps(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    plan: &NodePlan<'_>,
+    observation: Observation,
+    on_step: &dyn Fn(Step),
+    made: &mut Made,
+) -> Result<(), StepError> {
+    let target = plan.target;
+    let node = plan.node;
+    let pool = ops::lookup_pool(connect, &target.pool_name)
+        .and_then(|pool| {
+            pool.ok_or_else(|| Error::Libvirt {
+                operation: format!("looking up storage pool {}", target.pool_name),
+                message: "the pool disappeared".to_owned(),
+            })
+        })
+        .map_err(at(Step::Volume))?;
+    let base_image_path = context.base_image_path.clone().ok_or_else(|| {
+        (
+            Step::Volume,
+            Error::Libvirt {
+                operation: "creating the overlay".to_owned(),
+                message: "no base image on this host".to_owned(),
+            },
+        )
+    })?;
+
+    // A domain a killed run left half-made is rebuilt from scratch, its volumes with it.
+    let mut adopt_overlay = observation
+        .overlay
+        .as_ref()
+        .is_some_and(|overlay| overlay_is_adoptable(context, plan, overlay));
+    if let DomainObservation::Owned(partial) = &observation.domain {
+        on_step(Step::Remove);
+        ops::stop_and_undefine(&partial.domain, &node.name).map_err(at(Step::Remove))?;
+        ops::delete_volume_if_present(&pool, &plan.overlay_name).map_err(at(Step::Remove))?;
+        adopt_overlay = false;
+    }
+
+    on_step(Step::Volume);
+    let disk_path = if adopt_overlay {
+        context.volume_path(&plan.overlay_name)
+    } else {
+        let xml = storage_xml::overlay_volume(&plan.overlay_name, node.disk_gib, &base_image_path);
+        let volume =
+            ops::create_volume(&pool, &plan.overlay_name, &xml).map_err(at(Step::Volume))?;
+        made.overlay = true;
+        ops::volume_path(&volume, &plan.overlay_name).map_err(at(Step::Volume))?
+    };
+
+    on_step(Step::Ignition);
+    let ignition_path = put_ignition(context, connect, &pool, plan).map_err(at(Step::Ignition))?;
+    made.ignition = true;
+
+    if let Some(wanted) = plan.wanted_reservation() {
+        if observation.reservation != ReservationState::Present {
+            on_step(Step::Reservation);
+            let added = ensure_reservation(
+                context,
+                connect,
+                &target.network,
+                &wanted,
+                &observation.reservation,
+            )
+            .map_err(at(Step::Reservation))?;
+            if added {
+                made.reservation = Some(wanted);
+            }
+        }
+    }
+
+    on_step(Step::Define);
+    let console_log_path =
+        context.volume_path(&names::console_log_volume(&target.name, &node.name));
+    let metadata = plan.metadata(Completion::Creating);
+    let definition = DomainDefinition {
+        name: &node.name,
+        uuid: node.uuid,
+        hypervisor: plan.hypervisor,
+        memory_mib: node.memory_mib,
+        vcpus: node.vcpus,
+        disk_path: &disk_path,
+        ignition_path: &ignition_path,
+        mac: node.mac,
+        network: &target.network,
+        console_log_path: &console_log_path,
+        direct_kernel_boot: target.direct_kernel_boot.as_ref(),
+        metadata: &metadata,
+    };
+    let domain = connect
+        .define_domain_xml(&definition.to_xml())
+        .map_err(|error| {
+            (
+                Step::Define,
+                Error::libvirt(format!("defining domain {}", node.name), &error),
+            )
+        })?;
+    made.domain = Some(domain.clone());
+    domain.set_autostart(true).map_err(|error| {
+        (
+            Step::Define,
+            Error::libvirt(format!("setting autostart of domain {}", node.name), &error),
+        )
+    })?;
+
+    on_step(Step::Start);
+    domain.create().map_err(|error| {
+        (
+            Step::Start,
+            Error::libvirt(format!("starting domain {}", node.name), &error),
+        )
+    })?;
+
+    let state = domain_state(&domain);
+    if state != NodeState::Running {
+        return Err((
+            Step::Start,
+            Error::NotRunning {
+                domain: node.name.clone(),
+                state: state.to_string(),
+            },
+        ));
+    }
+    mark_complete(&domain, plan).map_err(at(Step::Running))?;
+    on_step(Step::Running);
+    Ok(())
+}
+
+/// Take back what a failed create made. Errors here are logged: the node already failed.
+fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made: Made) {
+    let node = &plan.node.name;
+    if let Some(domain) = made.domain {
+        if let Err(error) = ops::stop_and_undefine(&domain, node) {
+            tracing::warn!(%node, %error, "cleanup after a failed create");
+        }
+    }
+    if let Ok(Some(pool)) = ops::lookup_pool(connect, &plan.target.pool_name) {
+        let mut volumes = Vec::new();
+        if made.ignition {
+            volumes.push(&plan.ignition_name);
+        }
+        if made.overlay {
+            volumes.push(&plan.overlay_name);
+        }
+        for volume in volumes {
+            if let Err(error) = ops::delete_volume_if_present(&pool, volume) {
+                tracing::warn!(%node, %error, "cleanup after a failed create");
+            }
+        }
+    }
+    if let Some(reservation) = made.reservation {
+        if let Err(error) = remove_reservation(context, connect, &plan.target.network, &reservation)
+        {
+            tracing::warn!(%node, %error, "cleanup after a failed create");
+        }
+    }
+}
+
+/// Create the Ignition volume and put the rendered config in it; returns its path on the host.
+fn put_ignition(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    pool: &virt::storage_pool::StoragePool,
+    plan: &NodePlan<'_>,
+) -> Result<String, Error> {
+    let ignition = &plan.node.ignition;
+    let xml = storage_xml::raw_volume(&plan.ignition_name, ignition.len() as u64, true);
+    let volume = ops::create_volume(pool, &plan.ignition_name, &xml)?;
+    let delivery = ops::put_volume(
+        connect,
+        context.uri(),
+        &volume,
+        &plan.ignition_name,
+        &Payload::Bytes(ignition),
+        true,
+        &context.pool_gate,
+    );
+    if let Err(error) = delivery {
+        let _ = volume.delete(0);
+        return Err(error);
+    }
+    ops::volume_path(&volume, &plan.ignition_name)
+}
+
+fn mark_complete(domain: &Domain, plan: &NodePlan<'_>) -> Result<(), Error> {
+    set_metadata(
+        domain,
+        &plan.node.name,
+        &plan.metadata(Completion::Complete),
+    )
+}
+
+/// Rewrite fleet's metadata element in the persistent definition and, when running, the live one.
+fn set_metadata(domain: &Domain, name: &str, metadata: &FleetMetadata) -> Result<(), Error> {
+    let xml = metadata.element_without_namespace().to_xml();
+    let set = |flags: u32| {
+        domain.set_metadata(
+            sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+            Some(&xml),
+            Some(METADATA_PREFIX),
+            Some(METADATA_NAMESPACE),
+            flags,
+        )
+    };
+    let active = domain.is_active().unwrap_or(false);
+    let result = if active {
+        // The domain may stop between the check and the call (a guest that powers off at once).
+        set(sys::VIR_DOMAIN_AFFECT_LIVE | sys::VIR_DOMAIN_AFFECT_CONFIG).or_else(|error| {
+            if is_not_running(&error) {
+                set(sys::VIR_DOMAIN_AFFECT_CONFIG)
+            } else {
+                Err(error)
+            }
+        })
+    } else {
+        set(sys::VIR_DOMAIN_AFFECT_CONFIG)
+    };
+    result.map_err(|error| Error::libvirt(format!("writing metadata of domain {name}"), &error))
+}
+
+fn network_update_flags(context: &HostContext<'_>) -> u32 {
+    let mut flags = 0;
+    if context.network.active {
+        flags |= sys::VIR_NETWORK_UPDATE_AFFECT_LIVE;
+    }
+    if context.network.persistent {
+        flags |= sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+    }
+    flags
+}
+
+fn network_on(connect: &Connect, name: &str) -> Result<Network, Error> {
+    ops::lookup_network(connect, name)?.ok_or_else(|| Error::Libvirt {
+        operation: format!("looking up network {name}"),
+        message: "the network disappeared".to_owned(),
+    })
+}
+
+/// Add (or correct) the node's reservation; `Ok(true)` when a new entry was added.
+fn ensure_reservation(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    network_name: &str,
+    wanted: &DhcpHost,
+    state: &ReservationState,
+) -> Result<bool, Error> {
+    let address = wanted.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    match state {
+        ReservationState::NotWanted | ReservationState::Present => Ok(false),
+        ReservationState::Taken { mac } => Err(Error::AddressTaken {
+            address,
+            mac: mac.clone(),
+            network: network_name.to_owned(),
+        }),
+        ReservationState::Different(_) => {
+            let network = network_on(connect, network_name)?;
+            network
+                .update(
+                    sys::VIR_NETWORK_UPDATE_COMMAND_MODIFY,
+                    sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                    -1,
+                    &wanted.to_xml(),
+                    network_update_flags(context),
+                )
+                .map_err(|error| {
+                    Error::libvirt(
+                        format!("updating the reservation for {address} in network {network_name}"),
+                        &error,
+                    )
+                })?;
+            Ok(false)
+        }
+        ReservationState::Missing => {
+            let network = network_on(connect, network_name)?;
+            let added = network.update(
+                sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                -1,
+                &wanted.to_xml(),
+                network_update_flags(context),
+            );
+            match added {
+                Ok(()) => Ok(true),
+                Err(error) => {
+                    // libvirt refuses an entry that already exists; an identical one is success,
+                    // anything else (another MAC on the address) is the node's conflict.
+                    let current = network
+                        .xml_desc(0)
+                        .ok()
+                        .and_then(|xml| ObservedNetwork::parse(&xml).ok())
+                        .unwrap_or_default();
+                    match reservation_state(&current.dhcp_hosts, Some(wanted)) {
+                        ReservationState::Present => Ok(false),
+                        ReservationState::Taken { mac } => Err(Error::AddressTaken {
+                            address,
+                            mac,
+                            network: network_name.to_owned(),
+                        }),
+                        _ => Err(Error::libvirt(
+                            format!("reserving {address} in network {network_name}"),
+                            &error,
+                        )),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn remove_reservation(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    network_name: &str,
+    entry: &DhcpHost,
+) -> Result<(), Error> {
+    let network = network_on(connect, network_name)?;
+    network
+        .update(
+            sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
+            sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+            -1,
+            &entry.to_xml(),
+            network_update_flags(context),
+        )
+        .map_err(|error| {
+            Error::libvirt(
+                format!("removing a reservation from network {network_name}"),
+                &error,
+            )
+        })
+}
+
+/// Apply in-place repairs to an otherwise unchanged node.
+pub(crate) fn repair(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    plan: &NodePlan<'_>,
+    observation: &Observation,
+    repairs: &[Repair],
+    on_step: &dyn Fn(Step),
+) -> Result<(), StepError> {
+    let DomainObservation::Owned(owned) = &observation.domain else {
+        return Ok(());
+    };
+    on_step(Step::Repair);
+    let node = &plan.node.name;
+    let fail = |error| (Step::Repair, error);
+    for repair in repairs {
+        match repair {
+            Repair::Persist => {
+                // Define the running transient domain with its own configuration, then autostart.
+                let xml = owned
+                    .domain
+                    .xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
+                    .map_err(|error| {
+                        fail(Error::libvirt(format!("reading domain {node}"), &error))
+                    })?;
+                let defined = connect.define_domain_xml(&xml).map_err(|error| {
+                    fail(Error::libvirt(format!("defining domain {node}"), &error))
+                })?;
+                defined.set_autostart(true).map_err(|error| {
+                    fail(Error::libvirt(
+                        format!("setting autostart of domain {node}"),
+                        &error,
+                    ))
+                })?;
+            }
+            Repair::Autostart => owned.domain.set_autostart(true).map_err(|error| {
+                fail(Error::libvirt(
+                    format!("setting autostart of domain {node}"),
+                    &error,
+                ))
+            })?,
+            Repair::IgnitionVolume => {
+                let pool = ops::lookup_pool(connect, &plan.target.pool_name)
+                    .map_err(fail)?
+                    .ok_or_else(|| {
+                        fail(Error::Libvirt {
+                            operation: format!("looking up storage pool {}", plan.target.pool_name),
+                            message: "the pool disappeared".to_owned(),
+                        })
+                    })?;
+                put_ignition(context, connect, &pool, plan).map_err(fail)?;
+            }
+            Repair::Reservation => {
+                if let Some(wanted) = plan.wanted_reservation() {
+                    ensure_reservation(
+                        context,
+                        connect,
+                        &plan.target.network,
+                        &wanted,
+                        &observation.reservation,
+                    )
+                    .map_err(fail)?;
+                }
+            }
+            Repair::Metadata => {
+                set_metadata(&owned.domain, node, &plan.metadata(Completion::Complete))
+                    .map_err(fail)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a teardown removed.
+#[derive(Debug, Default)]
+pub(crate) struct Removed {
+    pub(crate) domain: bool,
+    pub(crate) volumes: Vec<String>,
+    pub(crate) reservation: bool,
+}
+
+/// Remove a node of this fleet from a host: stop and undefine its domain (only if fleet owns it),
+/// delete its overlay and Ignition volumes and the reservations for its MAC. The console log is
+/// deleted by the caller after a pool refresh (libvirt does not know the file before that).
+pub(crate) fn teardown(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    fleet: &FleetTarget,
+    node: &str,
+    node_mac: Option<String>,
+) -> Result<Removed, Error> {
+    let mut removed = Removed::default();
+    let mut macs: Vec<String> = node_mac.into_iter().collect();
+    match observe_domain(connect, &fleet.name, node)? {
+        DomainObservation::Foreign { owner } => {
+            return Err(Error::ForeignDomain {
+                domain: node.to_owned(),
+                fleet: fleet.name.clone(),
+                owner,
+            });
+        }
+        DomainObservation::Owned(owned) => {
+            macs.extend(
+                owned
+                    .observed
+                    .interfaces
+                    .iter()
+                    .filter_map(|interface| interface.mac.clone()),
+            );
+            ops::stop_and_undefine(&owned.domain, node)?;
+            removed.domain = true;
+        }
+        DomainObservation::Missing => {}
+    }
+    if let Some(pool) = context.pool_on(connect, &fleet.pool_name)? {
+        for volume in [
+            names::overlay_volume(&fleet.name, node),
+            names::ignition_volume(&fleet.name, node),
+        ] {
+            if ops::delete_volume_if_present(&pool, &volume)? {
+                removed.volumes.push(volume);
+            }
+        }
+    }
+    if context.network.exists {
+        macs.sort();
+        macs.dedup();
+        for entry in context
+            .network
+            .dhcp_hosts
+            .iter()
+            .filter(|entry| entry.mac.as_ref().is_some_and(|mac| macs.contains(mac)))
+        {
+            remove_reservation(context, connect, &fleet.network, entry)?;
+            removed.reservation = true;
+        }
+    }
+    Ok(removed)
+}
+
+/// Remove every reservation the host's snapshot holds for `mac`.
+pub(crate) fn teardown_reservations(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    fleet: &FleetTarget,
+    mac: &str,
+) -> Result<(), Error> {
+    for entry in context
+        .network
+        .dhcp_hosts
+        .iter()
+        .filter(|entry| entry.mac.as_deref() == Some(mac))
+    {
+        remove_reservation(context, connect, &fleet.network, entry)?;
+    }
+    Ok(())
+}
+
+/// The node's address: its DHCP lease when the network knows one, else its reservation.
+pub(crate) fn address(
+    owned: Option<&OwnedDomain>,
+    plan: &NodePlan<'_>,
+    observation: &Observation,
+) -> Option<(IpAddr, AddressSource)> {
+    let mac = plan.node.mac.to_string();
+    if let Some(owned) = owned.filter(|owned| owned.state == NodeState::Running) {
+        if let Ok(interfaces) = owned
+            .domain
+            .interface_addresses(sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)
+        {
+            let lease = interfaces
+                .iter()
+                .filter(|interface| {
+                    interface
+                        .hwaddr
+                        .as_deref()
+                        .is_some_and(|hwaddr| hwaddr.eq_ignore_ascii_case(&mac))
+                })
+                .flat_map(|interface| &interface.addrs)
+                .find_map(|address| address.addr.parse::<IpAddr>().ok().filter(IpAddr::is_ipv4));
+            if let Some(lease) = lease {
+                return Some((lease, AddressSource::Lease));
+            }
+        }
+    }
+    match (
+        observation.reservation == ReservationState::Present,
+        plan.node.reserved_address,
+    ) {
+        (true, Some(address)) => Some((IpAddr::V4(address), AddressSource::Reservation)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_are_classified() {
+        let ours = DhcpHost::new("52:54:00:00:00:01", Ipv4Addr::new(10, 0, 0, 5), "db-1");
+        let cases = [
+            (vec![], None, ReservationState::NotWanted),
+            (vec![], Some(&ours), ReservationState::Missing),
+            (vec![ours.clone()], Some(&ours), ReservationState::Present),
+            (
+                vec![DhcpHost::new(
+                    "52:54:00:00:00:99",
+                    Ipv4Addr::new(10, 0, 0, 5),
+                    "x",
+                )],
+                Some(&ours),
+                ReservationState::Taken {
+                    mac: "52:54:00:00:00:99".to_owned(),
+                },
+            ),
+            (
+                vec![DhcpHost::new(
+                    "52:54:00:00:00:01",
+                    Ipv4Addr::new(10, 0, 0, 6),
+                    "db-1",
+                )],
+                Some(&ours),
+                ReservationState::Different(DhcpHost::new(
+                    "52:54:00:00:00:01",
+                    Ipv4Addr::new(10, 0, 0, 6),
+                    "db-1",
+                )),
+            ),
+        ];
+        for (existing, wanted, expected) in cases {
+            assert_eq!(reservation_state(&existing, wanted), expected);
+        }
+    }
+
+    #[test]
+    fn sizes_print_as_gib() {
+        assert_eq!(format_gib(10 << 30), "10");
+        assert_eq!(format_gib(3 << 29), "1.50");
+    }
+}
