@@ -1,1 +1,12 @@
-//! End-to-end tests of the `fleet` binary and of real libvirt live in `tests/tests/`; this library holds their shared helpers.
+//! Shared helpers for the end-to-end tests in `tests/tests/`: the `fleet` binary, the real-libvirt gate,
+//! the tiny guest's console report, virsh, and temporary fleet files.
+//!
+//! The end-to-end tests (`tests/tests/e2e_*.rs`) need root, a running libvirtd and the tiny guest; `cargo
+//! xtask e2e` prepares all three and sets the variables `e2e::environment` reads (see docs/testing.md).
+
+pub mod binary;
+pub mod console;
+pub mod e2e;
+pub mod fleet_toml;
+pub mod virsh;
+pub mod workdir;

@@ -1,3 +1,119 @@
 //! `cargo xtask`: set-up of system packages, tests, CI, end-to-end runs, benchmarks and docs.
+//!
+//! Run `cargo xtask help` for the commands. Everything here shells out to ordinary tools (apt, cargo,
+//! virsh, dpkg-deb, cpio) and says each command line before running it.
 
-fn main() {}
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+mod bench;
+mod daemons;
+mod docs;
+mod e2e;
+mod guest;
+mod process;
+mod setup;
+mod tasks;
+
+const USAGE: &str = "\
+cargo xtask: project automation for fleet
+
+USAGE:
+    cargo xtask <COMMAND> [OPTIONS]
+
+COMMANDS:
+    setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
+                         and the guest tools); prints the apt command instead when not root
+    test [-- ARGS]       setup --e2e, `cargo test --workspace ARGS`, then the end-to-end tests
+    ci                   cargo fmt --check, clippy -D warnings, docs --check, then test
+    e2e [OPTIONS] [-- ARGS]
+                         setup --e2e, start virtlogd/libvirtd if needed, ensure the `default`
+                         network, build the tiny guest, run `cargo test -p fleet-tests --test 'e2e_*'`
+        --stop-daemons   stop the daemons this run started (default: leave them running; CI stops them)
+    guest                build (or reuse) the tiny e2e guest and print its kernel and initrd paths
+    bench [NAME...]      run the criterion benches (all, or those whose package or bench target
+                         matches NAME) and the process-level benchmarks, then print medians
+    docs [--check]       regenerate docs/cli.md from `fleet help`; --check (implied by CI=true) fails
+                         when it is stale or when README/docs miss a subcommand
+";
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&arguments) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(arguments: &[String]) -> Result<()> {
+    let Some((command, rest)) = arguments.split_first() else {
+        eprint!("{USAGE}");
+        bail!("no command given");
+    };
+    match command.as_str() {
+        "setup" => {
+            let e2e = parse_flags(rest, &["--e2e"])?.contains(&"--e2e");
+            setup::run(setup::SetupOptions { e2e })
+        }
+        // Everything after `test` goes to `cargo test --workspace` as written (`-- --nocapture` too).
+        "test" => tasks::test(rest),
+        "ci" => {
+            parse_flags(rest, &[])?;
+            tasks::ci()
+        }
+        "bench" => bench::run(rest),
+        "docs" => {
+            let check = parse_flags(rest, &["--check"])?.contains(&"--check");
+            docs::run(docs::DocsOptions { check })
+        }
+        "e2e" => {
+            let (flags, test_arguments) = split_at_double_dash(rest);
+            let stop_daemons = parse_flags(flags, &["--stop-daemons"])?.contains(&"--stop-daemons");
+            e2e::run(e2e::E2eOptions {
+                stop_daemons,
+                test_arguments: test_arguments.to_vec(),
+            })
+        }
+        "guest" => {
+            parse_flags(rest, &[])?;
+            let guest = guest::ensure_built()?;
+            println!("kernel: {}", guest.kernel.display());
+            println!("initrd: {}", guest.initrd.display());
+            Ok(())
+        }
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprint!("{USAGE}");
+            bail!("unknown command `{other}`")
+        }
+    }
+}
+
+/// Accept only the known flags (no values), so a typo fails instead of being ignored.
+fn parse_flags<'a>(arguments: &'a [String], known: &[&'a str]) -> Result<Vec<&'a str>> {
+    arguments
+        .iter()
+        .map(|argument| {
+            known
+                .iter()
+                .find(|flag| **flag == argument)
+                .copied()
+                .ok_or_else(|| anyhow::anyhow!("unknown option `{argument}`"))
+        })
+        .collect()
+}
+
+/// Options before `--` belong to xtask, the rest is passed through.
+fn split_at_double_dash(arguments: &[String]) -> (&[String], &[String]) {
+    match arguments.iter().position(|argument| argument == "--") {
+        Some(index) => (&arguments[..index], &arguments[index + 1..]),
+        None => (arguments, &[]),
+    }
+}

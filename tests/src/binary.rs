@@ -1,0 +1,68 @@
+//! Finding and running the `fleet` binary under test.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+
+/// The `fleet` binary: `FLEET_BIN` when set (as `cargo xtask e2e` does), else the one beside this test's
+/// own target directory, built on first use when missing.
+pub fn fleet_binary() -> Result<PathBuf> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| locate_or_build().map_err(|error| format!("{error:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn locate_or_build() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("FLEET_BIN") {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!("FLEET_BIN={} is not a file", path.display());
+        }
+        return Ok(path);
+    }
+    // Test binaries live in <target>/<profile>/deps/; the `fleet` binary in <target>/<profile>/.
+    let test_binary = std::env::current_exe().context("cannot find the test binary")?;
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("the test binary is not inside a cargo target directory")?;
+    let candidate = profile_dir.join("fleet");
+    if !candidate.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--package", "fleet-cli", "--bin", "fleet"])
+            .status()
+            .context("cannot run cargo to build the fleet binary")?;
+        if !status.success() || !candidate.is_file() {
+            bail!(
+                "cannot build the fleet binary (expected at {})",
+                candidate.display()
+            );
+        }
+    }
+    Ok(candidate)
+}
+
+/// A `Command` for the `fleet` binary with a predictable environment (no colours, no user log level).
+pub fn fleet_command() -> Result<Command> {
+    let mut command = Command::new(fleet_binary()?);
+    command.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    Ok(command)
+}
+
+/// Run `fleet ARGS` to completion and capture its output.
+pub fn run_fleet<I, S>(arguments: I) -> Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = fleet_command()?;
+    command.args(arguments);
+    command
+        .output()
+        .with_context(|| format!("cannot run {command:?}"))
+}

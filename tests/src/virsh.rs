@@ -1,0 +1,265 @@
+//! Driving and inspecting real libvirt through `virsh`, so the tests observe libvirt independently of
+//! fleet's own code (and only `fleet-libvirt` links the `virt` crate).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// `virsh -c URI` for one connection.
+#[derive(Debug, Clone)]
+pub struct Virsh {
+    connect: String,
+}
+
+impl Virsh {
+    pub fn new(connect: &str) -> Virsh {
+        Virsh {
+            connect: connect.to_owned(),
+        }
+    }
+
+    pub fn connect(&self) -> &str {
+        &self.connect
+    }
+
+    /// Run `virsh -q -c URI ARGS`; stdout on success, libvirt's message as the error otherwise.
+    pub fn run<I, S>(&self, arguments: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new("virsh");
+        command.args(["-q", "-c", &self.connect]).args(arguments);
+        let output = command
+            .output()
+            .with_context(|| format!("cannot run {command:?} (is libvirt-clients installed?)"))?;
+        if !output.status.success() {
+            bail!(
+                "{command:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Define a domain from an XML file and start it; the guard undefines it again.
+    pub fn define_and_start(&self, name: &str, definition: &Path) -> Result<DomainGuard> {
+        self.run([Path::new("define").as_os_str(), definition.as_os_str()])?;
+        let guard = DomainGuard {
+            virsh: self.clone(),
+            name: name.to_owned(),
+        };
+        self.run(["start", name])?;
+        Ok(guard)
+    }
+
+    /// The domain's state (`running`, `shut off`, ...), `None` when no such domain exists.
+    pub fn domain_state(&self, name: &str) -> Result<Option<String>> {
+        if !self.domain_names()?.iter().any(|known| known == name) {
+            return Ok(None);
+        }
+        Ok(Some(self.run(["domstate", name])?.trim().to_owned()))
+    }
+
+    pub fn is_running(&self, name: &str) -> bool {
+        matches!(self.domain_state(name), Ok(Some(state)) if state == "running")
+    }
+
+    /// Every domain, running or not.
+    pub fn domain_names(&self) -> Result<Vec<String>> {
+        Ok(non_empty_lines(&self.run(["list", "--all", "--name"])?))
+    }
+
+    /// Every storage pool, active or not.
+    pub fn pool_names(&self) -> Result<Vec<String>> {
+        Ok(non_empty_lines(&self.run([
+            "pool-list",
+            "--all",
+            "--name",
+        ])?))
+    }
+
+    /// The volumes of an active pool, by name (the pool is refreshed first so files made behind
+    /// libvirt's back show up too).
+    pub fn volume_names(&self, pool: &str) -> Result<Vec<String>> {
+        self.run(["pool-refresh", pool])?;
+        let listing = self.run(["vol-list", pool])?;
+        Ok(listing
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// The `<host .../>` DHCP entries of a network, as their XML lines.
+    pub fn dhcp_hosts(&self, network: &str) -> Result<Vec<String>> {
+        let definition = self.run(["net-dumpxml", network])?;
+        Ok(definition
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with("<host "))
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+fn non_empty_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Where libvirt's system qemu driver writes each domain's qemu log.
+const QEMU_SYSTEM_LOG_DIR: &str = "/var/log/libvirt/qemu";
+
+/// A domain a test created: dropping it stops and undefines exactly that domain, nothing else.
+#[derive(Debug)]
+pub struct DomainGuard {
+    virsh: Virsh,
+    name: String,
+}
+
+impl DomainGuard {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stop and undefine now, reporting failures (drop does the same but can only print them).
+    pub fn remove(mut self) -> Result<()> {
+        let result = self.remove_domain();
+        self.name.clear();
+        result
+    }
+
+    fn remove_domain(&self) -> Result<()> {
+        if self.name.is_empty() {
+            return Ok(());
+        }
+        match self.virsh.domain_state(&self.name)? {
+            None => Ok(()),
+            Some(state) => {
+                if state != "shut off" {
+                    // It may power off between the check and this call; what matters is the end state.
+                    let _ = self.virsh.run(["destroy", &self.name]);
+                }
+                self.virsh.run(["undefine", "--nvram", &self.name])?;
+                // libvirt keeps qemu's own log of the domain; it is ours to remove, except after a
+                // failure, when it may explain it.
+                if self.virsh.connect == "qemu:///system" && !std::thread::panicking() {
+                    let log = Path::new(QEMU_SYSTEM_LOG_DIR).join(format!("{}.log", self.name));
+                    let _ = std::fs::remove_file(log);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for DomainGuard {
+    fn drop(&mut self) {
+        if let Err(error) = self.remove_domain() {
+            eprintln!("cleanup: cannot remove domain {}: {error:#}", self.name);
+        }
+    }
+}
+
+/// A single tiny-guest domain (type qemu, direct kernel boot, fw_cfg config, console to a file).
+#[derive(Debug, Clone)]
+pub struct TinyGuestDomain {
+    pub name: String,
+    pub memory_mib: u64,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub cmdline: String,
+    /// Handed to the guest as fw_cfg entry `opt/com.coreos/config`, as fleet does with Ignition.
+    pub fw_cfg_config: PathBuf,
+    pub console_log: PathBuf,
+}
+
+impl TinyGuestDomain {
+    /// The domain XML. Written out plainly so the test shows exactly what libvirt gets; fleet itself
+    /// builds its XML with a typed builder in fleet-libvirt.
+    pub fn to_xml(&self) -> String {
+        let name = escape(&self.name);
+        let memory = self.memory_mib;
+        let kernel = escape_path(&self.kernel);
+        let initrd = escape_path(&self.initrd);
+        let cmdline = escape(&self.cmdline);
+        let config = escape_path(&self.fw_cfg_config);
+        let console = escape_path(&self.console_log);
+        format!(
+            "<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>{memory}</memory>
+  <vcpu>1</vcpu>
+  <sysinfo type='fwcfg'>
+    <entry name='opt/com.coreos/config' file='{config}'/>
+  </sysinfo>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>{cmdline}</cmdline>
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <serial type='file'>
+      <source path='{console}'/>
+      <target port='0'/>
+    </serial>
+  </devices>
+</domain>
+"
+        )
+    }
+}
+
+fn escape_path(path: &Path) -> String {
+    escape(&path.to_string_lossy())
+}
+
+/// XML attribute and text escaping for the five special characters.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&apos;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_guest_xml_escapes_paths_and_carries_every_part() {
+        let domain = TinyGuestDomain {
+            name: "e2e-guest".into(),
+            memory_mib: 256,
+            kernel: "/k/vmlinuz".into(),
+            initrd: "/k/initrd.img".into(),
+            cmdline: "console=ttyS0".into(),
+            fw_cfg_config: "/tmp/a'b&c/config.ign".into(),
+            console_log: "/tmp/x/console.log".into(),
+        };
+        let xml = domain.to_xml();
+        assert!(
+            xml.contains("file='/tmp/a&apos;b&amp;c/config.ign'"),
+            "{xml}"
+        );
+        assert!(xml.contains("<kernel>/k/vmlinuz</kernel>"));
+        assert!(xml.contains("<initrd>/k/initrd.img</initrd>"));
+        assert!(xml.contains("<source path='/tmp/x/console.log'/>"));
+        assert!(xml.contains("<on_poweroff>destroy</on_poweroff>"));
+        // Without ACPI libvirt passes -no-acpi and the guest's qemu_fw_cfg driver finds no device.
+        assert!(xml.contains("<acpi/>"));
+    }
+}

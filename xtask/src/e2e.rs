@@ -1,0 +1,97 @@
+//! `cargo xtask e2e`: everything the end-to-end tests need, then the tests themselves.
+//!
+//! The tests read what this sets up from the environment (documented in docs/testing.md):
+//! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_GUEST_KERNEL`, `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::daemons::{self, SYSTEM_URI};
+use crate::guest;
+use crate::process::{self, cargo, target_dir};
+use crate::setup::{self, SetupOptions};
+
+#[derive(Debug, Default)]
+pub(crate) struct E2eOptions {
+    /// Stop the daemons (and network) this run started; always so in CI.
+    pub(crate) stop_daemons: bool,
+    /// Extra arguments for the test binaries (after `--`).
+    pub(crate) test_arguments: Vec<String>,
+}
+
+pub(crate) fn run(options: E2eOptions) -> Result<()> {
+    let mut timings = Timings::default();
+
+    timings.measure("setup --e2e", || setup::run(SetupOptions { e2e: true }))?;
+    let started = timings.measure("daemons and network", daemons::ensure_running)?;
+    let outcome = run_with_daemons(&options, &mut timings);
+
+    let stop = options.stop_daemons || process::in_ci();
+    if started.is_empty() {
+        eprintln!("e2e: the daemons were already running; left as they were");
+    } else if stop {
+        eprintln!(
+            "e2e: stopping what this run started: {}",
+            started.describe()
+        );
+        daemons::stop(started)?;
+    } else {
+        eprintln!(
+            "e2e: left running for the next run: {} (`cargo xtask e2e --stop-daemons` stops them at the end)",
+            started.describe()
+        );
+    }
+    timings.report();
+    outcome
+}
+
+fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
+    timings.measure("qemu capabilities", daemons::warm_qemu_capabilities)?;
+    let guest = timings.measure("tiny guest", guest::ensure_built)?;
+    timings.measure("build fleet", || {
+        process::run(cargo().args(["build", "--package", "fleet-cli", "--bin", "fleet"]))
+    })?;
+    let fleet_binary = target_dir().join("debug").join("fleet");
+    timings.measure("e2e tests", || {
+        process::run(
+            cargo()
+                .args(["test", "--package", "fleet-tests", "--test", "e2e_*", "--"])
+                .args(&options.test_arguments)
+                .env("FLEET_E2E", "1")
+                .env("FLEET_E2E_CONNECT", SYSTEM_URI)
+                .env("FLEET_E2E_GUEST_KERNEL", &guest.kernel)
+                .env("FLEET_E2E_GUEST_INITRD", &guest.initrd)
+                .env("FLEET_BIN", &fleet_binary),
+        )
+        .context("end-to-end tests failed")
+    })
+}
+
+/// Wall-clock time per phase, printed at the end so slow phases are visible in CI logs.
+#[derive(Debug, Default)]
+pub(crate) struct Timings {
+    phases: Vec<(String, std::time::Duration, bool)>,
+}
+
+impl Timings {
+    pub(crate) fn measure<T>(
+        &mut self,
+        phase: &str,
+        work: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let start = Instant::now();
+        let result = work();
+        self.phases
+            .push((phase.to_owned(), start.elapsed(), result.is_ok()));
+        result
+    }
+
+    pub(crate) fn report(&self) {
+        eprintln!("timings:");
+        for (phase, elapsed, succeeded) in &self.phases {
+            let mark = if *succeeded { "ok" } else { "FAILED" };
+            eprintln!("  {phase:<24} {:>8.1} s  {mark}", elapsed.as_secs_f64());
+        }
+    }
+}

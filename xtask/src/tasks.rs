@@ -1,0 +1,46 @@
+//! `cargo xtask test` and `cargo xtask ci`: the whole test suite, and the checks CI adds in front of it.
+
+use anyhow::{Context, Result};
+
+use crate::docs;
+use crate::e2e::{self, E2eOptions, Timings};
+use crate::process::{self, cargo};
+use crate::setup::{self, SetupOptions};
+
+/// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`.
+pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
+    setup::run(SetupOptions { e2e: true })?;
+    let mut timings = Timings::default();
+    timings.measure("cargo test --workspace", || {
+        let mut command = cargo();
+        command
+            .args(["test", "--workspace"])
+            .args(cargo_test_arguments);
+        // The end-to-end tests run next, prepared by `cargo xtask e2e`; in this pass they skip on purpose
+        // (without this they would fail in CI, where an unprepared skip is an error).
+        if std::env::var_os("FLEET_E2E").is_none() {
+            command.env("FLEET_E2E", "skip");
+        }
+        process::run(&mut command).context("workspace tests failed")
+    })?;
+    timings.report();
+    e2e::run(E2eOptions::default())
+}
+
+/// Formatting, lints with warnings denied, docs in step with the CLI, then `test`.
+pub(crate) fn ci() -> Result<()> {
+    setup::run(SetupOptions { e2e: false })?;
+    process::run(cargo().args(["fmt", "--all", "--", "--check"]))
+        .context("formatting differs: run `cargo fmt --all`")?;
+    process::run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .context("clippy found problems")?;
+    docs::run(docs::DocsOptions { check: true })?;
+    test(&[])
+}
