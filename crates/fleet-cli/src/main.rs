@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod fleet_file;
 
 /// Run a fleet of self-updating Fedora CoreOS machines on libvirt.
 ///

@@ -1,0 +1,217 @@
+//! The loader: everything `parse` does, plus the checks that need the files a fleet names (Butane snippets,
+//! SSH key files), read through a `FileSource` so that this crate still does no I/O of its own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, LineIndex};
+use crate::files::FileSource;
+use crate::model::{Fleet, Location, NodeSettings};
+use crate::validate::analyze;
+use crate::values::check_ssh_public_key;
+
+/// A valid fleet with the files it names already read and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedFleet {
+    /// The fleet; every user's keys from `ssh_key_files` are already appended to `ssh_authorized_keys`
+    /// (and `ssh_key_files` is empty).
+    pub fleet: Fleet,
+    /// Every Butane snippet the fleet names, keyed by `SnippetRef::path`, read once for all nodes.
+    pub snippets: BTreeMap<PathBuf, String>,
+}
+
+/// Parse, validate and expand a fleet file and read what it names.
+///
+/// `source_name` names the fleet file in messages (e.g. `fleet/fleet.toml`); `files` reads paths relative to
+/// the fleet file's directory. Reports every problem, in the fleet file and in the files it names.
+pub fn load(
+    source_name: &str,
+    bytes: &[u8],
+    files: &dyn FileSource,
+) -> Result<LoadedFleet, Diagnostics> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            return Err(Diagnostics::from_unsorted(vec![not_utf8(
+                source_name,
+                bytes,
+                &error,
+                "the fleet file",
+            )]));
+        }
+    };
+    let analysis = analyze(source_name, text);
+    let mut diagnostics = analysis.diagnostics;
+
+    let mut snippets = BTreeMap::new();
+    for (path, declarations) in group_declarations(&analysis.files.snippets) {
+        match read_text(files, source_name, &path, "butane snippet") {
+            Ok(text) => {
+                snippets.insert(path, text);
+            }
+            Err(message) => diagnostics.extend(declarations.iter().map(|&location| Diagnostic {
+                file: source_name.to_owned(),
+                location,
+                message: message.clone(),
+            })),
+        }
+    }
+
+    let mut keys_by_file: HashMap<PathBuf, Vec<String>> = HashMap::new();
+    for (path, declarations) in group_declarations(&analysis.files.key_files) {
+        match read_text(files, source_name, &path, "SSH key file") {
+            Ok(text) => {
+                let display = display_path(source_name, &path);
+                let mut keys = Vec::new();
+                let mut malformed = false;
+                for (line_number, line) in text.lines().enumerate() {
+                    let trimmed = line.trim();
+                    if trimmed.is_empty() || trimmed.starts_with('#') {
+                        continue;
+                    }
+                    match check_ssh_public_key(trimmed) {
+                        Ok(()) => keys.push(trimmed.to_owned()),
+                        Err(problem) => {
+                            malformed = true;
+                            diagnostics.push(Diagnostic {
+                                file: display.clone(),
+                                location: Location {
+                                    line: u32::try_from(line_number + 1).unwrap_or(u32::MAX),
+                                    column: 1,
+                                },
+                                message: format!(
+                                    "{problem} (named by {source_name} as `{}`)",
+                                    path.display()
+                                ),
+                            });
+                        }
+                    }
+                }
+                if keys.is_empty() && !malformed {
+                    diagnostics.extend(declarations.iter().map(|&location| Diagnostic {
+                        file: source_name.to_owned(),
+                        location,
+                        message: format!("SSH key file `{}` contains no key", path.display()),
+                    }));
+                }
+                keys_by_file.insert(path, keys);
+            }
+            Err(message) => diagnostics.extend(declarations.iter().map(|&location| Diagnostic {
+                file: source_name.to_owned(),
+                location,
+                message: message.clone(),
+            })),
+        }
+    }
+
+    match analysis.fleet {
+        Some(mut fleet) if diagnostics.is_empty() => {
+            inline_key_files(&mut fleet, &keys_by_file);
+            Ok(LoadedFleet { fleet, snippets })
+        }
+        _ => Err(Diagnostics::from_unsorted(diagnostics)),
+    }
+}
+
+/// Each distinct path once, in first-declared order, with every place that names it.
+fn group_declarations(declarations: &[(PathBuf, Location)]) -> Vec<(PathBuf, Vec<Location>)> {
+    let mut grouped: Vec<(PathBuf, Vec<Location>)> = Vec::new();
+    let mut positions: HashMap<&Path, usize> = HashMap::new();
+    for (path, location) in declarations {
+        match positions.get(path.as_path()) {
+            Some(&position) => grouped[position].1.push(*location),
+            None => {
+                positions.insert(path, grouped.len());
+                grouped.push((path.clone(), vec![*location]));
+            }
+        }
+    }
+    grouped
+}
+
+/// A file named by the fleet, relative to the fleet file's directory, for messages.
+fn display_path(source_name: &str, path: &Path) -> String {
+    match Path::new(source_name).parent() {
+        Some(directory) if !directory.as_os_str().is_empty() => {
+            directory.join(path).display().to_string()
+        }
+        _ => path.display().to_string(),
+    }
+}
+
+fn read_text(
+    files: &dyn FileSource,
+    source_name: &str,
+    path: &Path,
+    kind: &str,
+) -> Result<String, String> {
+    let shown = display_path(source_name, path);
+    let bytes = files.read(path).map_err(|error| match error.kind() {
+        io::ErrorKind::NotFound => format!(
+            "{kind} `{}` does not exist (looked for {shown})",
+            path.display()
+        ),
+        _ => format!(
+            "{kind} `{}` cannot be read ({shown}): {error}",
+            path.display()
+        ),
+    })?;
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let utf8 = error.utf8_error();
+        let diagnostic = not_utf8(&shown, bytes, &utf8, "it");
+        format!(
+            "{kind} `{}` is not UTF-8 text: {}",
+            path.display(),
+            diagnostic.message
+        )
+    })
+}
+
+fn not_utf8(file: &str, bytes: &[u8], error: &std::str::Utf8Error, what: &str) -> Diagnostic {
+    let valid_up_to = error.valid_up_to();
+    let prefix = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or("");
+    let location = LineIndex::new(prefix).location(valid_up_to);
+    Diagnostic {
+        file: file.to_owned(),
+        location,
+        message: format!(
+            "{what} is not UTF-8: the byte 0x{:02x} at line {}, column {} is not valid UTF-8; save the file as UTF-8",
+            bytes.get(valid_up_to).copied().unwrap_or(0),
+            location.line,
+            location.column
+        ),
+    }
+}
+
+/// Append each user's keys from files after its inline keys; nodes that shared settings still share them.
+fn inline_key_files(fleet: &mut Fleet, keys_by_file: &HashMap<PathBuf, Vec<String>>) {
+    // Keyed by address; the original is kept in the map so that its address cannot be reused meanwhile.
+    let mut replaced: HashMap<*const NodeSettings, (Arc<NodeSettings>, Arc<NodeSettings>)> =
+        HashMap::new();
+    for node in &mut fleet.nodes {
+        if !node
+            .settings
+            .users
+            .iter()
+            .any(|user| !user.ssh_key_files.is_empty())
+        {
+            continue;
+        }
+        let key = Arc::as_ptr(&node.settings);
+        let (_, updated) = replaced.entry(key).or_insert_with(|| {
+            let mut settings = NodeSettings::clone(&node.settings);
+            for user in &mut settings.users {
+                for file in std::mem::take(&mut user.ssh_key_files) {
+                    if let Some(keys) = keys_by_file.get(&file.path) {
+                        user.ssh_authorized_keys.extend(keys.iter().cloned());
+                    }
+                }
+            }
+            (Arc::clone(&node.settings), Arc::new(settings))
+        });
+        node.settings = Arc::clone(updated);
+    }
+}

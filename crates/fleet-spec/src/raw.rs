@@ -1,0 +1,353 @@
+//! The fleet file as written: one raw table per TOML table, every key optional, unknown keys refused.
+//!
+//! This is the single source of truth for key names: the reader, the "did you mean" suggestions,
+//! the JSON Schema of `fleet schema` and the docs test all come from these declarations.
+
+use std::collections::BTreeMap;
+
+use crate::read::{Located, raw_table};
+use crate::values::{
+    AnyPath, CanariesValue, Cidr, ConcurrentReboots, ConnectUri, Day, DiskGib, DomainTypeName,
+    HostDiskGib, HostMemoryMib, HostVcpus, HttpUrl, IgnitionVersion, IpAny, Ipv4,
+    KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount, Overcommit,
+    PasswordHash, RebootAllowanceMinutes, RelativeFile, RoleName, SoakMinutes, SshPublicKey,
+    StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval, Vcpus, WindowMinutes,
+};
+
+raw_table! {
+    /// A fleet of Fedora CoreOS nodes on libvirt, as described by fleet.toml.
+    struct RawDocument, schema FleetFile {
+        /// The fleet itself: name, libvirt connection, image, pool, network.
+        #[schemars(required)]
+        fleet: RawFleet,
+        /// Settings every group and node inherits unless it overrides them.
+        defaults: RawDefaults,
+        /// When nodes may reboot for updates and how Zincati decides to.
+        maintenance: RawMaintenance,
+        /// Groups of nodes that share settings and a rollout policy, in order.
+        group: Vec<RawGroup>,
+        /// Hypervisors to place nodes on; without any, every node runs on `fleet.connect`.
+        host: Vec<RawHost>,
+    }
+}
+
+raw_table! {
+    /// The fleet's identity and where it runs.
+    struct RawFleet, schema FleetTable {
+        /// The fleet's name: letters, digits, `-`, `_`; names the pool and derives every node's MAC and UUID.
+        #[schemars(required)]
+        name: String,
+        /// libvirt connection URI used when no [[host]] is listed. Default `qemu:///system`.
+        connect: ConnectUri,
+        /// How domains run: `auto` (kvm where it really boots, else qemu), `kvm` or `qemu`. Default `auto`.
+        domain_type: DomainTypeName,
+        /// The libvirt network every node joins. Default `default`.
+        network: String,
+        /// The Ignition spec version to emit (3.N.0). Default: the newest the translator supports.
+        ignition_version: IgnitionVersion,
+        /// DNS domain appended to every hostname: nodes are called NAME.DOMAIN.
+        domain: String,
+        /// The Fedora CoreOS image every node's disk is an overlay of.
+        #[schemars(required)]
+        image: RawImage,
+        /// The storage pool for images, overlays and Ignition configs.
+        pool: RawPool,
+    }
+}
+
+raw_table! {
+    /// The base image: a qcow2 file or an existing pool volume.
+    struct RawImage, schema ImageTable {
+        /// A Fedora CoreOS `qemu` qcow2 image, absolute or relative to the fleet file's directory.
+        path: AnyPath,
+        /// An existing volume in the fleet's pool (instead of `path`).
+        volume: String,
+        /// The Fedora CoreOS stream the image follows: `stable`, `testing` or `next`. Default `stable`.
+        stream: StreamName,
+        /// Direct kernel boot: a kernel image (absolute or relative path). Needs `initrd`.
+        kernel: AnyPath,
+        /// Direct kernel boot: the initramfs (absolute or relative path). Needs `kernel`.
+        initrd: AnyPath,
+        /// Direct kernel boot: the kernel command line. Default empty.
+        cmdline: String,
+    }
+}
+
+raw_table! {
+    /// The directory storage pool fleet creates when missing.
+    struct RawPool, schema PoolTable {
+        /// Pool name. Default `fleet-NAME`.
+        name: String,
+        /// The pool's directory on the host, absolute. Default `/var/lib/libvirt/fleet-NAME`.
+        path: String,
+    }
+}
+
+raw_table! {
+    /// Settings inherited by every group and node.
+    struct RawDefaults, schema DefaultsTable {
+        /// Virtual CPUs per node (1..512). Default 2.
+        vcpus: Vcpus,
+        /// Memory per node in MiB (256..16777216). Default 2048.
+        memory_mib: MemoryMib,
+        /// Disk size per node in GiB (10..65536; FCOS needs 10). Default 10.
+        disk_gib: DiskGib,
+        /// Butane snippets (.bu), relative to the fleet file's directory; they accumulate fleet → group → node.
+        butane: Vec<Located<RelativeFile>>,
+        /// User accounts; merged by name (a group's or node's entry replaces the inherited one).
+        users: Vec<RawUser>,
+        /// The node's system time zone (IANA). Default: the image's (UTC).
+        time_zone: TimeZone,
+        /// Kernel arguments: a list (should exist) or a table with should_exist / should_not_exist.
+        kernel_arguments: KernelArgumentsValue,
+    }
+}
+
+raw_table! {
+    /// A user account.
+    struct RawUser, schema UserTable {
+        /// The user name (`core` is FCOS's default user).
+        #[schemars(required)]
+        name: String,
+        /// SSH public keys written inline.
+        ssh_authorized_keys: Vec<SshPublicKey>,
+        /// Files of SSH public keys (one per line), relative to the fleet file's directory.
+        ssh_key_files: Vec<Located<RelativeFile>>,
+        /// A crypt(3) hash of the password, e.g. from `mkpasswd --method=yescrypt`. Plain passwords are refused.
+        password_hash: PasswordHash,
+        /// Supplementary groups, e.g. `wheel`, `sudo`, `docker`.
+        groups: Vec<String>,
+    }
+}
+
+raw_table! {
+    /// The table form of kernel arguments.
+    struct RawKernelArguments, schema KernelArgumentsTable {
+        /// Arguments that must be present.
+        should_exist: Vec<String>,
+        /// Arguments that must be absent.
+        should_not_exist: Vec<String>,
+    }
+}
+
+raw_table! {
+    /// The fleet's maintenance policy: when nodes may reboot for an update.
+    struct RawMaintenance, schema MaintenanceTable {
+        /// Zone the periods are written in and Zincati evaluates them in (IANA). Default `UTC`.
+        time_zone: TimeZone,
+        /// `periodic` (reboot in the node's own window), `fleet_lock` (ask a FleetLock server) or `immediate`. Default `periodic`.
+        strategy: StrategyName,
+        /// The FleetLock server (e.g. airlock) for `strategy = "fleet_lock"`.
+        fleet_lock_url: HttpUrl,
+        /// Length of each node's own reboot window in minutes (1..10080). Default 60.
+        window_minutes: WindowMinutes,
+        /// Minutes a node counts as down after its window closes (0..10080). Default 10.
+        reboot_allowance_minutes: RebootAllowanceMinutes,
+        /// Fleet-wide cap on nodes rebooting at the same time, across all groups.
+        max_concurrent_reboots: ConcurrentReboots,
+        /// The allowed maintenance periods of the week.
+        period: Vec<RawPeriod>,
+    }
+}
+
+raw_table! {
+    /// A group's changes to the fleet's maintenance policy; unset keys are inherited.
+    struct RawGroupMaintenance, schema GroupMaintenanceTable {
+        /// Zone the periods are written in (IANA).
+        time_zone: TimeZone,
+        /// `periodic`, `fleet_lock` or `immediate`.
+        strategy: StrategyName,
+        /// The FleetLock server for `strategy = "fleet_lock"`.
+        fleet_lock_url: HttpUrl,
+        /// Length of each node's own reboot window in minutes (1..10080).
+        window_minutes: WindowMinutes,
+        /// Minutes a node counts as down after its window closes (0..10080).
+        reboot_allowance_minutes: RebootAllowanceMinutes,
+        /// Periods for this group; when given they replace the fleet's periods.
+        period: Vec<RawPeriod>,
+    }
+}
+
+raw_table! {
+    /// A weekly period in which reboots are allowed.
+    struct RawPeriod, schema PeriodTable {
+        /// Days the period starts on: Mon, Tue, Wed, Thu, Fri, Sat, Sun.
+        #[schemars(required)]
+        days: Vec<Day>,
+        /// Start time H:MM in the maintenance time zone.
+        #[schemars(required)]
+        start: TimeOfDay,
+        /// Length in minutes (1..10080). Give this or `end`.
+        length_minutes: WindowMinutes,
+        /// End time H:MM (may cross midnight). Give this or `length_minutes`.
+        end: TimeOfDay,
+    }
+}
+
+raw_table! {
+    /// A group of nodes sharing settings and a rollout policy.
+    struct RawGroup, schema GroupTable {
+        /// Group name: letters, digits, `.` and `-` (it is also Zincati's identity group).
+        #[schemars(required)]
+        name: String,
+        /// Number of nodes to generate from the `hostname` pattern (1..1000000).
+        count: NodeCount,
+        /// Pattern naming the group's nodes: `{index}` (from 1), `{index:02}` (zero-padded), `{group}`. Default `{group}-{index}`.
+        hostname: String,
+        /// Spread the group's nodes over hosts with distinct values of this host label (e.g. `zone`).
+        spread_over: String,
+        /// Addressing of the group's nodes. Default DHCP.
+        network: RawNetwork,
+        /// How many nodes may be down at once and how canaries lead.
+        rollout: RawRollout,
+        /// Changes to the fleet's maintenance policy for this group.
+        maintenance: RawGroupMaintenance,
+        /// Explicit nodes, or overrides of generated nodes (matched by name).
+        node: Vec<RawNode>,
+        /// Virtual CPUs per node (1..512).
+        vcpus: Vcpus,
+        /// Memory per node in MiB (256..16777216).
+        memory_mib: MemoryMib,
+        /// Disk size per node in GiB (10..65536).
+        disk_gib: DiskGib,
+        /// Butane snippets added after the fleet's.
+        butane: Vec<Located<RelativeFile>>,
+        /// Users; an entry replaces the inherited user of the same name.
+        users: Vec<RawUser>,
+        /// The nodes' system time zone (IANA).
+        time_zone: TimeZone,
+        /// Kernel arguments added to (or, with should_not_exist, removed from) the inherited ones.
+        kernel_arguments: KernelArgumentsValue,
+    }
+}
+
+raw_table! {
+    /// How a group's nodes get their addresses.
+    struct RawNetwork, schema NetworkTable {
+        /// `dhcp` (default), `reserved` (DHCP reservations in the libvirt network) or `static` (NetworkManager keyfile).
+        mode: NetworkMode,
+        /// The subnet addresses come from, e.g. `192.168.122.0/24`. Required for reserved and static.
+        cidr: Cidr,
+        /// Address of the group's first node; the others follow in index order. Default: the address after the gateway.
+        first_address: Ipv4,
+        /// The default gateway. Default: the first address of the CIDR.
+        gateway: Ipv4,
+        /// DNS servers. Default: the gateway.
+        dns: Vec<IpAny>,
+    }
+}
+
+raw_table! {
+    /// A group's rollout policy.
+    struct RawRollout, schema RolloutTable {
+        /// Most nodes down at once: a count (>= 1) or a percentage "1%".."100%". Default 1.
+        max_unavailable: MaxUnavailableValue,
+        /// Canary nodes: a count (0 = none), a fraction 0.0..1.0 or a percentage. Default 1.
+        canaries: CanariesValue,
+        /// Time between the last canary's reboot and the first cautious node's: minutes or "2h". Default 60.
+        soak_minutes: SoakMinutes,
+    }
+}
+
+raw_table! {
+    /// One node: an explicit member of a group, or an override of a generated one.
+    struct RawNode, schema NodeTable {
+        /// The node's name (its libvirt domain name). Optional in groups without `count`: then named by the pattern.
+        name: String,
+        /// The hostname, short (the fleet domain is appended) or fully qualified. Default: the node's name.
+        hostname: String,
+        /// The node's IPv4 address (reserved and static addressing).
+        address: Ipv4,
+        /// The node's MAC address. Default: derived from fleet and node name.
+        mac: Mac,
+        /// Pin the node's rollout role: `canary` or `cautious`.
+        role: RoleName,
+        /// Pin Zincati's rollout wariness, 0.0 (eager) .. 1.0 (cautious).
+        rollout_wariness: UnitInterval,
+        /// Place the node on this [[host]].
+        host: String,
+        /// Virtual CPUs (1..512).
+        vcpus: Vcpus,
+        /// Memory in MiB (256..16777216).
+        memory_mib: MemoryMib,
+        /// Disk size in GiB (10..65536).
+        disk_gib: DiskGib,
+        /// Butane snippets added after the group's.
+        butane: Vec<Located<RelativeFile>>,
+        /// Users; an entry replaces the inherited user of the same name.
+        users: Vec<RawUser>,
+        /// The node's system time zone (IANA).
+        time_zone: TimeZone,
+        /// Kernel arguments added to (or removed from) the inherited ones.
+        kernel_arguments: KernelArgumentsValue,
+    }
+}
+
+raw_table! {
+    /// A hypervisor reachable through libvirt.
+    struct RawHost, schema HostTable {
+        /// Host name, unique in the fleet.
+        #[schemars(required)]
+        name: String,
+        /// libvirt URI, e.g. `qemu+ssh://root@hv1/system`.
+        #[schemars(required)]
+        connect: ConnectUri,
+        /// vCPUs the fleet may use here. Default: read from the host.
+        vcpus: HostVcpus,
+        /// Memory in MiB the fleet may use here. Default: read from the host.
+        memory_mib: HostMemoryMib,
+        /// Disk in GiB the fleet may use here. Default: read from the host.
+        disk_gib: HostDiskGib,
+        /// Virtual CPUs per physical one (more than 0, at most 64). Default 1.0.
+        vcpu_overcommit: Overcommit,
+        /// Free-form labels such as `zone` or `rack`, for `spread_over`.
+        labels: BTreeMap<String, String>,
+    }
+}
+
+/// The overridable node settings of one level (defaults, group or node), borrowed from its raw table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SettingsLevel<'a> {
+    pub(crate) vcpus: &'a crate::read::Field<Vcpus>,
+    pub(crate) memory_mib: &'a crate::read::Field<MemoryMib>,
+    pub(crate) disk_gib: &'a crate::read::Field<DiskGib>,
+    pub(crate) butane: &'a crate::read::Field<Vec<Located<RelativeFile>>>,
+    pub(crate) users: &'a crate::read::Field<Vec<RawUser>>,
+    pub(crate) time_zone: &'a crate::read::Field<TimeZone>,
+    pub(crate) kernel_arguments: &'a crate::read::Field<KernelArgumentsValue>,
+}
+
+macro_rules! settings_level {
+    ($($raw:ident),*) => {
+        $(
+            impl $raw {
+                pub(crate) fn settings(&self) -> SettingsLevel<'_> {
+                    SettingsLevel {
+                        vcpus: &self.vcpus,
+                        memory_mib: &self.memory_mib,
+                        disk_gib: &self.disk_gib,
+                        butane: &self.butane,
+                        users: &self.users,
+                        time_zone: &self.time_zone,
+                        kernel_arguments: &self.kernel_arguments,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+settings_level!(RawDefaults, RawGroup, RawNode);
+
+impl SettingsLevel<'_> {
+    /// Whether this level changes anything (a node without overrides shares its group's settings).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.vcpus.is_missing()
+            && self.memory_mib.is_missing()
+            && self.disk_gib.is_missing()
+            && self.butane.is_missing()
+            && self.users.is_missing()
+            && self.time_zone.is_missing()
+            && self.kernel_arguments.is_missing()
+    }
+}
