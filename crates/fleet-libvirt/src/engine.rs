@@ -1,6 +1,7 @@
 //! The engine: `deploy`, `status` and `destroy` over a session, hosts prepared in parallel, nodes run in parallel wave by wave.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,6 +17,7 @@ use crate::report::{
 };
 use crate::session::{HostSlot, Session};
 use crate::storage_xml::ObservedVolume;
+use crate::uri;
 
 /// How `deploy` works.
 #[derive(Debug, Clone)]
@@ -576,7 +578,8 @@ fn replace(
         .map_err(|error| (Step::Remove, error))?
     {
         for volume in [&plan.overlay_name, &plan.ignition_name] {
-            ops::delete_volume_if_present(&pool, volume).map_err(|error| (Step::Remove, error))?;
+            ops::delete_volume_if_present(&pool, volume, context.uri())
+                .map_err(|error| (Step::Remove, error))?;
         }
     }
     // A MAC change leaves the old MAC's reservation on the node's address: remove it, or the new
@@ -584,17 +587,15 @@ fn replace(
     let mut reservation = observation.reservation;
     if let (DomainObservation::Owned(owned), node::ReservationState::Taken { mac }) =
         (&observation.domain, &reservation)
-    {
-        if owned
+        && owned
             .observed
             .interfaces
             .iter()
             .any(|interface| interface.mac.as_ref() == Some(mac))
-        {
-            node::teardown_reservations(context, connect, target, mac)
-                .map_err(|error| (Step::Remove, error))?;
-            reservation = node::ReservationState::Missing;
-        }
+    {
+        node::teardown_reservations(context, connect, target, mac)
+            .map_err(|error| (Step::Remove, error))?;
+        reservation = node::ReservationState::Missing;
     }
     let fresh = Observation {
         domain: DomainObservation::Missing,
@@ -769,7 +770,12 @@ fn delete_console_logs(
     let mut deleted = Vec::new();
     for node in nodes {
         let volume = names::console_log_volume(&target.name, node);
-        if ops::delete_volume_if_present(&pool, &volume)? {
+        let deleted_volume = ops::delete_volume_if_present(&pool, &volume, context.uri())?;
+        // The test driver's refresh does not look at the directory: on a local connection the
+        // file itself is removed.
+        let deleted_file = uri::is_local(context.uri())
+            && ops::remove_local_file(Path::new(&context.volume_path(&volume)))?;
+        if deleted_volume || deleted_file {
             deleted.push(((*node).to_owned(), volume));
         }
     }
@@ -806,7 +812,7 @@ fn finish_host_teardown(
     if options.include_strays {
         let prefix = names::fleet_volume_prefix(&target.name);
         for volume in volumes.iter().filter(|volume| volume.starts_with(&prefix)) {
-            if ops::delete_volume_if_present(&pool, volume)? {
+            if ops::delete_volume_if_present(&pool, volume, context.uri())? {
                 finished.leftovers.push(volume.clone());
             }
         }
@@ -845,7 +851,7 @@ fn finish_host_teardown(
                 tracing::info!(%volume, "base image still backs other volumes; kept");
                 continue;
             }
-            if ops::delete_volume_if_present(&pool, volume)? {
+            if ops::delete_volume_if_present(&pool, volume, context.uri())? {
                 finished.purged_images.push(volume.clone());
             }
         }

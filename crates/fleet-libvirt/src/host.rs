@@ -214,11 +214,12 @@ pub(crate) fn prepare<'s>(
             )
         }
     };
-    if let Some(pool) = &pool {
-        if preparation.create_missing && pool_state.exists {
-            // Files created outside libvirt (an earlier run's console logs) become volumes.
-            ops::refresh_pool(pool, &target.pool_name, &pool_gate)?;
-        }
+    if let Some(pool) = &pool
+        && preparation.create_missing
+        && pool_state.exists
+    {
+        // Files created outside libvirt (an earlier run's console logs) become volumes.
+        ops::refresh_pool(pool, &target.pool_name, &pool_gate)?;
     }
 
     let mut image_imported = false;
@@ -239,13 +240,13 @@ pub(crate) fn prepare<'s>(
             Some(path)
         }
         (Some(image), _) => {
-            if let ImageInfo::Volume(volume) = image {
-                if preparation.create_missing {
-                    return Err(Error::BaseVolumeMissing {
-                        volume: volume.clone(),
-                        pool: target.pool_name.clone(),
-                    });
-                }
+            if let ImageInfo::Volume(volume) = image
+                && preparation.create_missing
+            {
+                return Err(Error::BaseVolumeMissing {
+                    volume: volume.clone(),
+                    pool: target.pool_name.clone(),
+                });
             }
             image_imported = matches!(image, ImageInfo::File { .. });
             Some(
@@ -477,6 +478,7 @@ fn ensure_base_image(
         pool,
         &volume_name,
         &storage_xml::raw_volume(&volume_name, length, false),
+        connection_uri,
     )?;
     let payload = Payload::FileHeadLast {
         path,
@@ -492,7 +494,7 @@ fn ensure_base_image(
         false,
         gate,
     ) {
-        let _ = volume.delete(0);
+        let _ = ops::delete_volume(&volume, &volume_name, connection_uri);
         return Err(error);
     }
     Ok((ops::volume_path(&volume, &volume_name)?, true))

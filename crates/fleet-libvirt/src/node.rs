@@ -351,7 +351,7 @@ pub(crate) fn differences(
             node.disk_gib.to_string(),
             overlay
                 .capacity_bytes
-                .map_or("unknown".to_owned(), |bytes| format_gib(bytes)),
+                .map_or("unknown".to_owned(), format_gib),
         ),
         None => differ(
             Field::DiskGib,
@@ -363,7 +363,7 @@ pub(crate) fn differences(
 }
 
 fn format_gib(bytes: u64) -> String {
-    if bytes % (1 << 30) == 0 {
+    if bytes.is_multiple_of(1 << 30) {
         (bytes >> 30).to_string()
     } else {
         format!("{:.2}", bytes as f64 / f64::from(1_u32 << 30))
@@ -547,7 +547,8 @@ fn create_steps(
     if let DomainObservation::Owned(partial) = &observation.domain {
         on_step(Step::Remove);
         ops::stop_and_undefine(&partial.domain, &node.name).map_err(at(Step::Remove))?;
-        ops::delete_volume_if_present(&pool, &plan.overlay_name).map_err(at(Step::Remove))?;
+        ops::delete_volume_if_present(&pool, &plan.overlay_name, context.uri())
+            .map_err(at(Step::Remove))?;
         adopt_overlay = false;
     }
 
@@ -556,8 +557,8 @@ fn create_steps(
         context.volume_path(&plan.overlay_name)
     } else {
         let xml = storage_xml::overlay_volume(&plan.overlay_name, node.disk_gib, &base_image_path);
-        let volume =
-            ops::create_volume(&pool, &plan.overlay_name, &xml).map_err(at(Step::Volume))?;
+        let volume = ops::create_volume(&pool, &plan.overlay_name, &xml, context.uri())
+            .map_err(at(Step::Volume))?;
         made.overlay = true;
         ops::volume_path(&volume, &plan.overlay_name).map_err(at(Step::Volume))?
     };
@@ -566,20 +567,20 @@ fn create_steps(
     let ignition_path = put_ignition(context, connect, &pool, plan).map_err(at(Step::Ignition))?;
     made.ignition = true;
 
-    if let Some(wanted) = plan.wanted_reservation() {
-        if observation.reservation != ReservationState::Present {
-            on_step(Step::Reservation);
-            let added = ensure_reservation(
-                context,
-                connect,
-                &target.network,
-                &wanted,
-                &observation.reservation,
-            )
-            .map_err(at(Step::Reservation))?;
-            if added {
-                made.reservation = Some(wanted);
-            }
+    if let Some(wanted) = plan.wanted_reservation()
+        && observation.reservation != ReservationState::Present
+    {
+        on_step(Step::Reservation);
+        let added = ensure_reservation(
+            context,
+            connect,
+            &target.network,
+            &wanted,
+            &observation.reservation,
+        )
+        .map_err(at(Step::Reservation))?;
+        if added {
+            made.reservation = Some(wanted);
         }
     }
 
@@ -643,10 +644,10 @@ fn create_steps(
 /// Take back what a failed create made. Errors here are logged: the node already failed.
 fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made: Made) {
     let node = &plan.node.name;
-    if let Some(domain) = made.domain {
-        if let Err(error) = ops::stop_and_undefine(&domain, node) {
-            tracing::warn!(%node, %error, "cleanup after a failed create");
-        }
+    if let Some(domain) = made.domain
+        && let Err(error) = ops::stop_and_undefine(&domain, node)
+    {
+        tracing::warn!(%node, %error, "cleanup after a failed create");
     }
     if let Ok(Some(pool)) = ops::lookup_pool(connect, &plan.target.pool_name) {
         let mut volumes = Vec::new();
@@ -657,16 +658,15 @@ fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made:
             volumes.push(&plan.overlay_name);
         }
         for volume in volumes {
-            if let Err(error) = ops::delete_volume_if_present(&pool, volume) {
+            if let Err(error) = ops::delete_volume_if_present(&pool, volume, context.uri()) {
                 tracing::warn!(%node, %error, "cleanup after a failed create");
             }
         }
     }
-    if let Some(reservation) = made.reservation {
-        if let Err(error) = remove_reservation(context, connect, &plan.target.network, &reservation)
-        {
-            tracing::warn!(%node, %error, "cleanup after a failed create");
-        }
+    if let Some(reservation) = made.reservation
+        && let Err(error) = remove_reservation(context, connect, &plan.target.network, &reservation)
+    {
+        tracing::warn!(%node, %error, "cleanup after a failed create");
     }
 }
 
@@ -679,7 +679,7 @@ fn put_ignition(
 ) -> Result<String, Error> {
     let ignition = &plan.node.ignition;
     let xml = storage_xml::raw_volume(&plan.ignition_name, ignition.len() as u64, true);
-    let volume = ops::create_volume(pool, &plan.ignition_name, &xml)?;
+    let volume = ops::create_volume(pool, &plan.ignition_name, &xml, context.uri())?;
     let delivery = ops::put_volume(
         connect,
         context.uri(),
@@ -690,7 +690,7 @@ fn put_ignition(
         &context.pool_gate,
     );
     if let Err(error) = delivery {
-        let _ = volume.delete(0);
+        let _ = ops::delete_volume(&volume, &plan.ignition_name, context.uri());
         return Err(error);
     }
     ops::volume_path(&volume, &plan.ignition_name)
@@ -963,7 +963,7 @@ pub(crate) fn teardown(
             names::overlay_volume(&fleet.name, node),
             names::ignition_volume(&fleet.name, node),
         ] {
-            if ops::delete_volume_if_present(&pool, &volume)? {
+            if ops::delete_volume_if_present(&pool, &volume, context.uri())? {
                 removed.volumes.push(volume);
             }
         }
@@ -1009,24 +1009,23 @@ pub(crate) fn address(
     observation: &Observation,
 ) -> Option<(IpAddr, AddressSource)> {
     let mac = plan.node.mac.to_string();
-    if let Some(owned) = owned.filter(|owned| owned.state == NodeState::Running) {
-        if let Ok(interfaces) = owned
+    if let Some(owned) = owned.filter(|owned| owned.state == NodeState::Running)
+        && let Ok(interfaces) = owned
             .domain
             .interface_addresses(sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)
-        {
-            let lease = interfaces
-                .iter()
-                .filter(|interface| {
-                    interface
-                        .hwaddr
-                        .as_deref()
-                        .is_some_and(|hwaddr| hwaddr.eq_ignore_ascii_case(&mac))
-                })
-                .flat_map(|interface| &interface.addrs)
-                .find_map(|address| address.addr.parse::<IpAddr>().ok().filter(IpAddr::is_ipv4));
-            if let Some(lease) = lease {
-                return Some((lease, AddressSource::Lease));
-            }
+    {
+        let lease = interfaces
+            .iter()
+            .filter(|interface| {
+                interface
+                    .hwaddr
+                    .as_deref()
+                    .is_some_and(|hwaddr| hwaddr.eq_ignore_ascii_case(&mac))
+            })
+            .flat_map(|interface| &interface.addrs)
+            .find_map(|address| address.addr.parse::<IpAddr>().ok().filter(IpAddr::is_ipv4));
+        if let Some(lease) = lease {
+            return Some((lease, AddressSource::Lease));
         }
     }
     match (

@@ -65,14 +65,45 @@ pub(crate) fn volume_path(volume: &StorageVol, name: &str) -> Result<String, Err
 }
 
 /// Delete a volume when it exists; `Ok(true)` when one was deleted.
-pub(crate) fn delete_volume_if_present(pool: &StoragePool, name: &str) -> Result<bool, Error> {
+pub(crate) fn delete_volume_if_present(
+    pool: &StoragePool,
+    name: &str,
+    connection_uri: &str,
+) -> Result<bool, Error> {
     let Some(volume) = lookup_volume(pool, name)? else {
         return Ok(false);
     };
+    delete_volume(&volume, name, connection_uri)?;
+    Ok(true)
+}
+
+/// Delete a volume. On a local connection a file libvirt leaves behind is removed too: the test
+/// driver keeps volumes in memory only, so the files fleet wrote there itself are fleet's to remove.
+pub(crate) fn delete_volume(
+    volume: &StorageVol,
+    name: &str,
+    connection_uri: &str,
+) -> Result<(), Error> {
+    let path = volume.path().ok();
     match volume.delete(0) {
+        Ok(()) => {}
+        Err(error) if is_not_found(&error) => {}
+        Err(error) => return Err(Error::libvirt(format!("deleting volume {name}"), &error)),
+    }
+    match path {
+        Some(path) if uri::is_local(connection_uri) => {
+            remove_local_file(Path::new(&path)).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Remove a file if it exists; `Ok(true)` when one was removed.
+pub(crate) fn remove_local_file(path: &Path) -> Result<bool, Error> {
+    match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
-        Err(error) if is_not_found(&error) => Ok(false),
-        Err(error) => Err(Error::libvirt(format!("deleting volume {name}"), &error)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(Error::io("removing", path, error)),
     }
 }
 
@@ -81,8 +112,9 @@ pub(crate) fn create_volume(
     pool: &StoragePool,
     name: &str,
     xml: &str,
+    connection_uri: &str,
 ) -> Result<StorageVol, Error> {
-    delete_volume_if_present(pool, name)?;
+    delete_volume_if_present(pool, name, connection_uri)?;
     StorageVol::create_xml(pool, xml, 0)
         .map_err(|error| Error::libvirt(format!("creating volume {name}"), &error))
 }

@@ -161,6 +161,17 @@ impl Session {
             .collect()
     }
 
+    /// The session's first connection to a host: for tests and benchmarks that must look at
+    /// libvirt through the very connection the session uses (each connection to a
+    /// `test:///path.xml` URI has its own state). Not part of the supported API.
+    #[doc(hidden)]
+    pub fn raw_connection(&self, host: &str) -> Option<&Connect> {
+        match self.hosts.get(host)? {
+            HostSlot::Connected(connections) => connections.connections.first(),
+            HostSlot::Unreachable { .. } => None,
+        }
+    }
+
     /// Close every connection.
     pub fn close(self) {
         for slot in self.hosts.into_values() {

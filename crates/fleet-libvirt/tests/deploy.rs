@@ -1,0 +1,807 @@
+//! Deploy, status and destroy on libvirt's test driver, with hosts defined by files in tests/data/hosts.
+//!
+//! Each connection to a `test:///path.xml` URI has its own private state, so every test starts from
+//! the file's contents and sees libvirt through its session's own connection.
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use common::*;
+use fleet_libvirt::{
+    Action, DeployOptions, DesiredFleet, DestroyOptions, Error, Event, Field, NodeState, Outcome,
+    Repair, StatusOptions, Step, names,
+};
+
+fn fleet_of(
+    scratch: &Scratch,
+    fleet: &str,
+    nodes: Vec<fleet_libvirt::DesiredNode>,
+) -> DesiredFleet {
+    DesiredFleet {
+        target: scratch.target(fleet),
+        nodes,
+    }
+}
+
+fn actions(report: &fleet_libvirt::DeployReport) -> Vec<(String, String)> {
+    summary(report)
+        .into_iter()
+        .map(|(node, action, outcome)| (node, format!("{action} {outcome}")))
+        .collect()
+}
+
+fn expected(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|(node, row)| ((*node).to_owned(), (*row).to_owned()))
+        .collect()
+}
+
+#[test]
+fn first_deploy_creates_everything_and_the_second_changes_nothing() {
+    let scratch = Scratch::new();
+    let hosts = [host("host-a"), host("host-b")];
+    let session = open(&hosts);
+    let desired = fleet_of(
+        &scratch,
+        "demo",
+        vec![
+            node("demo", "web-1", "host-a", 1, 0),
+            node("demo", "web-2", "host-b", 2, 1),
+            with_reservation(
+                node("demo", "db-1", "host-a", 3, 1),
+                Ipv4Addr::new(192, 168, 122, 31),
+            ),
+            node("demo", "db-2", "host-b", 4, 1),
+        ],
+    );
+
+    let first = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(
+        actions(&first),
+        expected(&[
+            ("web-1", "create done"),
+            ("web-2", "create done"),
+            ("db-1", "create done"),
+            ("db-2", "create done"),
+        ])
+    );
+    for report in &first.hosts {
+        assert!(report.error.is_none(), "{report:?}");
+        assert!(report.pool_created && report.image_imported, "{report:?}");
+        assert_eq!(report.hypervisor, Some(fleet_libvirt::Hypervisor::Qemu));
+    }
+
+    // libvirt has exactly the fleet's domains, running, autostarted, marked complete.
+    assert_eq!(
+        domains(&session, "host-a"),
+        ["db-1", "web-1"].map(str::to_owned).into()
+    );
+    assert_eq!(
+        domains(&session, "host-b"),
+        ["db-2", "web-2"].map(str::to_owned).into()
+    );
+    let web_1 = connection(&session, "host-a")
+        .lookup_domain_by_name("web-1")
+        .unwrap();
+    assert!(web_1.is_active().unwrap() && web_1.autostart().unwrap());
+    let xml = domain_xml(&session, "host-a", "web-1");
+    assert!(xml.contains("state=\"complete\""), "{xml}");
+    assert!(xml.contains("<entry name='opt/com.coreos/config'"), "{xml}");
+
+    // Volumes are named after fleet and node; the Ignition reached the file the domain reads.
+    let base = volumes(&session, "host-a", "fleet-demo")
+        .into_iter()
+        .find(|volume| volume.starts_with(names::BASE_IMAGE_PREFIX))
+        .expect("base image volume");
+    assert_eq!(
+        volumes(&session, "host-a", "fleet-demo"),
+        [
+            base.clone(),
+            "demo.db-1.ign".into(),
+            "demo.db-1.qcow2".into(),
+            "demo.web-1.ign".into(),
+            "demo.web-1.qcow2".into()
+        ]
+        .into()
+    );
+    let written = std::fs::read(scratch.pool().join("demo.web-1.ign")).unwrap();
+    assert_eq!(written, desired.nodes[0].ignition);
+    let image = std::fs::read(scratch.pool().join(&base)).unwrap();
+    assert_eq!(image, std::fs::read(scratch.image()).unwrap());
+
+    // The reservation exists for the reserved node only.
+    assert_eq!(
+        reservations(&session, "host-a"),
+        vec!["<host mac='52:54:00:10:01:03' name='db-1' ip='192.168.122.31'/>".to_owned()]
+    );
+    assert!(reservations(&session, "host-b").is_empty());
+
+    let second = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(
+        actions(&second),
+        expected(&[
+            ("web-1", "unchanged done"),
+            ("web-2", "unchanged done"),
+            ("db-1", "unchanged done"),
+            ("db-2", "unchanged done"),
+        ])
+    );
+    for report in &second.hosts {
+        assert!(!report.pool_created && !report.image_imported, "{report:?}");
+    }
+
+    let status = session.status(&desired, &StatusOptions::default());
+    for node in &status.nodes {
+        assert_eq!(node.state, NodeState::Running, "{node:?}");
+        assert!(
+            node.drift.is_empty() && node.repairs.is_empty() && node.error.is_none(),
+            "{node:?}"
+        );
+    }
+    let db_1 = status
+        .nodes
+        .iter()
+        .find(|node| node.node == "db-1")
+        .unwrap();
+    assert!(db_1.address.is_some());
+    assert!(status.strays.is_empty());
+    session.close();
+}
+
+#[test]
+fn dry_run_touches_nothing() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let mut desired = fleet_of(
+        &scratch,
+        "dry",
+        vec![with_reservation(
+            node("dry", "dry-1", "host-a", 1, 0),
+            Ipv4Addr::new(192, 168, 122, 50),
+        )],
+    );
+    let options = DeployOptions {
+        dry_run: true,
+        ..DeployOptions::default()
+    };
+
+    let planned = deploy(&session, &desired, &options);
+    assert_eq!(actions(&planned), expected(&[("dry-1", "create planned")]));
+    assert!(planned.hosts[0].pool_created && planned.hosts[0].image_imported);
+    assert!(
+        connection(&session, "host-a")
+            .lookup_storage_pool_by_name("fleet-dry")
+            .is_err()
+    );
+    assert!(domains(&session, "host-a").is_empty());
+    assert!(reservations(&session, "host-a").is_empty());
+    assert!(scratch.pool_files().is_empty());
+
+    // After a real deploy, a changed Ignition is only reported by a dry run, even with replace.
+    deploy(&session, &desired, &DeployOptions::default());
+    let before_files = scratch.pool_files();
+    let before_xml = domain_xml(&session, "host-a", "dry-1");
+    desired.nodes[0].ignition = ignition("dry-1", "v2");
+    let planned = deploy(
+        &session,
+        &desired,
+        &DeployOptions {
+            replace: true,
+            ..options
+        },
+    );
+    assert_eq!(actions(&planned), expected(&[("dry-1", "replace planned")]));
+    assert_eq!(domain_xml(&session, "host-a", "dry-1"), before_xml);
+    assert_eq!(scratch.pool_files(), before_files);
+    assert_eq!(
+        std::fs::read(scratch.pool().join("dry.dry-1.ign")).unwrap(),
+        ignition("dry-1", "v1")
+    );
+}
+
+#[test]
+fn changes_are_reported_not_applied_without_replace() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let mut desired = fleet_of(
+        &scratch,
+        "drift",
+        vec![
+            node("drift", "n-1", "host-a", 1, 0),
+            node("drift", "n-2", "host-a", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+
+    desired.nodes[0].vcpus = 4;
+    desired.nodes[0].ignition = ignition("n-1", "v2");
+    desired.nodes[1].memory_mib = 4096;
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    let Some(Action::Changed(differences)) = &report.nodes[0].action else {
+        panic!("{report:?}");
+    };
+    let fields: Vec<Field> = differences
+        .iter()
+        .map(|difference| difference.field)
+        .collect();
+    assert_eq!(fields, [Field::Ignition, Field::Vcpus]);
+    assert_eq!(
+        (
+            differences[1].desired.as_str(),
+            differences[1].observed.as_str()
+        ),
+        ("4", "2")
+    );
+    let Some(Action::Changed(differences)) = &report.nodes[1].action else {
+        panic!("{report:?}");
+    };
+    assert_eq!(
+        differences
+            .iter()
+            .map(|difference| (
+                difference.field,
+                difference.desired.as_str(),
+                difference.observed.as_str()
+            ))
+            .collect::<Vec<_>>(),
+        [(Field::MemoryMib, "4096", "2048")]
+    );
+    assert!(matches!(report.nodes[0].outcome, Outcome::Done));
+    // Nothing was changed.
+    assert!(domain_xml(&session, "host-a", "n-1").contains("<vcpu placement='static'>2</vcpu>"));
+
+    let status = session.status(&desired, &StatusOptions::default());
+    assert_eq!(status.nodes[0].drift.len(), 2);
+    assert_eq!(status.nodes[1].drift.len(), 1);
+
+    // Out-of-band edits that fleet fixes in place: autostart switched off, Ignition file gone.
+    let domain = connection(&session, "host-a")
+        .lookup_domain_by_name("n-2")
+        .unwrap();
+    domain.set_autostart(false).unwrap();
+    desired.nodes[1].memory_mib = 2048;
+    connection(&session, "host-a")
+        .lookup_storage_pool_by_name("fleet-drift")
+        .unwrap()
+        .lookup_storage_vol_by_name("drift.n-2.ign")
+        .unwrap()
+        .delete(0)
+        .unwrap();
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(
+        report.nodes[1].action,
+        Some(Action::Repair(vec![
+            Repair::Autostart,
+            Repair::IgnitionVolume
+        ]))
+    );
+    assert!(domain.autostart().unwrap());
+    assert!(volumes(&session, "host-a", "fleet-drift").contains("drift.n-2.ign"));
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(report.nodes[1].action, Some(Action::Unchanged));
+}
+
+#[test]
+fn replace_rebuilds_changed_nodes() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let mut desired = fleet_of(
+        &scratch,
+        "rep",
+        vec![
+            node("rep", "r-1", "host-a", 1, 0),
+            node("rep", "r-2", "host-a", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+    desired.nodes[0].vcpus = 3;
+    desired.nodes[0].disk_gib = 20;
+    desired.nodes[0].ignition = ignition("r-1", "v2");
+
+    let replace = DeployOptions {
+        replace: true,
+        ..DeployOptions::default()
+    };
+    let report = deploy(&session, &desired, &replace);
+    assert_eq!(
+        actions(&report)[1],
+        ("r-2".to_owned(), "unchanged done".to_owned())
+    );
+    assert!(
+        matches!(report.nodes[0].action, Some(Action::Replace(_))),
+        "{report:?}"
+    );
+    assert!(
+        matches!(report.nodes[0].outcome, Outcome::Done),
+        "{report:?}"
+    );
+    let xml = domain_xml(&session, "host-a", "r-1");
+    assert!(xml.contains("<vcpu placement='static'>3</vcpu>"), "{xml}");
+    assert_eq!(
+        std::fs::read(scratch.pool().join("rep.r-1.ign")).unwrap(),
+        ignition("r-1", "v2")
+    );
+    let overlay = connection(&session, "host-a")
+        .lookup_storage_pool_by_name("fleet-rep")
+        .unwrap()
+        .lookup_storage_vol_by_name("rep.r-1.qcow2")
+        .unwrap();
+    assert_eq!(overlay.info().unwrap().capacity, 20 << 30);
+
+    let again = deploy(&session, &desired, &replace);
+    assert_eq!(
+        actions(&again),
+        expected(&[("r-1", "unchanged done"), ("r-2", "unchanged done")])
+    );
+}
+
+#[test]
+fn foreign_domains_are_conflicts_and_left_alone() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-c")]);
+    let desired = fleet_of(
+        &scratch,
+        "mine",
+        vec![
+            node("mine", "clash-1", "host-c", 1, 0),
+            node("mine", "other-1", "host-c", 2, 0),
+            node("mine", "fine-1", "host-c", 3, 0),
+        ],
+    );
+    let before_clash = domain_xml(&session, "host-c", "clash-1");
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(
+        actions(&report),
+        expected(&[
+            (
+                "clash-1",
+                "conflict failed at observe: domain clash-1 already exists and is not managed by fleet mine; rename the node or remove the domain by hand"
+            ),
+            (
+                "other-1",
+                "conflict failed at observe: domain other-1 already exists and is not managed by fleet mine (it belongs to fleet someone-else); rename the node or remove the domain by hand"
+            ),
+            ("fine-1", "create done"),
+        ])
+    );
+    assert_eq!(report.failed_nodes(), 2);
+
+    let destroyed = session.destroy(&desired, &DestroyOptions::default(), &|_| {});
+    assert!(matches!(
+        destroyed.nodes[0].error,
+        Some(Error::ForeignDomain { .. })
+    ));
+    assert!(matches!(
+        destroyed.nodes[1].error,
+        Some(Error::ForeignDomain { .. })
+    ));
+    assert!(destroyed.nodes[2].removed_domain);
+    assert_eq!(
+        domains(&session, "host-c"),
+        ["clash-1", "other-1"].map(str::to_owned).into()
+    );
+    assert_eq!(domain_xml(&session, "host-c", "clash-1"), before_clash);
+}
+
+#[test]
+fn a_failing_node_cleans_up_and_the_others_proceed() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let desired = fleet_of(
+        &scratch,
+        "fail",
+        vec![
+            node("fail", "ok-1", "host-a", 1, 0),
+            node("fail", "bad-1", "host-a", 2, 0),
+            node("fail", "ok-2", "host-a", 3, 0),
+        ],
+    );
+    // A directory where bad-1's Ignition file goes: writing it fails after the overlay exists.
+    std::fs::create_dir_all(scratch.pool().join("fail.bad-1.ign")).unwrap();
+
+    let recorder = Recorder::default();
+    let report = session.deploy(&desired, &DeployOptions::default(), &|event| {
+        recorder.record(event)
+    });
+    let rows = actions(&report);
+    assert_eq!(rows[0], ("ok-1".to_owned(), "create done".to_owned()));
+    assert_eq!(rows[2], ("ok-2".to_owned(), "create done".to_owned()));
+    assert!(
+        rows[1].1.starts_with("create failed at ignition: writing "),
+        "{rows:?}"
+    );
+    assert!(recorder.lines().contains(&"fail bad-1 ignition".to_owned()));
+
+    // Nothing of bad-1 is left in libvirt.
+    assert_eq!(
+        domains(&session, "host-a"),
+        ["ok-1", "ok-2"].map(str::to_owned).into()
+    );
+    let left: Vec<String> = volumes(&session, "host-a", "fleet-fail")
+        .into_iter()
+        .filter(|volume| volume.contains("bad-1"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // Once the obstacle is gone the next deploy creates it and leaves the others alone.
+    std::fs::remove_dir(scratch.pool().join("fail.bad-1.ign")).unwrap();
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(
+        actions(&report),
+        expected(&[
+            ("ok-1", "unchanged done"),
+            ("bad-1", "create done"),
+            ("ok-2", "unchanged done")
+        ])
+    );
+}
+
+#[test]
+fn destroy_leaves_nothing_behind() {
+    let scratch = Scratch::new();
+    let hosts = [host("host-a"), host("host-b")];
+    let session = open(&hosts);
+    let desired = fleet_of(
+        &scratch,
+        "gone",
+        vec![
+            with_reservation(
+                node("gone", "g-1", "host-a", 1, 0),
+                Ipv4Addr::new(192, 168, 122, 61),
+            ),
+            node("gone", "g-2", "host-b", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+    // A console log as qemu would leave it, and a leftover of a node no longer in the fleet.
+    std::fs::write(scratch.pool().join("gone.g-1.console.log"), b"boot log").unwrap();
+
+    let recorder = Recorder::default();
+    let report = session.destroy(&desired, &DestroyOptions::default(), &|event| {
+        recorder.record(event)
+    });
+    assert_eq!(report.failed_nodes(), 0, "{report:?}");
+    assert!(report.nodes.iter().all(|node| node.removed_domain));
+    assert!(report.nodes[0].removed_reservation);
+    assert!(
+        report.nodes[0]
+            .deleted_volumes
+            .contains(&"gone.g-1.console.log".to_owned()),
+        "{report:?}"
+    );
+    assert!(report.purged_images.is_empty());
+    for host in ["host-a", "host-b"] {
+        assert!(domains(&session, host).is_empty());
+        assert!(reservations(&session, host).is_empty());
+        let left = volumes(&session, host, "fleet-gone");
+        assert_eq!(left.len(), 1, "only the base image stays: {left:?}");
+        assert!(
+            left.iter()
+                .all(|volume| volume.starts_with(names::BASE_IMAGE_PREFIX))
+        );
+    }
+    let files = scratch.pool_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+
+    let purge = DestroyOptions {
+        purge_image: true,
+        ..DestroyOptions::default()
+    };
+    let report = session.destroy(&desired, &purge, &|_| {});
+    assert_eq!(report.purged_images.len(), 2, "{report:?}");
+    assert!(volumes(&session, "host-a", "fleet-gone").is_empty());
+    assert!(scratch.pool_files().is_empty());
+}
+
+#[test]
+fn an_unreachable_host_fails_only_its_nodes() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a"), unreachable_host("host-x")]);
+    assert_eq!(session.unreachable_hosts().len(), 1);
+    let desired = fleet_of(
+        &scratch,
+        "reach",
+        vec![
+            node("reach", "a-1", "host-a", 1, 0),
+            node("reach", "x-1", "host-x", 2, 0),
+        ],
+    );
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    let rows = actions(&report);
+    assert_eq!(rows[0], ("a-1".to_owned(), "create done".to_owned()));
+    assert!(
+        rows[1]
+            .1
+            .starts_with("none failed at observe: host host-x is unreachable: "),
+        "{rows:?}"
+    );
+    assert!(
+        report
+            .hosts
+            .iter()
+            .any(|host| host.host == "host-x" && host.error.is_some())
+    );
+
+    let status = session.status(&desired, &StatusOptions::default());
+    assert_eq!(status.nodes[0].state, NodeState::Running);
+    assert_eq!(status.nodes[1].state, NodeState::Unknown);
+    assert!(status.nodes[1].error.is_some());
+}
+
+#[test]
+fn canaries_finish_before_the_next_wave_starts() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a"), host("host-b")]);
+    let mut nodes = Vec::new();
+    for index in 0..12_u8 {
+        let wave = u32::from(index >= 2);
+        let host = if index % 2 == 0 { "host-a" } else { "host-b" };
+        nodes.push(node("waves", &format!("w-{index}"), host, index, wave));
+    }
+    let desired = fleet_of(&scratch, "waves", nodes);
+    let recorder = Recorder::default();
+    let report = session.deploy(
+        &desired,
+        &DeployOptions {
+            jobs: 4,
+            ..DeployOptions::default()
+        },
+        &|event| recorder.record(event),
+    );
+    assert_eq!(report.failed_nodes(), 0);
+    let lines = recorder.lines();
+    let last_canary = lines
+        .iter()
+        .rposition(|line| line == "finish w-0" || line == "finish w-1")
+        .unwrap();
+    let first_other = lines
+        .iter()
+        .position(|line| {
+            line.starts_with("start w-")
+                && !line.starts_with("start w-0 ")
+                && !line.starts_with("start w-1 ")
+        })
+        .unwrap();
+    assert!(last_canary < first_other, "{lines:#?}");
+    // Every created node went through the steps in order.
+    let steps: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("step w-5 "))
+        .collect();
+    assert_eq!(steps, ["volume", "ignition", "define", "start", "running"]);
+}
+
+#[test]
+fn a_killed_run_converges_with_nothing_orphaned() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let desired = fleet_of(
+        &scratch,
+        "crash",
+        vec![
+            node("crash", "c-1", "host-a", 1, 0),
+            node("crash", "c-2", "host-a", 2, 0),
+            node("crash", "c-3", "host-a", 3, 0),
+            node("crash", "c-4", "host-a", 4, 0),
+        ],
+    );
+    // Stop the run dead at different points for different nodes, as SIGKILL would: a panic in the
+    // progress callback unwinds past fleet's own cleanup.
+    let killed = catch_unwind(AssertUnwindSafe(|| {
+        session.deploy(&desired, &DeployOptions::default(), &|event| {
+            if let Event::NodeStep { node, step, .. } = event {
+                match (node, step) {
+                    ("c-1", Step::Ignition) | ("c-2", Step::Start) | ("c-3", Step::Define) => {
+                        panic!("killed")
+                    }
+                    _ => {}
+                }
+            }
+        })
+    }));
+    assert!(killed.is_err());
+    // Half-made pieces exist: an overlay without a domain, a defined-but-never-started domain,
+    // volumes without a domain.
+    let left = volumes(&session, "host-a", "fleet-crash");
+    assert!(
+        left.contains("crash.c-1.qcow2") && !left.contains("crash.c-1.ign"),
+        "{left:?}"
+    );
+    assert!(
+        left.contains("crash.c-3.qcow2") && left.contains("crash.c-3.ign"),
+        "{left:?}"
+    );
+    assert_eq!(
+        domains(&session, "host-a"),
+        ["c-2", "c-4"].map(str::to_owned).into()
+    );
+
+    let status = session.status(&desired, &StatusOptions::default());
+    let states: Vec<NodeState> = status.nodes.iter().map(|node| node.state).collect();
+    assert_eq!(states[0], NodeState::Missing);
+    assert_eq!(states[1], NodeState::Incomplete);
+
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(report.failed_nodes(), 0, "{report:?}");
+    assert_eq!(report.nodes[3].action, Some(Action::Unchanged));
+    for node in ["c-1", "c-2", "c-3"] {
+        let xml = domain_xml(&session, "host-a", node);
+        assert!(xml.contains("state=\"complete\""), "{node}: {xml}");
+    }
+    let mut expected_volumes: Vec<String> = (1..=4)
+        .flat_map(|index| {
+            [
+                format!("crash.c-{index}.ign"),
+                format!("crash.c-{index}.qcow2"),
+            ]
+        })
+        .collect();
+    let base = volumes(&session, "host-a", "fleet-crash")
+        .into_iter()
+        .find(|volume| volume.starts_with(names::BASE_IMAGE_PREFIX))
+        .unwrap();
+    expected_volumes.push(base);
+    expected_volumes.sort();
+    assert_eq!(
+        volumes(&session, "host-a", "fleet-crash")
+            .into_iter()
+            .collect::<Vec<_>>(),
+        expected_volumes
+    );
+    assert_eq!(domains(&session, "host-a").len(), 4);
+    let again = deploy(&session, &desired, &DeployOptions::default());
+    assert!(
+        again
+            .nodes
+            .iter()
+            .all(|node| node.action == Some(Action::Unchanged)),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn reservations_that_exist_are_kept_and_taken_addresses_fail_the_node() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-c")]);
+    let desired = fleet_of(
+        &scratch,
+        "dhcp",
+        vec![
+            with_reservation(
+                node("dhcp", "d-1", "host-c", 1, 0),
+                Ipv4Addr::new(192, 168, 122, 41),
+            ),
+            // 192.168.122.40 is reserved for the printer in host-c.xml.
+            with_reservation(
+                node("dhcp", "d-2", "host-c", 2, 0),
+                Ipv4Addr::new(192, 168, 122, 40),
+            ),
+        ],
+    );
+    // The identical entry already exists (a run killed after reserving): that is success.
+    let network = connection(&session, "host-c")
+        .lookup_network_by_name("default")
+        .unwrap();
+    network
+        .update(
+            virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+            virt::sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+            -1,
+            "<host mac='52:54:00:10:00:01' name='d-1' ip='192.168.122.41'/>",
+            virt::sys::VIR_NETWORK_UPDATE_AFFECT_LIVE | virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG,
+        )
+        .unwrap();
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    let rows = actions(&report);
+    assert_eq!(rows[0], ("d-1".to_owned(), "create done".to_owned()));
+    assert_eq!(
+        rows[1].1,
+        "create failed at reservation: address 192.168.122.40 is already reserved for 52:54:00:99:99:99 in network default"
+    );
+    assert!(!domains(&session, "host-c").contains("d-2"));
+    assert_eq!(reservations(&session, "host-c").len(), 2);
+
+    session.destroy(&desired, &DestroyOptions::default(), &|_| {});
+    assert_eq!(
+        reservations(&session, "host-c"),
+        vec!["<host mac='52:54:00:99:99:99' name='printer' ip='192.168.122.40'/>".to_owned()]
+    );
+}
+
+#[test]
+fn nodes_placed_on_another_host_move_only_with_replace() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a"), host("host-b")]);
+    let mut desired = fleet_of(&scratch, "move", vec![node("move", "m-1", "host-a", 1, 0)]);
+    deploy(&session, &desired, &DeployOptions::default());
+    desired.nodes[0].host = "host-b".to_owned();
+
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    let Some(Action::Changed(differences)) = &report.nodes[0].action else {
+        panic!("{report:?}");
+    };
+    assert_eq!(differences[0].field, Field::Host);
+    assert_eq!(differences[0].observed, "host-a");
+    assert!(domains(&session, "host-b").is_empty());
+
+    let report = deploy(
+        &session,
+        &desired,
+        &DeployOptions {
+            replace: true,
+            ..DeployOptions::default()
+        },
+    );
+    assert!(
+        matches!(report.nodes[0].outcome, Outcome::Done),
+        "{report:?}"
+    );
+    assert!(domains(&session, "host-a").is_empty());
+    assert_eq!(domains(&session, "host-b"), ["m-1".to_owned()].into());
+    assert!(
+        !volumes(&session, "host-a", "fleet-move")
+            .iter()
+            .any(|volume| volume.starts_with("move."))
+    );
+}
+
+#[test]
+fn status_lists_domains_no_node_accounts_for() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let mut desired = fleet_of(
+        &scratch,
+        "stray",
+        vec![
+            node("stray", "s-1", "host-a", 1, 0),
+            node("stray", "s-2", "host-a", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+    desired.nodes.pop();
+    let status = session.status(&desired, &StatusOptions::default());
+    assert_eq!(status.strays.len(), 1);
+    assert_eq!(status.strays[0].domain, "s-2");
+
+    // Destroying the whole (smaller) fleet removes the stray and its volumes too.
+    let report = session.destroy(&desired, &DestroyOptions::default(), &|_| {});
+    assert_eq!(report.nodes.len(), 2);
+    assert!(domains(&session, "host-a").is_empty());
+    assert!(
+        !volumes(&session, "host-a", "fleet-stray")
+            .iter()
+            .any(|volume| volume.starts_with("stray."))
+    );
+}
+
+#[test]
+fn capacity_is_read_from_each_host() {
+    let scratch = Scratch::new();
+    let session = open(&[
+        host("host-a"),
+        host("host-b"),
+        host("host-c"),
+        unreachable_host("host-x"),
+    ]);
+    let target = scratch.target("cap");
+    let readings: Vec<(u32, u64)> = ["host-a", "host-b", "host-c"]
+        .iter()
+        .map(|host| {
+            let reading = fleet_libvirt::read_host_capacity(&session, host, &target).unwrap();
+            (reading.cpus, reading.memory_mib)
+        })
+        .collect();
+    assert_eq!(readings, [(16, 65536), (8, 32768), (4, 8192)]);
+    let reading = fleet_libvirt::read_host_capacity(&session, "host-c", &target).unwrap();
+    let capacity = reading.to_host_capacity();
+    assert_eq!(
+        (capacity.vcpus, capacity.memory_mib, capacity.disk_gib),
+        (Some(4), Some(8192), None)
+    );
+    assert!(matches!(
+        fleet_libvirt::read_host_capacity(&session, "host-x", &target),
+        Err(Error::HostUnreachable { .. })
+    ));
+}
