@@ -181,19 +181,14 @@ impl NodePlan {
 /// Plan every group of `fleet` for `options.rollout`.
 pub fn plan(fleet: &Fleet, options: &PlanOptions) -> Result<Plan, PlanError> {
     options.rollout.validate()?;
-    let mut planner = Planner::new(fleet, options);
-    let mut errors = Vec::new();
-    let mut groups = Vec::with_capacity(fleet.groups.len());
-    let mut node_plans: Vec<Option<NodePlan>> = vec![None; fleet.nodes.len()];
-
     let cap = fleet.max_concurrent_reboots.map(u64::from);
     let unwindowed = unwindowed_reboots(fleet);
     let unwindowed_total: u64 = unwindowed.iter().map(|(_, count)| count).sum();
     let windowed_cap = match cap {
         Some(cap)
-            if unwindowed_total >= cap && has_windowed_group(fleet) || unwindowed_total > cap =>
+            if unwindowed_total > cap || unwindowed_total == cap && has_windowed_group(fleet) =>
         {
-            errors.push(PlanError::FleetCapTooSmall {
+            return Err(PlanError::FleetCapTooSmall {
                 cap: u32::try_from(cap).unwrap_or(u32::MAX),
                 unwindowed: unwindowed_total,
                 detail: unwindowed
@@ -202,11 +197,58 @@ pub fn plan(fleet: &Fleet, options: &PlanOptions) -> Result<Plan, PlanError> {
                     .collect::<Vec<_>>()
                     .join(", "),
             });
-            0
         }
         Some(cap) => cap - unwindowed_total,
         None => u64::MAX,
     };
+    // Multi-day windows (same time on several days) read best, but under a binding fleet cap the groups
+    // planned first would take whole classes and starve the later ones: then plan single days throughout.
+    match plan_fleet(
+        fleet,
+        options,
+        windowed_cap,
+        unwindowed_total,
+        ClassMode::SameTimeAcrossDays,
+    ) {
+        Err(error)
+            if error
+                .problems()
+                .iter()
+                .any(|problem| matches!(problem, PlanError::FleetCapExceeded { .. })) =>
+        {
+            plan_fleet(
+                fleet,
+                options,
+                windowed_cap,
+                unwindowed_total,
+                ClassMode::SingleDays,
+            )
+        }
+        result => result,
+    }
+}
+
+/// How slots are gathered into window entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClassMode {
+    /// Slots at the same time of day share one entry (split only when there are too few).
+    SameTimeAcrossDays,
+    /// Every slot is its own entry.
+    SingleDays,
+}
+
+fn plan_fleet(
+    fleet: &Fleet,
+    options: &PlanOptions,
+    windowed_cap: u64,
+    unwindowed_total: u64,
+    mode: ClassMode,
+) -> Result<Plan, PlanError> {
+    let mut planner = Planner::new(fleet, options, mode);
+    let mut errors = Vec::new();
+    let mut groups = Vec::with_capacity(fleet.groups.len());
+    let mut node_plans: Vec<Option<NodePlan>> = vec![None; fleet.nodes.len()];
+    let cap = fleet.max_concurrent_reboots.map(u64::from);
     planner.start_fleet_load(windowed_cap);
 
     let mut earlier_windowed: Vec<String> = Vec::new();
@@ -346,18 +388,20 @@ struct Planner<'a> {
     zones: Vec<ZoneTable>,
     layouts: Vec<(MaintenancePolicy, SlotLayout)>,
     load: Option<FleetLoad>,
+    mode: ClassMode,
 }
 
 type GroupOutcome = Result<(GroupPlan, Vec<(usize, NodePlan)>), Vec<PlanError>>;
 
 impl<'a> Planner<'a> {
-    fn new(fleet: &'a Fleet, options: &'a PlanOptions) -> Self {
+    fn new(fleet: &'a Fleet, options: &'a PlanOptions, mode: ClassMode) -> Self {
         Planner {
             fleet,
             options,
             zones: Vec::new(),
             layouts: Vec::new(),
             load: None,
+            mode,
         }
     }
 
@@ -495,7 +539,10 @@ impl<'a> Planner<'a> {
             ]);
         }
         let needed = sets.len();
-        let grouped = slot_classes(&layout, needed);
+        let grouped = match self.mode {
+            ClassMode::SameTimeAcrossDays => slot_classes(&layout, needed),
+            ClassMode::SingleDays => single_slot_classes(&layout),
+        };
         let decisions =
             match self.assign_windows(group, &layout, zone_index, sets.clone(), &grouped) {
                 Ok(decisions) => decisions,

@@ -1,0 +1,236 @@
+//! Property tests over random fleets and policies: every promise of the plan, checked on real instants by
+//! an independent simulation (tests/common/check.rs), or an explained error; never a panic.
+
+mod common;
+
+use common::check::{check_plan, simulation_ranges};
+use common::{FleetBuilder, GroupSpec, at, maintenance, period};
+use fleet_plan::{PlanError, PlanOptions, Rollout, plan};
+use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, Tz, UpdateStrategy, Weekday};
+use proptest::prelude::*;
+
+const ZONES: &[&str] = &[
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "America/Santiago",
+];
+
+const DAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+#[derive(Debug, Clone)]
+struct RandomGroup {
+    count: usize,
+    max_unavailable: MaxUnavailable,
+    canaries: Canaries,
+    soak_minutes: u32,
+    zone: &'static str,
+    periods: Vec<(u8, u16, u32)>,
+    window_minutes: u32,
+    allowance_minutes: u32,
+    strategy: u8,
+    pins: Vec<(usize, Option<Role>, Option<f64>)>,
+}
+
+fn random_group() -> impl Strategy<Value = RandomGroup> {
+    (
+        1_usize..12,
+        prop_oneof![
+            (1_u32..4).prop_map(MaxUnavailable::Count),
+            (1_u32..=100).prop_map(MaxUnavailable::Percent)
+        ],
+        prop_oneof![
+            (0_u32..3).prop_map(Canaries::Count),
+            (0.0_f64..=1.0).prop_map(Canaries::Fraction)
+        ],
+        prop_oneof![Just(0_u32), 1_u32..180, 180_u32..2000],
+        prop::sample::select(ZONES),
+        prop::collection::vec((1_u8..128, 0_u16..(24 * 12), 30_u32..1800), 1..4),
+        5_u32..90,
+        0_u32..30,
+        prop_oneof![8 => Just(0_u8), 1 => Just(1_u8), 1 => Just(2_u8)],
+        prop::collection::vec(
+            (
+                0_usize..12,
+                prop::option::of(prop_oneof![Just(Role::Canary), Just(Role::Cautious)]),
+                prop::option::weighted(
+                    0.3,
+                    (0_u32..=1000).prop_map(|thousandths| f64::from(thousandths) / 1000.0),
+                ),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(
+            |(
+                count,
+                max_unavailable,
+                canaries,
+                soak_minutes,
+                zone,
+                periods,
+                window_minutes,
+                allowance_minutes,
+                strategy,
+                pins,
+            )| {
+                RandomGroup {
+                    count,
+                    max_unavailable,
+                    canaries,
+                    soak_minutes,
+                    zone,
+                    periods,
+                    window_minutes,
+                    allowance_minutes,
+                    strategy,
+                    pins,
+                }
+            },
+        )
+}
+
+fn build_fleet(groups: &[RandomGroup], cap: Option<u32>) -> Fleet {
+    let mut builder = FleetBuilder::new();
+    if let Some(cap) = cap {
+        builder = builder.cap(cap);
+    }
+    for (index, random) in groups.iter().enumerate() {
+        let periods = random
+            .periods
+            .iter()
+            .map(|&(day_mask, five_minutes, length)| {
+                let days: Vec<Weekday> = DAYS
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| day_mask & (1 << bit) != 0)
+                    .map(|(_, day)| *day)
+                    .collect();
+                let minutes = five_minutes * 5;
+                period(&days, &format!("{}:{}", minutes / 60, minutes % 60), length)
+            })
+            .collect();
+        let mut policy = maintenance(random.zone, periods, random.window_minutes);
+        policy.reboot_allowance_minutes = random.allowance_minutes;
+        policy.strategy = match random.strategy {
+            1 => UpdateStrategy::FleetLock {
+                base_url: "http://airlock.example:3333".to_owned(),
+            },
+            2 => UpdateStrategy::Immediate,
+            _ => UpdateStrategy::Periodic,
+        };
+        let name = format!("g{index}");
+        builder = builder.group(
+            GroupSpec::new(&name, random.count, policy)
+                .max_unavailable(random.max_unavailable)
+                .canaries(random.canaries)
+                .soak(random.soak_minutes),
+        );
+        for &(node, role, wariness) in &random.pins {
+            if node >= random.count {
+                continue;
+            }
+            let node_name = format!("{name}-{:02}", node + 1);
+            if let Some(role) = role {
+                builder = builder.pin_role(&node_name, role);
+            }
+            if let Some(wariness) = wariness {
+                builder = builder.pin_wariness(&node_name, wariness);
+            }
+        }
+    }
+    builder.build()
+}
+
+fn zones_of(fleet: &Fleet) -> Vec<Tz> {
+    fleet
+        .groups
+        .iter()
+        .map(|group| group.maintenance.time_zone)
+        .collect()
+}
+
+/// Errors the planner may rightly return for a random fleet: each names the group or node and the numbers.
+fn is_explained(error: &PlanError) -> bool {
+    error.problems().iter().all(|problem| {
+        let text = problem.to_string();
+        !text.is_empty()
+            && (text.starts_with("group ")
+                || text.starts_with("node ")
+                || text.starts_with("max_concurrent_reboots"))
+            && text.chars().next().is_some_and(|c| c.is_lowercase())
+    })
+}
+
+proptest! {
+    // 48 cases by default; PROPTEST_CASES=1000 for a longer hunt.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(48),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_promise_holds_on_real_instants(
+        groups in prop::collection::vec(random_group(), 1..4),
+        cap in prop::option::weighted(0.4, 1_u32..8),
+        rollout_day in 0_i64..365,
+        duration_hours in prop_oneof![Just(48_u32), 12_u32..96],
+        start_fraction in prop_oneof![Just(0.0_f64), 0.0_f64..0.5],
+    ) {
+        let fleet = build_fleet(&groups, cap);
+        let after = at("2025-01-01T00:00:00Z") + chrono::Duration::days(rollout_day);
+        let mut rollout = Rollout::typical_after(after);
+        rollout.duration_minutes = duration_hours * 60;
+        rollout.start_fraction = start_fraction;
+        let options = PlanOptions::new(rollout);
+        match plan(&fleet, &options) {
+            Ok(planned) => {
+                if std::env::var_os("PLAN_PROPTEST_VERBOSE").is_some() { eprintln!("OK {} nodes", planned.nodes.len()); }
+                let again = plan(&fleet, &options).expect("the same input plans again");
+                prop_assert_eq!(&planned, &again, "planning is deterministic");
+                let ranges = simulation_ranges(&zones_of(&fleet), rollout.start);
+                if let Err(problem) = check_plan(&fleet, &planned, &ranges) {
+                    prop_assert!(false, "{}", problem);
+                }
+            }
+            Err(error) => {
+                if std::env::var_os("PLAN_PROPTEST_VERBOSE").is_some() { eprintln!("ERR {error}"); }
+                prop_assert!(is_explained(&error), "unexplained error: {error}")
+            }
+        }
+    }
+}
+
+#[test]
+fn a_period_straddling_each_transition_keeps_the_bound() {
+    // Sunday 00:00–05:00 covers the change in Berlin and New York (02:00/03:00) and Lord Howe (01:30–02:30).
+    for zone in ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"] {
+        let sunday_night = vec![period(&[Weekday::Sun], "00:00", 300)];
+        let fleet = FleetBuilder::new()
+            .cap(3)
+            .group(GroupSpec::new("a", 4, maintenance(zone, sunday_night.clone(), 20)).soak(0))
+            .group(
+                GroupSpec::new("b", 4, maintenance(zone, sunday_night, 15))
+                    .max_unavailable(MaxUnavailable::Count(2))
+                    .canaries(Canaries::Count(0)),
+            )
+            .build();
+        for start in ["2025-03-01T00:00:00Z", "2025-09-20T00:00:00Z"] {
+            let options = PlanOptions::new(Rollout::typical_after(at(start)));
+            let planned = plan(&fleet, &options).unwrap_or_else(|error| panic!("{zone}: {error}"));
+            let ranges = simulation_ranges(&zones_of(&fleet), options.rollout.start);
+            check_plan(&fleet, &planned, &ranges)
+                .unwrap_or_else(|problem| panic!("{zone}: {problem}"));
+        }
+    }
+}
