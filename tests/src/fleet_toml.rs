@@ -95,15 +95,13 @@ impl E2eFleet {
              \n\
              [fleet.image]\n\
              path = {image}\n\
+             kernel = {kernel}\n\
+             initrd = {initrd}\n\
+             cmdline = {cmdline}\n\
              \n\
              [fleet.pool]\n\
              name = {pool}\n\
              path = {pool_dir}\n\
-             \n\
-             [fleet.direct_kernel_boot]\n\
-             kernel = {kernel}\n\
-             initrd = {initrd}\n\
-             cmdline = {cmdline}\n\
              \n\
              [defaults]\n\
              vcpus = {vcpus}\n\
@@ -194,6 +192,42 @@ mod tests {
             fleet.node_names(),
             ["e2e-7-web-1", "e2e-7-web-2", "e2e-7-db-1"]
         );
+    }
+
+    /// Keeps the writer in step with the fleet.toml format: `fleet check` must accept what it writes.
+    #[test]
+    fn fleet_check_accepts_the_written_fleet() {
+        let workdir = WorkDir::new("fleet-toml").unwrap();
+        let guest = TinyGuest {
+            kernel: workdir.write("vmlinuz", "not a kernel").unwrap(),
+            initrd: workdir.write("initrd.img", "not an initramfs").unwrap(),
+        };
+        let fleet = E2eFleet::new("e2e-check", "qemu:///system")
+            .group("web", 3)
+            .group("db", 1);
+        let files = fleet.write(&workdir, &guest).unwrap();
+        let output =
+            crate::binary::run_fleet(["check".as_ref(), files.fleet_toml.as_os_str()]).unwrap();
+        assert!(
+            output.status.success(),
+            "fleet check rejected:\n{}\n{}",
+            std::fs::read_to_string(&files.fleet_toml).unwrap(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let nodes = crate::binary::run_fleet([
+            "nodes".as_ref(),
+            files.fleet_toml.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ])
+        .unwrap();
+        let listing = String::from_utf8_lossy(&nodes.stdout);
+        for name in fleet.node_names() {
+            assert!(
+                listing.contains(&format!("\"{name}\"")),
+                "{name} missing from {listing}"
+            );
+        }
     }
 
     #[test]

@@ -228,8 +228,17 @@ fn pid_from_file(path: impl AsRef<Path>) -> Option<u32> {
 }
 
 /// Whether `pid` is alive and runs `program` (a stale pid file may name a recycled PID).
+///
+/// A zombie counts as gone: daemons reparented to this machine's init wait a while to be reaped.
 fn process_named(pid: u32, program: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == program)
+    let is_program = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.trim() == program);
+    let is_zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // `pid (comm) state ...`: the state follows the last `)`, as comm may contain spaces.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    });
+    is_program && !is_zombie
 }
 
 /// Poll `condition` until it holds or `limit` passes.

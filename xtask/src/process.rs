@@ -3,6 +3,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
@@ -69,13 +70,24 @@ pub(crate) fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Cargo's target directory as cargo sees it: `CARGO_TARGET_DIR` when set, else `<root>/target`.
+/// Cargo's target directory, as cargo itself reports it (honours `CARGO_TARGET_DIR` and
+/// `build.target-dir` in any cargo config); `<root>/target` if cargo cannot be asked.
 pub(crate) fn target_dir() -> PathBuf {
-    let root = workspace_root();
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
-    }
+    static TARGET_DIR: OnceLock<PathBuf> = OnceLock::new();
+    TARGET_DIR
+        .get_or_init(|| {
+            let reported = output(cargo().current_dir(workspace_root()).args([
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+            ]))
+            .ok()
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+            .and_then(|metadata| metadata["target_directory"].as_str().map(PathBuf::from));
+            reported.unwrap_or_else(|| workspace_root().join("target"))
+        })
+        .clone()
 }
 
 /// Whether this process runs as root (apt and the system libvirt daemons need it).
