@@ -1,11 +1,771 @@
-//! `fleet plan`: placeholder until its issue lands.
+//! `fleet plan`: roles, wariness, Zincati windows, predicted reboots and host placement, as a table,
+//! JSON (the stable contract documented in docs/planner.md) or CSV.
 
+use std::io::{IsTerminal as _, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Not yet implemented.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+use anyhow::Context as _;
+use chrono::{DateTime, SecondsFormat, TimeZone as _, Utc};
+use fleet_plan::{
+    AirlockOptions, GroupPlan, NodePlan, PlaceOptions, Placement, PlacementPlan, Plan, PlanOptions,
+    Rollout, UnknownCapacity, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config,
+    day_abbreviation, place, plan,
+};
+use fleet_spec::{Fleet, Tz};
+use serde::Serialize;
+use tabled::settings::object::{Cell, Rows};
+use tabled::settings::peaker::Priority;
+use tabled::settings::{Color, Padding, Style, Width};
+use tabled::{Table, Tabled};
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`fleet plan` is not implemented yet")
+use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
+
+/// Tables fit a terminal this wide.
+const TABLE_WIDTH: usize = 100;
+
+/// Plan the rollout: who is a canary, each node's rollout_wariness and Zincati reboot windows, when
+/// each node becomes eligible for a release and when it reboots, and which host it runs on.
+///
+/// Windows are staggered so that no group ever has more than its max_unavailable nodes down (from a
+/// window's opening to its close plus the reboot allowance) and the whole fleet stays within
+/// max_concurrent_reboots, on real instants, across daylight-saving changes. Canaries reboot first;
+/// cautious nodes only after the canaries have soaked.
+///
+/// Predictions are for one rollout: by default the typical Fedora CoreOS one, starting the next
+/// Tuesday at 14:00 UTC and lasting 48 hours. Times in the table are in each group's time zone;
+/// JSON and CSV give UTC. Nothing is changed anywhere: this only reads the fleet file.
+///
+/// Exit status: 0 planned, 1 the fleet is invalid or cannot be planned (the message says why and
+/// what to change), 2 usage error.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  fleet plan                                          plan ./fleet.toml for next Tuesday's rollout
+  fleet plan fleet/fleet.toml --rollout-start 2025-06-03T14:00:00Z --rollout-duration 24h
+  fleet plan --rollout-start-fraction 0.1             10 % of nodes see the release at once
+  fleet plan --format json | jq '.nodes[] | {name, reboot_at}'
+  fleet plan --format csv > plan.csv
+  fleet plan --airlock-config airlock.toml            also write airlock's config for fleet_lock groups")]
+pub(crate) struct Args {
+    /// The fleet file.
+    #[arg(value_name = "FLEET", default_value = DEFAULT_FLEET_FILE)]
+    fleet: PathBuf,
+
+    /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    rollout_start: Option<DateTime<Utc>>,
+
+    /// How long the rollout takes to reach every node, e.g. 48h, 90m, 2d, 1d12h.
+    #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_minutes)]
+    rollout_duration: u32,
+
+    /// The share of nodes (0.0..=1.0) offered the release as soon as the rollout starts.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]
+    rollout_start_fraction: f64,
+
+    /// Time from a node seeing a release to having it staged (Zincati's poll plus the download).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes)]
+    staging_allowance: u32,
+
+    /// Plan as if it were this moment (RFC 3339) instead of now; it only chooses the default rollout.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    now: Option<DateTime<Utc>>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Also write an airlock configuration for the groups using fleet_lock (slots = max_unavailable).
+    #[arg(long, value_name = "FILE")]
+    airlock_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Aligned tables for people: nodes, then groups, then hosts.
+    Table,
+    /// The documented JSON contract (docs/planner.md).
+    Json,
+    /// One line per node.
+    Csv,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = load_fleet(&args.fleet)?;
+    let fleet = &loaded.fleet;
+    let rollout = match args.rollout_start {
+        Some(start) => Rollout {
+            start,
+            duration_minutes: args.rollout_duration,
+            start_fraction: args.rollout_start_fraction,
+        },
+        None => {
+            // The CLI is the one place that reads the clock.
+            let now = args.now.unwrap_or_else(Utc::now);
+            Rollout {
+                duration_minutes: args.rollout_duration,
+                start_fraction: args.rollout_start_fraction,
+                ..Rollout::typical_after(now)
+            }
+        }
+    };
+    let options = PlanOptions {
+        rollout,
+        staging_allowance_minutes: args.staging_allowance,
+    };
+    let planned = plan(fleet, &options).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot plan {}:\n{}",
+            args.fleet.display(),
+            error
+                .problems()
+                .iter()
+                .map(|problem| format!("  {problem}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    let no_capacities = Default::default();
+    let placed = place(
+        fleet,
+        &PlaceOptions {
+            previous: &Placement::new(),
+            measured: &no_capacities,
+            unknown_capacity: UnknownCapacity::Unlimited,
+        },
+    )
+    .with_context(|| {
+        format!(
+            "cannot place the nodes of {} on its hosts",
+            args.fleet.display()
+        )
+    })?;
+
+    if let Some(path) = &args.airlock_config {
+        let config = airlock_config(&planned, &AirlockOptions::default())?;
+        write_file(path, &config)?;
+        eprintln!("wrote the airlock configuration to {}", path.display());
+    }
+
+    let view = PlanView::new(fleet, &planned, &placed);
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &view)?;
+            writeln!(stdout)?;
+        }
+        Format::Csv => write_csv(&mut stdout, &view)?,
+        Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| format!("{error}; write e.g. 2025-06-03T14:00:00Z"))
+}
+
+/// `48h`, `90m`, `2d`, `1d12h`, or a bare number of minutes.
+fn parse_minutes(text: &str) -> Result<u32, String> {
+    let hint = || format!("{text:?} is not a duration; write e.g. 48h, 90m, 2d or 1d12h");
+    if let Ok(minutes) = text.parse::<u32>() {
+        return if minutes > 0 {
+            Ok(minutes)
+        } else {
+            Err(hint())
+        };
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for character in text.chars() {
+        if character.is_ascii_digit() {
+            number.push(character);
+            continue;
+        }
+        let unit = match character {
+            'd' => 1440,
+            'h' => 60,
+            'm' => 1,
+            _ => return Err(hint()),
+        };
+        let value: u64 = number.parse().map_err(|_| hint())?;
+        total = total.saturating_add(value.saturating_mul(unit));
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(hint());
+    }
+    u32::try_from(total).map_err(|_| hint())
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err(format!("{text:?} is not a fraction between 0.0 and 1.0")),
+    }
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
+fn colours_wanted() -> bool {
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(directory)
+        .with_context(|| format!("cannot create a file in {}", directory.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The JSON contract: see docs/planner.md before changing anything here.
+#[derive(Debug, Serialize)]
+struct PlanView {
+    reboot_allowance_minutes: u32,
+    staging_allowance_minutes: u32,
+    recheck_minutes: u32,
+    max_concurrent_reboots: Option<u32>,
+    worst_concurrent_reboots: u64,
+    rollout: RolloutView,
+    groups: Vec<GroupView>,
+    nodes: Vec<NodeView>,
+    hosts: Vec<HostView>,
+}
+
+#[derive(Debug, Serialize)]
+struct RolloutView {
+    start: String,
+    duration_minutes: u32,
+    start_fraction: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct GroupView {
+    name: String,
+    nodes: usize,
+    canaries: usize,
+    max_unavailable: usize,
+    soak_minutes: u32,
+    strategy: &'static str,
+    time_zone: String,
+    window_minutes: u32,
+    reboot_allowance_minutes: u32,
+    windows_available: Option<usize>,
+    worst_concurrent_down: u64,
+    soak_ends_at: Option<String>,
+    first_reboot_at: Option<String>,
+    last_reboot_at: Option<String>,
+    #[serde(skip)]
+    zone: Tz,
+}
+
+#[derive(Debug, Serialize)]
+struct NodeView {
+    name: String,
+    hostname: String,
+    group: String,
+    role: &'static str,
+    rollout_wariness: f64,
+    strategy: &'static str,
+    time_zone: String,
+    windows: Vec<WindowView>,
+    eligible_at: String,
+    reboot_at: String,
+    host: Option<String>,
+    #[serde(skip)]
+    pinned: bool,
+    #[serde(skip)]
+    zone: Tz,
+    #[serde(skip)]
+    eligible: DateTime<Utc>,
+    #[serde(skip)]
+    reboot: DateTime<Utc>,
+    #[serde(skip)]
+    zincati_windows: Vec<ZincatiWindow>,
+}
+
+/// One `[[updates.periodic.window]]` exactly as written to Zincati.
+#[derive(Debug, Serialize)]
+struct WindowView {
+    days: Vec<&'static str>,
+    start_time: String,
+    length_minutes: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct HostView {
+    name: String,
+    nodes: usize,
+    allocated: ResourcesView,
+    capacity: CapacityView,
+}
+
+#[derive(Debug, Serialize)]
+struct ResourcesView {
+    vcpus: u64,
+    memory_mib: u64,
+    disk_gib: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct CapacityView {
+    vcpus: Option<u64>,
+    memory_mib: Option<u64>,
+    disk_gib: Option<u64>,
+}
+
+impl PlanView {
+    fn new(fleet: &Fleet, plan: &Plan, placed: &PlacementPlan) -> Self {
+        let groups: Vec<GroupView> = plan.groups.iter().map(GroupView::new).collect();
+        let nodes = plan
+            .nodes
+            .iter()
+            .map(|node| {
+                let zone = plan
+                    .group(&node.group)
+                    .map_or(Tz::UTC, |group| group.time_zone);
+                NodeView::new(fleet, node, zone, placed.placement.host_of(&node.name))
+            })
+            .collect();
+        PlanView {
+            reboot_allowance_minutes: plan.reboot_allowance_minutes(),
+            staging_allowance_minutes: plan.staging_allowance_minutes,
+            recheck_minutes: ZINCATI_RECHECK_MINUTES,
+            max_concurrent_reboots: plan.max_concurrent_reboots,
+            worst_concurrent_reboots: plan.worst_concurrent_reboots,
+            rollout: RolloutView {
+                start: rfc3339(plan.rollout.start),
+                duration_minutes: plan.rollout.duration_minutes,
+                start_fraction: plan.rollout.start_fraction,
+            },
+            groups,
+            nodes,
+            hosts: placed
+                .hosts
+                .iter()
+                .map(|host| HostView {
+                    name: host.name.clone(),
+                    nodes: host.nodes,
+                    allocated: ResourcesView {
+                        vcpus: host.allocated.vcpus,
+                        memory_mib: host.allocated.memory_mib,
+                        disk_gib: host.allocated.disk_gib,
+                    },
+                    capacity: CapacityView {
+                        vcpus: host.capacity.vcpus,
+                        memory_mib: host.capacity.memory_mib,
+                        disk_gib: host.capacity.disk_gib,
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+impl GroupView {
+    fn new(group: &GroupPlan) -> Self {
+        GroupView {
+            name: group.name.clone(),
+            nodes: group.nodes,
+            canaries: group.canaries,
+            max_unavailable: group.max_unavailable,
+            soak_minutes: group.soak_minutes,
+            strategy: group.strategy,
+            time_zone: group.time_zone.name().to_owned(),
+            window_minutes: group.window_minutes,
+            reboot_allowance_minutes: group.reboot_allowance_minutes,
+            windows_available: group.windows_available,
+            worst_concurrent_down: group.worst_concurrent_down,
+            soak_ends_at: group.soak_ends_at.map(rfc3339),
+            first_reboot_at: group.first_reboot_at.map(rfc3339),
+            last_reboot_at: group.last_reboot_at.map(rfc3339),
+            zone: group.time_zone,
+        }
+    }
+}
+
+impl NodeView {
+    fn new(fleet: &Fleet, node: &NodePlan, zone: Tz, host: Option<&str>) -> Self {
+        let pinned = fleet
+            .node(&node.name)
+            .is_some_and(|spec| spec.pinned_wariness.is_some());
+        NodeView {
+            name: node.name.clone(),
+            hostname: node.hostname.clone(),
+            group: node.group.clone(),
+            role: node.role.as_str(),
+            rollout_wariness: node.rollout_wariness,
+            strategy: node.strategy.name(),
+            time_zone: node.time_zone().unwrap_or(zone).name().to_owned(),
+            windows: node
+                .windows()
+                .iter()
+                .map(|window| WindowView {
+                    days: window
+                        .days
+                        .iter()
+                        .map(|day| day_abbreviation(*day))
+                        .collect(),
+                    start_time: window.start_time(),
+                    length_minutes: window.length_minutes,
+                })
+                .collect(),
+            eligible_at: rfc3339(node.eligible_at),
+            reboot_at: rfc3339(node.reboot_at),
+            host: host.map(str::to_owned),
+            pinned,
+            zone,
+            eligible: node.eligible_at,
+            reboot: node.reboot_at,
+            zincati_windows: node.windows().to_vec(),
+        }
+    }
+}
+
+/// `Wed 04 01:00`: weekday, day of month and time in `zone` (a rollout spans days, not months).
+fn local_short(time: DateTime<Utc>, zone: Tz) -> String {
+    zone.from_utc_datetime(&time.naive_utc())
+        .format("%a %d %H:%M")
+        .to_string()
+}
+
+/// `Tue–Thu 01:00–01:30`, the end being the window's last admitted minute.
+fn window_label(window: &ZincatiWindow) -> String {
+    let start = u32::from(window.start.hour) * 60 + u32::from(window.start.minute);
+    let end = (start + window.length_minutes) % 1440;
+    format!(
+        "{} {}–{:02}:{:02}",
+        window.days_label(),
+        window.start,
+        end / 60,
+        end % 60
+    )
+}
+
+fn minutes_label(minutes: u32) -> String {
+    match minutes {
+        0 => "0".to_owned(),
+        minutes if minutes % 60 == 0 => format!("{}h", minutes / 60),
+        minutes => format!("{minutes}m"),
+    }
+}
+
+#[derive(Tabled)]
+struct NodeRow {
+    #[tabled(rename = "NODE")]
+    name: String,
+    #[tabled(rename = "GROUP")]
+    group: String,
+    #[tabled(rename = "ROLE")]
+    role: String,
+    #[tabled(rename = "WARINESS")]
+    wariness: String,
+    #[tabled(rename = "WINDOWS")]
+    windows: String,
+    #[tabled(rename = "ELIGIBLE")]
+    eligible: String,
+    #[tabled(rename = "REBOOTS")]
+    reboots: String,
+    #[tabled(rename = "HOST")]
+    host: String,
+}
+
+#[derive(Tabled)]
+struct GroupRow {
+    #[tabled(rename = "GROUP")]
+    name: String,
+    #[tabled(rename = "NODES")]
+    nodes: usize,
+    #[tabled(rename = "CANARIES")]
+    canaries: usize,
+    #[tabled(rename = "MAX DOWN")]
+    max_unavailable: usize,
+    #[tabled(rename = "WORST DOWN")]
+    worst: u64,
+    #[tabled(rename = "SOAK")]
+    soak: String,
+    #[tabled(rename = "FIRST REBOOT")]
+    first: String,
+    #[tabled(rename = "LAST REBOOT")]
+    last: String,
+    #[tabled(rename = "ZONE")]
+    zone: String,
+}
+
+#[derive(Tabled)]
+struct HostRow {
+    #[tabled(rename = "HOST")]
+    name: String,
+    #[tabled(rename = "NODES")]
+    nodes: usize,
+    #[tabled(rename = "VCPUS")]
+    vcpus: String,
+    #[tabled(rename = "MEMORY MIB")]
+    memory: String,
+    #[tabled(rename = "DISK GIB")]
+    disk: String,
+}
+
+/// Columns two spaces apart, no borders, at most `TABLE_WIDTH` wide (wrapping the widest column at
+/// word boundaries), with a bold header on a terminal.
+fn finish_table(table: &mut Table, colour: bool) {
+    table
+        .with(Style::empty())
+        .with(Padding::new(0, 2, 0, 0))
+        .with(
+            Width::wrap(TABLE_WIDTH)
+                .keep_words(true)
+                .priority(Priority::max(true)),
+        );
+    if colour {
+        table.modify(Rows::first(), Color::BOLD);
+    }
+}
+
+/// A rendered table without the padding that trails each line.
+fn trimmed(table: &Table) -> String {
+    table
+        .to_string()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn used_of(used: u64, capacity: Option<u64>) -> String {
+    match capacity {
+        Some(capacity) => format!("{used}/{capacity}"),
+        None => format!("{used}/?"),
+    }
+}
+
+fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::Result<()> {
+    let start = DateTime::parse_from_rfc3339(&view.rollout.start)?.with_timezone(&Utc);
+    writeln!(
+        out,
+        "Rollout from {} for {}, start fraction {}; staging allowance {}.",
+        start.format("%a %Y-%m-%d %H:%M UTC"),
+        minutes_label(view.rollout.duration_minutes),
+        view.rollout.start_fraction,
+        minutes_label(view.staging_allowance_minutes),
+    )?;
+    writeln!(
+        out,
+        "Times are in each group's zone; a node reboots within {} minutes after REBOOTS.\n\
+         WARINESS * is pinned in the fleet file.\n",
+        view.recheck_minutes
+    )?;
+
+    let with_hosts = !view.hosts.is_empty();
+    let rows: Vec<NodeRow> = view
+        .nodes
+        .iter()
+        .map(|node| NodeRow {
+            name: node.name.clone(),
+            group: node.group.clone(),
+            role: node.role.to_owned(),
+            wariness: format!(
+                "{:.3}{}",
+                node.rollout_wariness,
+                if node.pinned { "*" } else { "" }
+            ),
+            windows: if node.zincati_windows.is_empty() {
+                node.strategy.to_owned()
+            } else {
+                node.zincati_windows
+                    .iter()
+                    .map(window_label)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            },
+            eligible: local_short(node.eligible, node.zone),
+            reboots: local_short(node.reboot, node.zone),
+            host: node.host.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut nodes = Table::new(&rows);
+    if !with_hosts {
+        nodes.with(tabled::settings::Remove::column(
+            tabled::settings::object::Columns::last(),
+        ));
+    }
+    finish_table(&mut nodes, colour);
+    if colour {
+        for (index, node) in view.nodes.iter().enumerate() {
+            if node.role == "canary" {
+                nodes.modify(Cell::new(index + 1, 2), Color::FG_YELLOW);
+            }
+        }
+    }
+    writeln!(out, "{}\n", trimmed(&nodes))?;
+
+    let groups: Vec<GroupRow> = view
+        .groups
+        .iter()
+        .map(|group| GroupRow {
+            name: group.name.clone(),
+            nodes: group.nodes,
+            canaries: group.canaries,
+            max_unavailable: group.max_unavailable,
+            worst: group.worst_concurrent_down,
+            soak: minutes_label(group.soak_minutes),
+            first: group
+                .first_reboot_at
+                .as_deref()
+                .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+                .map(|time| local_short(time.with_timezone(&Utc), group.zone))
+                .unwrap_or_default(),
+            last: group
+                .last_reboot_at
+                .as_deref()
+                .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+                .map(|time| local_short(time.with_timezone(&Utc), group.zone))
+                .unwrap_or_default(),
+            zone: group.time_zone.clone(),
+        })
+        .collect();
+    let mut group_table = Table::new(&groups);
+    finish_table(&mut group_table, colour);
+    writeln!(out, "{}\n", trimmed(&group_table))?;
+
+    if with_hosts {
+        let hosts: Vec<HostRow> = view
+            .hosts
+            .iter()
+            .map(|host| HostRow {
+                name: host.name.clone(),
+                nodes: host.nodes,
+                vcpus: used_of(host.allocated.vcpus, host.capacity.vcpus),
+                memory: used_of(host.allocated.memory_mib, host.capacity.memory_mib),
+                disk: used_of(host.allocated.disk_gib, host.capacity.disk_gib),
+            })
+            .collect();
+        let mut host_table = Table::new(&hosts);
+        finish_table(&mut host_table, colour);
+        writeln!(out, "{}\n", trimmed(&host_table))?;
+    }
+
+    match view.max_concurrent_reboots {
+        Some(cap) => writeln!(
+            out,
+            "At most {} node{} of the fleet can be down at once (max_concurrent_reboots {cap}).",
+            view.worst_concurrent_reboots,
+            if view.worst_concurrent_reboots == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )?,
+        None => writeln!(
+            out,
+            "At most {} node{} of the fleet can be down at once.",
+            view.worst_concurrent_reboots,
+            if view.worst_concurrent_reboots == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )?,
+    }
+    Ok(())
+}
+
+fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record([
+        "name",
+        "hostname",
+        "group",
+        "role",
+        "rollout_wariness",
+        "strategy",
+        "time_zone",
+        "windows",
+        "eligible_at",
+        "reboot_at",
+        "host",
+    ])?;
+    for node in &view.nodes {
+        let windows = node
+            .windows
+            .iter()
+            .map(|window| {
+                format!(
+                    "{} {} {}",
+                    window.days.join("/"),
+                    window.start_time,
+                    window.length_minutes
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        writer.write_record([
+            node.name.as_str(),
+            node.hostname.as_str(),
+            node.group.as_str(),
+            node.role,
+            &node.rollout_wariness.to_string(),
+            node.strategy,
+            node.time_zone.as_str(),
+            windows.as_str(),
+            node.eligible_at.as_str(),
+            node.reboot_at.as_str(),
+            node.host.as_deref().unwrap_or(""),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_minutes("48h"), Ok(2880));
+        assert_eq!(parse_minutes("90m"), Ok(90));
+        assert_eq!(parse_minutes("2d"), Ok(2880));
+        assert_eq!(parse_minutes("1d12h"), Ok(2160));
+        assert_eq!(parse_minutes("30"), Ok(30));
+        assert!(parse_minutes("0").is_err());
+        assert!(parse_minutes("12x").is_err());
+        assert!(parse_minutes("h").is_err());
+        assert!(parse_minutes("12").is_ok());
+        assert!(parse_minutes("").is_err());
+    }
+
+    #[test]
+    fn fractions_stay_between_zero_and_one() {
+        assert_eq!(parse_fraction("0.25"), Ok(0.25));
+        assert!(parse_fraction("1.5").is_err());
+        assert!(parse_fraction("-0.1").is_err());
+        assert!(parse_fraction("NaN").is_err());
+    }
+
+    #[test]
+    fn windows_read_as_ranges() {
+        let window = ZincatiWindow {
+            days: vec![fleet_spec::Weekday::Sat],
+            start: fleet_spec::WallTime {
+                hour: 23,
+                minute: 50,
+            },
+            length_minutes: 30,
+        };
+        assert_eq!(window_label(&window), "Sat 23:50–00:20");
+    }
 }
