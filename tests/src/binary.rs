@@ -1,7 +1,7 @@
 //! Finding and running the `fleet` binary under test.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
@@ -65,4 +65,22 @@ where
     command
         .output()
         .with_context(|| format!("cannot run {command:?}"))
+}
+
+/// Start `fleet ARGS` in the background with stdout and stderr piped, e.g. to kill it midway
+/// (`child.kill()` sends SIGKILL) and check that a second run converges.
+pub fn spawn_fleet<I, S>(arguments: I) -> Result<Child>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = fleet_command()?;
+    command
+        .args(arguments)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))
 }

@@ -8,5 +8,6 @@ pub mod binary;
 pub mod console;
 pub mod e2e;
 pub mod fleet_toml;
+pub mod poll;
 pub mod virsh;
 pub mod workdir;

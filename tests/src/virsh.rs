@@ -104,6 +104,69 @@ impl Virsh {
     }
 }
 
+/// What of a test fleet is still on the host; `is_empty` after `fleet destroy`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    pub domains: Vec<String>,
+    pub pools: Vec<String>,
+    pub dhcp_hosts: Vec<String>,
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl Leftovers {
+    pub fn is_empty(&self) -> bool {
+        self == &Leftovers::default()
+    }
+}
+
+impl Virsh {
+    /// Everything that still carries one of `node_names` or belongs to `pool_name`/`pool_dir`:
+    /// domains, the pool, DHCP entries of `network` naming a node, files in the pool directory.
+    pub fn leftovers(
+        &self,
+        node_names: &[String],
+        pool_name: &str,
+        pool_dir: &Path,
+        network: &str,
+    ) -> Result<Leftovers> {
+        let names_a_node = |text: &str| {
+            node_names.iter().any(|node| {
+                text == node
+                    || text.contains(&format!("'{node}'"))
+                    || text.contains(&format!("\"{node}\""))
+            })
+        };
+        let domains = self
+            .domain_names()?
+            .into_iter()
+            .filter(|domain| names_a_node(domain))
+            .collect();
+        let pools = self
+            .pool_names()?
+            .into_iter()
+            .filter(|pool| pool == pool_name)
+            .collect();
+        let dhcp_hosts = self
+            .dhcp_hosts(network)?
+            .into_iter()
+            .filter(|host| names_a_node(host))
+            .collect();
+        let files = match std::fs::read_dir(pool_dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Ok(Leftovers {
+            domains,
+            pools,
+            dhcp_hosts,
+            files,
+        })
+    }
+}
+
 fn non_empty_lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)

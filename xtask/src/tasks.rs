@@ -4,18 +4,25 @@ use anyhow::{Context, Result};
 
 use crate::docs;
 use crate::e2e::{self, E2eOptions, Timings};
-use crate::process::{self, cargo};
+use crate::process::{self, cargo, target_dir};
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`.
 pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     setup::run(SetupOptions { e2e: true })?;
     let mut timings = Timings::default();
+    // Tests of the `fleet` binary find it through FLEET_BIN; building it here spares them a nested
+    // cargo build of their own.
+    timings.measure("build fleet", || {
+        process::run(cargo().args(["build", "--package", "fleet-cli", "--bin", "fleet"]))
+    })?;
+    let fleet_binary = target_dir().join("debug").join("fleet");
     timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command
             .args(["test", "--workspace"])
-            .args(cargo_test_arguments);
+            .args(cargo_test_arguments)
+            .env("FLEET_BIN", &fleet_binary);
         // The end-to-end tests run next, prepared by `cargo xtask e2e`; in this pass they skip on purpose
         // (without this they would fail in CI, where an unprepared skip is an error).
         if std::env::var_os("FLEET_E2E").is_none() {
