@@ -1,0 +1,253 @@
+//! Shared test support: a real-directory file source and the corpus comparison rules of
+//! tools/igncmp.py (JSON trees equal key order aside, data URLs compared decoded).
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses a different part"
+)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use fleet_ignition::ignition::data_url_contents;
+use fleet_ignition::{FileSource, TranslateOptions, translate};
+use fleet_spec::{FileKind, FileMetadata};
+use serde_json::Value;
+
+/// A directory on disk.
+pub struct DirFiles(pub PathBuf);
+
+impl FileSource for DirFiles {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(path))
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::symlink_metadata(self.0.join(path))?;
+        let kind = if meta.file_type().is_symlink() {
+            FileKind::Symlink
+        } else if meta.is_dir() {
+            FileKind::Directory
+        } else if meta.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        };
+        Ok(FileMetadata {
+            kind,
+            executable: meta.permissions().mode() & 0o111 != 0,
+        })
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        std::fs::read_dir(self.0.join(path))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        Ok(std::fs::read_link(self.0.join(path))?
+            .to_string_lossy()
+            .into_owned())
+    }
+
+    fn display_path(&self, path: &Path) -> String {
+        self.0.join(path).display().to_string()
+    }
+}
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/butane")
+}
+
+pub fn list_cases(dir: &Path) -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".bu"))
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    cases.sort();
+    cases
+}
+
+pub enum CaseOutcome {
+    Passed,
+    Failed(String),
+}
+
+/// igncmp.py's normalisation: data URLs decoded, `compression` beside them and `null`s dropped.
+pub fn normalise(node: &Value) -> Value {
+    match node {
+        Value::Object(map) => {
+            let source = map.get("source").and_then(Value::as_str);
+            let is_data = source.is_some_and(|s| s.starts_with("data:"));
+            let compression = map.get("compression").and_then(Value::as_str);
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                if v.is_null() {
+                    continue;
+                }
+                if k == "compression" && (is_data || v.as_str() == Some("")) {
+                    continue;
+                }
+                if k == "source" && is_data {
+                    let decoded = match data_url_contents(source.unwrap_or(""), compression) {
+                        Ok(bytes) => match String::from_utf8(bytes) {
+                            Ok(text) => format!("text:{text}"),
+                            Err(e) => format!("bytes:{:?}", e.into_bytes()),
+                        },
+                        Err(e) => format!("undecodable:{e}"),
+                    };
+                    out.insert(k.clone(), Value::String(decoded));
+                    continue;
+                }
+                out.insert(k.clone(), normalise(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
+        other => other.clone(),
+    }
+}
+
+pub fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                match (x.get(k), y.get(k)) {
+                    (None, _) => return Some(format!("{path}.{k}: missing in ours")),
+                    (_, None) => return Some(format!("{path}.{k}: missing in the reference")),
+                    (Some(p), Some(q)) => {
+                        if let Some(d) = first_difference(p, q, &format!("{path}.{k}")) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            None
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(format!("{path}: list length {} != {}", x.len(), y.len()));
+            }
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]")))
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} != {b}")),
+    }
+}
+
+pub fn compare(ours: &str, expected: &str) -> Option<String> {
+    let a: Value = match serde_json::from_str(ours) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("output is not JSON: {e}")),
+    };
+    let b: Value = serde_json::from_str(expected).expect("reference output is JSON");
+    if let Some(d) = first_difference(&normalise(&a), &normalise(&b), "$") {
+        return Some(d);
+    }
+    // Where no gzip is involved the bytes must be upstream's exactly.
+    if !expected.contains("\"gzip\"") && !ours.contains("\"gzip\"") && ours != expected {
+        return Some("equal as JSON but not byte-identical".to_owned());
+    }
+    None
+}
+
+fn args_of(dir: &Path, case: &str) -> Vec<String> {
+    std::fs::read_to_string(dir.join(format!("{case}.args")))
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// "line N" numbers named in an upstream error text.
+pub fn named_lines(text: &str) -> Vec<u32> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("line ") {
+        rest = &rest[i + 5..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse() {
+            lines.push(n);
+        }
+    }
+    lines.sort_unstable();
+    lines.dedup();
+    lines
+}
+
+/// Translate `dir/case.bu` as `butane --pretty [--strict] [args]` would and compare.
+pub fn run_case(dir: &Path, case: &str) -> CaseOutcome {
+    let input = std::fs::read(dir.join(format!("{case}.bu"))).expect("case input");
+    let args = args_of(dir, case);
+    let files = args
+        .iter()
+        .position(|a| a == "-d" || a == "--files-dir")
+        .and_then(|i| args.get(i + 1))
+        .map(|d| DirFiles(dir.join(d)));
+    let options = TranslateOptions {
+        files_dir: files.as_ref().map(|f| f as &dyn FileSource),
+        ..TranslateOptions::default()
+    };
+    let result = translate(&input, &options);
+    let expected = std::fs::read_to_string(dir.join(format!("{case}.ign"))).ok();
+    let fail = |why: String| CaseOutcome::Failed(why);
+    if let Some(expected) = expected {
+        return match result {
+            Err(e) => fail(format!(
+                "failed, expected success: {e}\n{}",
+                e.report.render_raw()
+            )),
+            Ok(t) if !t.report.is_empty() => fail(format!(
+                "warnings under --strict:\n{}",
+                t.report.render_raw()
+            )),
+            Ok(t) => match compare(&t.to_json(true), &expected) {
+                None => CaseOutcome::Passed,
+                Some(d) => fail(d),
+            },
+        };
+    }
+    let stderr = match &result {
+        Ok(t) if t.report.is_empty() => return fail("succeeded, expected a failure".to_owned()),
+        Ok(t) => format!(
+            "{}Config produced warnings and --strict was specified",
+            t.report.render_raw()
+        ),
+        Err(e) => format!("{}Error translating config: {e}", e.report.render_raw()),
+    };
+    let raw = std::fs::read_to_string(dir.join(format!("{case}.raw.err"))).unwrap_or_default();
+    let wanted = named_lines(&raw);
+    let ours = named_lines(&stderr);
+    if let Some(missing) = wanted.iter().find(|l| !ours.contains(l)) {
+        return fail(format!(
+            "does not name line {missing} (reference {wanted:?}):\n{stderr}"
+        ));
+    }
+    // The reference's own first line (message) should appear too, at least for raw reports.
+    if let Ok(nonstrict) = std::fs::read_to_string(dir.join(format!("{case}.nonstrict.ign"))) {
+        return match result {
+            Ok(t) => match compare(&t.to_json(true), &nonstrict) {
+                None => CaseOutcome::Passed,
+                Some(d) => fail(format!("without --strict: {d}")),
+            },
+            Err(e) => fail(format!("without --strict: failed: {e}")),
+        };
+    }
+    CaseOutcome::Passed
+}
