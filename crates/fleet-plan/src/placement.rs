@@ -633,12 +633,16 @@ fn describe_refusal(
 
 fn does_not_fit(board: &Board<'_>, node: usize, group: usize) -> PlanError {
     const LISTED: usize = 6;
-    let reasons: Vec<String> = (0..board.hosts.len())
+    let refusals: Vec<(usize, Refusal)> = (0..board.hosts.len())
         .filter_map(|host| {
             board
                 .refusal(node, group, host)
-                .map(|refusal| describe_refusal(board, node, group, host, refusal))
+                .map(|refusal| (host, refusal))
         })
+        .collect();
+    let reasons: Vec<String> = refusals
+        .iter()
+        .map(|&(host, refusal)| describe_refusal(board, node, group, host, refusal))
         .collect();
     let mut listed = reasons
         .iter()
@@ -652,36 +656,47 @@ fn does_not_fit(board: &Board<'_>, node: usize, group: usize) -> PlanError {
     let group_spec = &board.fleet.groups[group];
     let bound = board.bound[group];
     let size = group_spec.nodes.len();
-    let places = match &group_spec.spread_over {
+    let needed_places = size.div_ceil(bound.max(1));
+    let (places, kind) = match &group_spec.spread_over {
         Some(label) => {
             let zones: std::collections::BTreeSet<&str> = board
                 .hosts
                 .iter()
                 .filter_map(|state| state.host.labels.get(label).map(String::as_str))
                 .collect();
-            format!(
-                "{} {label} value{}",
-                zones.len(),
-                if zones.len() == 1 { "" } else { "s" }
-            )
+            (zones.len(), format!("different {label} values"))
         }
-        None => format!(
-            "{} host{}",
-            board.hosts.len(),
-            if board.hosts.len() == 1 { "" } else { "s" }
-        ),
+        None => (board.hosts.len(), "hosts".to_owned()),
     };
-    let needed_places = size.div_ceil(bound.max(1));
-    let remedy = format!(
-        "group {} ({size} nodes at max_unavailable {bound}) needs at least {needed_places} distinct {}, the \
-         fleet has {places}; add hosts or capacity, or raise max_unavailable",
-        group_spec.name,
-        if group_spec.spread_over.is_some() {
-            "zones"
-        } else {
-            "hosts"
-        },
-    );
+    let remedy = if places < needed_places {
+        format!(
+            "group {} ({size} node{} at max_unavailable {bound}) needs at least {needed_places} {kind}, the \
+             fleet has {places}: add hosts or raise max_unavailable",
+            group_spec.name,
+            if size == 1 { "" } else { "s" },
+        )
+    } else {
+        let mut remedies = Vec::new();
+        if refusals
+            .iter()
+            .any(|(_, refusal)| *refusal == Refusal::Full)
+        {
+            remedies.push("add hosts or capacity");
+        }
+        if refusals
+            .iter()
+            .any(|(_, refusal)| matches!(refusal, Refusal::GroupOnHost | Refusal::GroupInZone))
+        {
+            remedies.push("raise max_unavailable");
+        }
+        if refusals
+            .iter()
+            .any(|(_, refusal)| *refusal == Refusal::NoZoneLabel)
+        {
+            remedies.push("label more hosts");
+        }
+        remedies.join(", or ")
+    };
     PlanError::DoesNotFit {
         node: board.fleet.nodes[node].name.clone(),
         needs: Resources::of_node(&board.fleet.nodes[node]).describe(),
