@@ -493,7 +493,7 @@ struct GroupRow {
     canaries: usize,
     #[tabled(rename = "MAX DOWN")]
     max_unavailable: usize,
-    #[tabled(rename = "WORST DOWN")]
+    #[tabled(rename = "PEAK")]
     worst: u64,
     #[tabled(rename = "SOAK")]
     soak: String,
@@ -565,7 +565,7 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
     writeln!(
         out,
         "Times are in each group's zone; a node reboots within {} minutes after REBOOTS.\n\
-         WARINESS * is pinned in the fleet file.\n",
+         WARINESS * is pinned in the fleet file; PEAK is the most nodes of a group down at once.\n",
         view.recheck_minutes
     )?;
 
