@@ -165,7 +165,7 @@ pub fn zincati_fragments(node: &NodePlan) -> Result<Vec<ZincatiFragment>, PlanEr
 
 fn window_entry(window: &ZincatiWindow) -> Result<WindowEntry, String> {
     if window.days.is_empty() {
-        return Err("a window needs at least one day".to_owned());
+        return Err("a window without days would admit nothing".to_owned());
     }
     if window.start.hour > 23 || window.start.minute > 59 {
         return Err(format!("start_time {} is not a time of day", window.start));
