@@ -122,6 +122,12 @@ impl HostnamePattern {
             .any(|part| matches!(part, PatternPart::Index { .. }))
     }
 
+    pub(crate) fn uses_group(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|part| matches!(part, PatternPart::Group))
+    }
+
     pub(crate) fn render(&self, group: &str, index: u32) -> String {
         let mut out = String::with_capacity(24);
         for part in &self.parts {

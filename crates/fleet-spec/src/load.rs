@@ -149,6 +149,9 @@ fn read_text(
 ) -> Result<String, String> {
     let shown = display_path(source_name, path);
     let bytes = files.read(path).map_err(|error| match error.kind() {
+        io::ErrorKind::NotFound if Path::new(&shown) == path => {
+            format!("{kind} `{}` does not exist", path.display())
+        }
         io::ErrorKind::NotFound => format!(
             "{kind} `{}` does not exist (looked for {shown})",
             path.display()
@@ -159,31 +162,32 @@ fn read_text(
         ),
     })?;
     String::from_utf8(bytes).map_err(|error| {
-        let bytes = error.as_bytes();
-        let utf8 = error.utf8_error();
-        let diagnostic = not_utf8(&shown, bytes, &utf8, "it");
-        format!(
-            "{kind} `{}` is not UTF-8 text: {}",
-            path.display(),
-            diagnostic.message
-        )
+        let (_, problem) = first_bad_byte(error.as_bytes(), &error.utf8_error());
+        format!("{kind} `{}` is not UTF-8 text: {problem}", path.display())
     })
 }
 
 fn not_utf8(file: &str, bytes: &[u8], error: &std::str::Utf8Error, what: &str) -> Diagnostic {
-    let valid_up_to = error.valid_up_to();
-    let prefix = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or("");
-    let location = LineIndex::new(prefix).location(valid_up_to);
+    let (location, problem) = first_bad_byte(bytes, error);
     Diagnostic {
         file: file.to_owned(),
         location,
-        message: format!(
-            "{what} is not UTF-8: the byte 0x{:02x} at line {}, column {} is not valid UTF-8; save the file as UTF-8",
-            bytes.get(valid_up_to).copied().unwrap_or(0),
-            location.line,
-            location.column
-        ),
+        message: format!("{what} is not UTF-8 text: {problem}; save it as UTF-8"),
     }
+}
+
+/// Where the first byte that is not UTF-8 is, and a sentence naming it.
+fn first_bad_byte(bytes: &[u8], error: &std::str::Utf8Error) -> (Location, String) {
+    let valid_up_to = error.valid_up_to();
+    let prefix = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or("");
+    let location = LineIndex::new(prefix).location(valid_up_to);
+    let problem = format!(
+        "the byte 0x{:02x} at line {}, column {} is not valid UTF-8",
+        bytes.get(valid_up_to).copied().unwrap_or(0),
+        location.line,
+        location.column
+    );
+    (location, problem)
 }
 
 /// Append each user's keys from files after its inline keys; nodes that shared settings still share them.
@@ -213,5 +217,109 @@ fn inline_key_files(fleet: &mut Fleet, keys_by_file: &HashMap<PathBuf, Vec<Strin
             (Arc::clone(&node.settings), Arc::new(settings))
         });
         node.settings = Arc::clone(updated);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::MemoryFiles;
+
+    const KEY_A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNOWyXQBy0NxY19bdlDWtvd8Gxz64aqgA5u/Qry1bUw a@example.com";
+    const KEY_B: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNOWyXQBy0NxY19bdlDWtvd8Gxz64aqgA5u/Qry1bUw b@example.com";
+
+    fn fleet_text() -> String {
+        format!(
+            r#"[fleet]
+name = "t"
+[fleet.image]
+path = "fcos.qcow2"
+[defaults]
+butane = ["butane/base.bu"]
+[[defaults.users]]
+name = "core"
+ssh_authorized_keys = ["{KEY_A}"]
+ssh_key_files = ["keys/ops.pub"]
+[[maintenance.period]]
+days = ["Sat"]
+start = "02:00"
+length_minutes = 120
+[[group]]
+name = "g"
+count = 3
+[[group.node]]
+name = "g-3"
+vcpus = 4
+"#
+        )
+    }
+
+    fn files() -> MemoryFiles {
+        let mut files = MemoryFiles::new();
+        files
+            .insert("butane/base.bu", "variant: fcos\nversion: 1.5.0\n")
+            .insert("keys/ops.pub", format!("# ops\n\n{KEY_B}\n"));
+        files
+    }
+
+    #[test]
+    fn key_files_are_appended_after_inline_keys_and_snippets_read_once() {
+        let loaded = match load("dir/fleet.toml", fleet_text().as_bytes(), &files()) {
+            Ok(loaded) => loaded,
+            Err(diagnostics) => panic!("{diagnostics}"),
+        };
+        for node in &loaded.fleet.nodes {
+            let core = &node.settings.users[0];
+            assert_eq!(core.ssh_authorized_keys, [KEY_A, KEY_B]);
+            assert!(core.ssh_key_files.is_empty());
+        }
+        // Nodes that shared settings before still share them.
+        let nodes = &loaded.fleet.nodes;
+        assert!(Arc::ptr_eq(&nodes[0].settings, &nodes[1].settings));
+        assert!(!Arc::ptr_eq(&nodes[0].settings, &nodes[2].settings));
+        assert_eq!(
+            loaded
+                .snippets
+                .get(Path::new("butane/base.bu"))
+                .map(String::as_str),
+            Some("variant: fcos\nversion: 1.5.0\n")
+        );
+        assert_eq!(loaded.snippets.len(), 1);
+    }
+
+    #[test]
+    fn missing_and_broken_files_are_reported_where_they_are_named() {
+        let mut files = MemoryFiles::new();
+        files
+            .insert("butane/base.bu", vec![0x66, 0xff, 0x0a])
+            .insert("keys/ops.pub", "ssh-ed25519 AAAA broken\n");
+        let diagnostics =
+            load("dir/fleet.toml", fleet_text().as_bytes(), &files).expect_err("broken files");
+        assert_eq!(
+            diagnostics.to_string(),
+            "dir/fleet.toml:6:11: error: butane snippet `butane/base.bu` is not UTF-8 text: the byte 0xff at line 1, column 2 is not valid UTF-8\n\
+             dir/keys/ops.pub:1:1: error: not a valid SSH public key (invalid key format) (named by dir/fleet.toml as `keys/ops.pub`)"
+        );
+        let diagnostics =
+            load("fleet.toml", fleet_text().as_bytes(), &MemoryFiles::new()).expect_err("no files");
+        assert_eq!(
+            diagnostics.to_string(),
+            "fleet.toml:6:11: error: butane snippet `butane/base.bu` does not exist\n\
+             fleet.toml:10:18: error: SSH key file `keys/ops.pub` does not exist"
+        );
+    }
+
+    #[test]
+    fn a_fleet_file_that_is_not_utf8_names_the_first_bad_byte() {
+        let diagnostics = load(
+            "f.toml",
+            b"[fleet]\nname = \"a\xc3(\"\n",
+            &MemoryFiles::new(),
+        )
+        .expect_err("not UTF-8");
+        assert_eq!(
+            diagnostics.to_string(),
+            "f.toml:2:10: error: the fleet file is not UTF-8 text: the byte 0xc3 at line 2, column 10 is not valid UTF-8; save it as UTF-8"
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::read::{Located, raw_table};
+use crate::read::{Items, Located, raw_table};
 use crate::values::{
     AnyPath, CanariesValue, Cidr, ConcurrentReboots, ConnectUri, Day, DiskGib, DomainTypeName,
     HostDiskGib, HostMemoryMib, HostVcpus, HttpUrl, IgnitionVersion, IpAny, Ipv4,
@@ -93,7 +93,7 @@ raw_table! {
         /// Disk size per node in GiB (10..65536; FCOS needs 10). Default 10.
         disk_gib: DiskGib,
         /// Butane snippets (.bu), relative to the fleet file's directory; they accumulate fleet → group → node.
-        butane: Vec<Located<RelativeFile>>,
+        butane: Items<Located<RelativeFile>>,
         /// User accounts; merged by name (a group's or node's entry replaces the inherited one).
         users: Vec<RawUser>,
         /// The node's system time zone (IANA). Default: the image's (UTC).
@@ -110,9 +110,9 @@ raw_table! {
         #[schemars(required)]
         name: String,
         /// SSH public keys written inline.
-        ssh_authorized_keys: Vec<SshPublicKey>,
+        ssh_authorized_keys: Items<SshPublicKey>,
         /// Files of SSH public keys (one per line), relative to the fleet file's directory.
-        ssh_key_files: Vec<Located<RelativeFile>>,
+        ssh_key_files: Items<Located<RelativeFile>>,
         /// A crypt(3) hash of the password, e.g. from `mkpasswd --method=yescrypt`. Plain passwords are refused.
         password_hash: PasswordHash,
         /// Supplementary groups, e.g. `wheel`, `sudo`, `docker`.
@@ -211,7 +211,7 @@ raw_table! {
         /// Disk size per node in GiB (10..65536).
         disk_gib: DiskGib,
         /// Butane snippets added after the fleet's.
-        butane: Vec<Located<RelativeFile>>,
+        butane: Items<Located<RelativeFile>>,
         /// Users; an entry replaces the inherited user of the same name.
         users: Vec<RawUser>,
         /// The nodes' system time zone (IANA).
@@ -273,7 +273,7 @@ raw_table! {
         /// Disk size in GiB (10..65536).
         disk_gib: DiskGib,
         /// Butane snippets added after the group's.
-        butane: Vec<Located<RelativeFile>>,
+        butane: Items<Located<RelativeFile>>,
         /// Users; an entry replaces the inherited user of the same name.
         users: Vec<RawUser>,
         /// The node's system time zone (IANA).
@@ -311,7 +311,7 @@ pub(crate) struct SettingsLevel<'a> {
     pub(crate) vcpus: &'a crate::read::Field<Vcpus>,
     pub(crate) memory_mib: &'a crate::read::Field<MemoryMib>,
     pub(crate) disk_gib: &'a crate::read::Field<DiskGib>,
-    pub(crate) butane: &'a crate::read::Field<Vec<Located<RelativeFile>>>,
+    pub(crate) butane: &'a crate::read::Field<Items<Located<RelativeFile>>>,
     pub(crate) users: &'a crate::read::Field<Vec<RawUser>>,
     pub(crate) time_zone: &'a crate::read::Field<TimeZone>,
     pub(crate) kernel_arguments: &'a crate::read::Field<KernelArgumentsValue>,

@@ -374,6 +374,34 @@ impl<T: FromToml> FromToml for Vec<T> {
     }
 }
 
+/// A list whose readable items are kept even when others are not (each problem is reported): for lists
+/// whose items stand alone, such as snippet paths or keys, so that one bad entry does not hide the
+/// checks of the others.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Items<T>(pub(crate) Vec<T>);
+
+impl<T: FromToml> FromToml for Items<T> {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        context: &mut Context<'_>,
+        path: &KeyPath<'_>,
+    ) -> Option<Self> {
+        match value.get_ref() {
+            DeValue::Array(array) => Some(Items(
+                array
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, item)| T::from_toml(item, context, &path.index(index)))
+                    .collect(),
+            )),
+            _ => {
+                context.wrong_type(value, path, "an array");
+                None
+            }
+        }
+    }
+}
+
 /// Open tables of strings, such as a host's `labels`.
 impl FromToml for BTreeMap<String, String> {
     fn from_toml(

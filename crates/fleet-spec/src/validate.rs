@@ -148,16 +148,26 @@ impl SettingsDraft {
 struct MaintenanceDraft {
     time_zone: Tz,
     strategy: StrategyName,
-    strategy_span: Option<Span>,
     fleet_lock_url: Option<String>,
     window_minutes: u32,
-    window_span: Option<Span>,
     reboot_allowance_minutes: u32,
     periods: Vec<MaintenancePeriod>,
-    periods_span: Option<Span>,
-    /// Some period could not be read: rules about periods are skipped (the problem is already reported).
-    periods_unusable: bool,
-    table_span: Option<Span>,
+    /// Where `strategy`, `window_minutes` and the periods were set, and the table that last changed the policy.
+    strategy_origin: Option<Origin>,
+    window_origin: Option<Origin>,
+    periods_origin: Option<Origin>,
+    table_origin: Option<Origin>,
+    /// Parts that could not be read: rules that need them are skipped (the problem is already reported).
+    strategy_unreadable: bool,
+    window_unreadable: bool,
+    periods_unreadable: bool,
+}
+
+/// Where a key was written: its span and its key path.
+#[derive(Debug, Clone)]
+struct Origin {
+    span: Span,
+    path: String,
 }
 
 impl MaintenanceDraft {
@@ -165,15 +175,17 @@ impl MaintenanceDraft {
         MaintenanceDraft {
             time_zone: Tz::UTC,
             strategy: StrategyName::Periodic,
-            strategy_span: None,
             fleet_lock_url: None,
             window_minutes: 60,
-            window_span: None,
             reboot_allowance_minutes: 10,
             periods: Vec::new(),
-            periods_span: None,
-            periods_unusable: false,
-            table_span: None,
+            strategy_origin: None,
+            window_origin: None,
+            periods_origin: None,
+            table_origin: None,
+            strategy_unreadable: false,
+            window_unreadable: false,
+            periods_unreadable: false,
         }
     }
 }
@@ -232,6 +244,8 @@ struct NodeOrigin {
 
 /// What every group needs from the fleet level.
 struct FleetLevel<'a> {
+    /// The [fleet] table, or the start of the file without one.
+    span: Span,
     settings: &'a SettingsDraft,
     maintenance: &'a MaintenanceDraft,
     hosts: &'a [Host],
@@ -258,7 +272,7 @@ impl Validator<'_, '_> {
         &mut self,
         field: &'f Field<T>,
         table_span: Span,
-        table: &str,
+        table_path: &str,
         key: &str,
         hint: &str,
     ) -> Option<&'f Located<T>> {
@@ -266,7 +280,10 @@ impl Validator<'_, '_> {
             Field::Present(located) => Some(located),
             Field::Invalid => None,
             Field::Missing => {
-                self.error(table_span, format!("missing key `{key}` in {table}{hint}"));
+                self.error(
+                    table_span,
+                    format!("{table_path}: missing key `{key}`{hint}"),
+                );
                 None
             }
         }
@@ -288,7 +305,7 @@ impl Validator<'_, '_> {
             self.required(
                 &fleet_table.name,
                 fleet_table.span,
-                "[fleet]",
+                "fleet",
                 "name",
                 ": every fleet needs a name",
             )
@@ -356,6 +373,11 @@ impl Validator<'_, '_> {
             .unwrap_or_default();
 
         let fleet_level = FleetLevel {
+            span: if table_known {
+                fleet_table.span
+            } else {
+                Span::default()
+            },
             settings: &settings,
             maintenance: &maintenance,
             hosts: &hosts,
@@ -464,7 +486,7 @@ impl Validator<'_, '_> {
                 if image.path.is_missing() && image.volume.is_missing() {
                     self.error(
                         image.span,
-                        "[fleet.image] needs `path` (a Fedora CoreOS qcow2 file) or `volume` (a volume already in the pool)",
+                        "fleet.image: missing key `path` (a Fedora CoreOS qcow2 file) or `volume` (a volume already in the pool)",
                     );
                 }
                 None
@@ -539,8 +561,9 @@ impl Validator<'_, '_> {
                     self.error(
                         path.span,
                         format!(
-                            "fleet.pool.path: `{}` must be an absolute directory on the host, such as /var/lib/libvirt/fleet-{fleet_name}",
-                            path.value
+                            "fleet.pool.path: `{}` must be an absolute directory on the host, such as /var/lib/libvirt/fleet-{}",
+                            path.value,
+                            if fleet_name.is_empty() { "NAME" } else { fleet_name }
                         ),
                     );
                 }
@@ -568,7 +591,7 @@ impl Validator<'_, '_> {
             draft.disk_gib = disk.as_u64();
         }
         if let Some(snippets) = level.butane.value() {
-            for snippet in snippets {
+            for snippet in &snippets.0 {
                 let declared_at = self.location(snippet.span);
                 self.files
                     .snippets
@@ -618,13 +641,7 @@ impl Validator<'_, '_> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for (position, raw) in raw_users.iter().enumerate() {
             let user_path = format!("{path}.users[{position}]");
-            let Some(name) = self.required(
-                &raw.name,
-                raw.span,
-                &format!("[[{path}.users]]"),
-                "name",
-                "",
-            ) else {
+            let Some(name) = self.required(&raw.name, raw.span, &user_path, "name", "") else {
                 continue;
             };
             if let Err(problem) = check_user_name(&name.value) {
@@ -645,6 +662,7 @@ impl Validator<'_, '_> {
                 .value()
                 .map(|files| {
                     files
+                        .0
                         .iter()
                         .map(|file| {
                             let declared_at = self.location(file.span);
@@ -676,7 +694,7 @@ impl Validator<'_, '_> {
                 ssh_authorized_keys: raw
                     .ssh_authorized_keys
                     .value()
-                    .map(|keys| keys.iter().map(|key| key.0.clone()).collect())
+                    .map(|keys| keys.0.iter().map(|key| key.0.clone()).collect())
                     .unwrap_or_default(),
                 ssh_key_files,
                 password_hash: raw.password_hash.value().map(|hash| hash.0.clone()),
@@ -687,32 +705,42 @@ impl Validator<'_, '_> {
     }
 
     fn apply_maintenance(&mut self, draft: &mut MaintenanceDraft, level: &MaintenanceLevel<'_>) {
-        draft.table_span = Some(level.span);
+        let origin = |span: Span, key: &str| Origin {
+            span,
+            path: format!("{}.{key}", level.path),
+        };
+        draft.table_origin = Some(Origin {
+            span: level.span,
+            path: level.path.to_owned(),
+        });
         if let Some(zone) = level.time_zone.value() {
             draft.time_zone = zone.0;
         }
         if let Some(strategy) = level.strategy.get() {
             draft.strategy = strategy.value;
-            draft.strategy_span = Some(strategy.span);
+            draft.strategy_origin = Some(origin(strategy.span, "strategy"));
         }
         if let Some(url) = level.fleet_lock_url.value() {
             draft.fleet_lock_url = Some(url.0.clone());
         }
         if let Some(window) = level.window_minutes.get() {
             draft.window_minutes = window.value.as_u32();
-            draft.window_span = Some(window.span);
+            draft.window_origin = Some(origin(window.span, "window_minutes"));
         }
         if let Some(allowance) = level.reboot_allowance_minutes.value() {
             draft.reboot_allowance_minutes = allowance.as_u32();
         }
+        draft.strategy_unreadable |=
+            level.strategy.is_invalid() || level.fleet_lock_url.is_invalid();
+        draft.window_unreadable |= level.window_minutes.is_invalid();
         match level.period {
             Field::Present(periods) => {
                 let (converted, usable) = self.periods(&periods.value, level.path);
                 draft.periods = converted;
-                draft.periods_span = Some(periods.span);
-                draft.periods_unusable = !usable;
+                draft.periods_origin = Some(origin(periods.span, "period"));
+                draft.periods_unreadable = !usable;
             }
-            Field::Invalid => draft.periods_unusable = true,
+            Field::Invalid => draft.periods_unreadable = true,
             Field::Missing => {}
         }
     }
@@ -722,11 +750,10 @@ impl Validator<'_, '_> {
         let mut usable = true;
         for (position, raw) in raw_periods.iter().enumerate() {
             let period_path = format!("{path}.period[{position}]");
-            let table = format!("[[{path}.period]]");
             let days = self.required(
                 &raw.days,
                 raw.span,
-                &table,
+                &period_path,
                 "days",
                 ": list the days the period starts on, e.g. days = [\"Sat\", \"Sun\"]",
             );
@@ -755,7 +782,7 @@ impl Validator<'_, '_> {
                 .required(
                     &raw.start,
                     raw.span,
-                    &table,
+                    &period_path,
                     "start",
                     ": the time the period opens, e.g. start = \"22:00\"",
                 )
@@ -787,7 +814,7 @@ impl Validator<'_, '_> {
                     if raw.length_minutes.is_missing() && raw.end.is_missing() {
                         self.error(
                             raw.span,
-                            format!("{table} needs `length_minutes` or `end`, e.g. length_minutes = 120"),
+                            format!("{period_path}: missing key `length_minutes` or `end`, e.g. length_minutes = 120"),
                         );
                     }
                     None
@@ -811,19 +838,27 @@ impl Validator<'_, '_> {
     fn maintenance_policy(
         &mut self,
         draft: &MaintenanceDraft,
-        group_span: Span,
+        unwritten: &Origin,
     ) -> MaintenancePolicy {
-        let policy_span = draft
-            .strategy_span
-            .or(draft.periods_span)
-            .or(draft.table_span)
-            .unwrap_or(group_span);
+        let policy = draft
+            .strategy_origin
+            .as_ref()
+            .or(draft.periods_origin.as_ref())
+            .or(draft.table_origin.as_ref())
+            .unwrap_or(unwritten)
+            .clone();
         let strategy = match draft.strategy {
             StrategyName::Periodic => {
-                if draft.periods.is_empty() && !draft.periods_unusable {
+                if !draft.strategy_unreadable
+                    && !draft.periods_unreadable
+                    && draft.periods.is_empty()
+                {
                     self.error(
-                        policy_span,
-                        "maintenance: the periodic strategy needs at least one [[maintenance.period]], e.g. days = [\"Sat\"], start = \"02:00\", length_minutes = 120; or set strategy = \"immediate\"",
+                        policy.span,
+                        format!(
+                            "{}: the periodic strategy needs at least one [[maintenance.period]], e.g. days = [\"Sat\"], start = \"02:00\", length_minutes = 120; or set strategy = \"immediate\"",
+                            policy.path
+                        ),
                     );
                 }
                 let longest = draft
@@ -832,13 +867,16 @@ impl Validator<'_, '_> {
                     .map(|period| period.length_minutes)
                     .max();
                 if let Some(longest) = longest
+                    && !draft.window_unreadable
+                    && !draft.periods_unreadable
                     && draft.window_minutes > longest
                 {
+                    let window = draft.window_origin.as_ref().unwrap_or(&policy);
                     self.error(
-                        draft.window_span.unwrap_or(policy_span),
+                        window.span,
                         format!(
-                            "maintenance.window_minutes: a node's window of {} minutes does not fit in any maintenance period (the longest lasts {longest} minutes)",
-                            draft.window_minutes
+                            "{}: a node's window of {} minutes does not fit in any maintenance period (the longest lasts {longest} minutes)",
+                            window.path, draft.window_minutes
                         ),
                     );
                 }
@@ -849,10 +887,15 @@ impl Validator<'_, '_> {
                     base_url: url.clone(),
                 },
                 None => {
-                    self.error(
-                        policy_span,
-                        "maintenance: strategy = \"fleet_lock\" needs fleet_lock_url, the FleetLock server (e.g. airlock) such as \"http://airlock.example.com:3333\"",
-                    );
+                    if !draft.strategy_unreadable {
+                        self.error(
+                            policy.span,
+                            format!(
+                                "{}: strategy = \"fleet_lock\" needs fleet_lock_url, the FleetLock server (e.g. airlock) such as \"http://airlock.example.com:3333\"",
+                                policy.path
+                            ),
+                        );
+                    }
                     UpdateStrategy::FleetLock {
                         base_url: String::new(),
                     }
@@ -875,7 +918,7 @@ impl Validator<'_, '_> {
         let mut connections: HashMap<&str, Span> = HashMap::new();
         for (position, raw) in raw_hosts.iter().enumerate() {
             let path = format!("host[{position}]");
-            let name = self.required(&raw.name, raw.span, "[[host]]", "name", "");
+            let name = self.required(&raw.name, raw.span, &path, "name", "");
             if let Some(name) = name {
                 if let Err(problem) = check_node_name(&name.value) {
                     self.error(
@@ -897,7 +940,7 @@ impl Validator<'_, '_> {
             let connect = self.required(
                 &raw.connect,
                 raw.span,
-                "[[host]]",
+                &path,
                 "connect",
                 ": the libvirt URI of the host, e.g. connect = \"qemu+ssh://root@hv1/system\"",
             );
@@ -953,11 +996,13 @@ impl Validator<'_, '_> {
         origins: &mut Vec<NodeOrigin>,
     ) -> Group {
         let path = format!("group[{group_index}]");
+        let mut name_usable = false;
         let name = self
-            .required(&raw.name, raw.span, "[[group]]", "name", "")
+            .required(&raw.name, raw.span, &path, "name", "")
             .map(|name| {
-                if let Err(problem) = check_group_name(&name.value) {
-                    self.error(name.span, format!("{path}.name: {problem}"));
+                match check_group_name(&name.value) {
+                    Ok(()) => name_usable = true,
+                    Err(problem) => self.error(name.span, format!("{path}.name: {problem}")),
                 }
                 name.value.clone()
             })
@@ -968,8 +1013,19 @@ impl Validator<'_, '_> {
         let group_settings = Arc::new(settings.to_settings());
 
         let network_path = format!("{path}.network");
-        let (addressing, first_address) =
-            self.addressing(raw.network.value(), &network_path, raw.span);
+        let GroupAddressing {
+            addressing,
+            first_address,
+            usable: addresses_checkable,
+        } = if raw.network.is_invalid() {
+            GroupAddressing {
+                addressing: Addressing::Dhcp,
+                first_address: None,
+                usable: false,
+            }
+        } else {
+            self.addressing(raw.network.value(), &network_path)
+        };
 
         let mut maintenance = fleet.maintenance.clone();
         if let Some(group_maintenance) = raw.maintenance.value() {
@@ -979,7 +1035,12 @@ impl Validator<'_, '_> {
                 &group_maintenance.level(&maintenance_path),
             );
         }
-        let maintenance = self.maintenance_policy(&maintenance, raw.span);
+        // Problems of a policy nobody wrote belong to the fleet, once, not to every group.
+        let unwritten = Origin {
+            span: fleet.span,
+            path: "maintenance".to_owned(),
+        };
+        let maintenance = self.maintenance_policy(&maintenance, &unwritten);
 
         let spread_over = raw.spread_over.get().map(|label| {
             if !fleet.hosts.is_empty()
@@ -1014,11 +1075,13 @@ impl Validator<'_, '_> {
         let expansion = GroupExpansion {
             group_index,
             group_name: &name,
+            name_usable,
             path: &path,
             settings: &settings,
             shared_settings: &group_settings,
             addressing: &addressing,
             first_address,
+            addresses_checkable,
             hosts: fleet.hosts,
         };
         self.expand_nodes(raw, &expansion, nodes, origins);
@@ -1076,16 +1139,20 @@ impl Validator<'_, '_> {
         }
     }
 
-    /// The group's addressing, and its first address with where it comes from (for sequential allocation).
-    fn addressing(
-        &mut self,
-        network: Option<&RawNetwork>,
-        path: &str,
-        group_span: Span,
-    ) -> (Addressing, Option<(Ipv4Addr, Span)>) {
-        let Some(network) = network else {
-            return (Addressing::Dhcp, None);
+    /// The group's addressing, its first address with where it comes from (for sequential allocation),
+    /// and whether the network could be read well enough to check node addresses against it.
+    fn addressing(&mut self, network: Option<&RawNetwork>, path: &str) -> GroupAddressing {
+        let dhcp = |usable| GroupAddressing {
+            addressing: Addressing::Dhcp,
+            first_address: None,
+            usable,
         };
+        let Some(network) = network else {
+            return dhcp(true);
+        };
+        if network.mode.is_invalid() {
+            return dhcp(false);
+        }
         let mode = network.mode.value().copied().unwrap_or(NetworkMode::Dhcp);
         if mode == NetworkMode::Dhcp {
             let unused = [
@@ -1098,11 +1165,11 @@ impl Validator<'_, '_> {
                 if let Some(span) = span {
                     self.error(
                         span,
-                        format!("{path}.{key} is only used with mode = \"reserved\" or \"static\" (the mode is dhcp)"),
+                        format!("{path}.{key}: only used with mode = \"reserved\" or \"static\" (the mode is dhcp)"),
                     );
                 }
             }
-            return (Addressing::Dhcp, None);
+            return dhcp(true);
         }
         let mode_word = if mode == NetworkMode::Static {
             "static"
@@ -1112,13 +1179,14 @@ impl Validator<'_, '_> {
         let Some(cidr) = self.required(
             &network.cidr,
             network.span,
-            &format!("[{path}]"),
+            path,
             "cidr",
             &format!(": mode = \"{mode_word}\" needs the subnet, e.g. cidr = \"192.168.122.0/24\""),
         ) else {
-            return (Addressing::Dhcp, None);
+            return dhcp(false);
         };
         let cidr = cidr.value.0;
+        let mut usable = !network.gateway.is_invalid() && !network.first_address.is_invalid();
         let gateway = match network.gateway.get() {
             Some(gateway) => {
                 let address = gateway.value.0;
@@ -1133,6 +1201,7 @@ impl Validator<'_, '_> {
                 };
                 if let Some(problem) = problem {
                     self.error(gateway.span, format!("{path}.gateway: {problem}"));
+                    usable = false;
                 }
                 address
             }
@@ -1146,24 +1215,27 @@ impl Validator<'_, '_> {
         let static_network = StaticNetwork { cidr, gateway, dns };
         let first_address = match network.first_address.get() {
             Some(first) => {
-                if let Err(problem) = check_address(&static_network, first.value.0) {
+                if usable && let Err(problem) = check_address(&static_network, first.value.0) {
                     self.error(first.span, format!("{path}.first_address: {problem}"));
+                    usable = false;
                 }
                 Some((first.value.0, first.span))
             }
-            None if network.first_address.is_missing() => Some((
+            None => Some((
                 Ipv4Addr::from(u32::from(gateway).saturating_add(1)),
                 network.span,
             )),
-            None => None,
         };
-        let _ = group_span;
         let addressing = if mode == NetworkMode::Static {
             Addressing::Static(static_network)
         } else {
             Addressing::Reserved(static_network)
         };
-        (addressing, first_address)
+        GroupAddressing {
+            addressing,
+            first_address: first_address.filter(|_| usable),
+            usable,
+        }
     }
 
     fn expand_nodes(
@@ -1201,6 +1273,10 @@ impl Validator<'_, '_> {
             let Some((pattern, pattern_span, written)) = pattern else {
                 return;
             };
+            if !group.name_usable && pattern.uses_group() {
+                // Every generated name would repeat the group name's problem, already reported.
+                return;
+            }
             if count_value > 1 && !pattern.has_index() {
                 let sample = pattern.render(group.group_name, 1);
                 self.error(
@@ -1249,7 +1325,7 @@ impl Validator<'_, '_> {
                     None if node.name.is_missing() => self.error(
                         node.span,
                         format!(
-                            "missing key `name` in [[group.node]]: in a group with `count`, each [[group.node]] overrides the generated node of that name (e.g. \"{}\")",
+                            "{path}.node[{position}]: missing key `name`: in a group with `count`, each [[group.node]] changes the generated node of that name (e.g. \"{}\")",
                             pattern.render(group.group_name, 1)
                         ),
                     ),
@@ -1286,15 +1362,14 @@ impl Validator<'_, '_> {
                 };
                 self.push_node(group, input, nodes, origins);
             }
-            let mut leftovers: Vec<&RawNode> =
-                overrides.into_values().map(|(_, node)| node).collect();
-            leftovers.sort_by_key(|node| node.span);
-            for node in leftovers {
+            let mut leftovers: Vec<(usize, &RawNode)> = overrides.into_values().collect();
+            leftovers.sort_by_key(|(position, _)| *position);
+            for (position, node) in leftovers {
                 if let Some(name) = node.name.get() {
                     self.error(
                         name.span,
                         format!(
-                            "{path}.node: group `{}` has no node `{}`: its {count_value} nodes are {} to {}",
+                            "{path}.node[{position}].name: group `{}` has no node `{}` to change: its {count_value} nodes are {} to {}",
                             group.group_name,
                             name.value,
                             pattern.render(group.group_name, 1),
@@ -1311,7 +1386,7 @@ impl Validator<'_, '_> {
                 self.error(
                     raw.span,
                     format!(
-                        "group `{}` has no nodes: give `count` (with a `hostname` pattern such as \"web-{{index:02}}\") or list [[group.node]] entries",
+                        "{path}: group `{}` has no nodes: give `count` (with a `hostname` pattern such as \"web-{{index:02}}\") or list [[group.node]] entries",
                         group.group_name
                     ),
                 );
@@ -1338,7 +1413,9 @@ impl Validator<'_, '_> {
                 None => match (&pattern, node.name.is_missing()) {
                     (Some((pattern, _, _)), true) => {
                         let name = pattern.render(group.group_name, index);
-                        if let Err(problem) = check_node_name(&name) {
+                        if (group.name_usable || !pattern.uses_group())
+                            && let Err(problem) = check_node_name(&name)
+                        {
                             self.error(
                                 node.span,
                                 format!("{node_path}: the pattern gives `{name}`: {problem}"),
@@ -1364,7 +1441,10 @@ impl Validator<'_, '_> {
                     Some(address)
                 }
                 (None, None) => {
-                    if static_network(group.addressing).is_some() && node.address.is_missing() {
+                    if static_network(group.addressing).is_some()
+                        && group.addresses_checkable
+                        && node.address.is_missing()
+                    {
                         self.error(
                             node.span,
                             format!(
@@ -1429,11 +1509,20 @@ impl Validator<'_, '_> {
         }
     }
 
-    /// The hostname with the fleet's domain, unless it already has dots.
-    fn qualified(&self, hostname: &str) -> String {
+    /// A node name with the fleet's domain appended: the default hostname.
+    fn qualified(&self, name: &str) -> String {
         match &self.domain {
-            Some(domain) if !hostname.contains('.') => format!("{hostname}.{domain}"),
-            _ => hostname.to_owned(),
+            Some(domain) => format!("{name}.{domain}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// A written `hostname`: short names get the fleet's domain, names with dots are taken as they are.
+    fn qualified_hostname(&self, hostname: &str) -> String {
+        if hostname.contains('.') {
+            hostname.to_owned()
+        } else {
+            self.qualified(hostname)
         }
     }
 
@@ -1460,7 +1549,7 @@ impl Validator<'_, '_> {
         let name_span = raw.and_then(|node| node.name.span()).unwrap_or(origin_span);
         let (hostname, hostname_span) = match raw.and_then(|node| node.hostname.get()) {
             Some(hostname) => {
-                let qualified = self.qualified(&hostname.value);
+                let qualified = self.qualified_hostname(&hostname.value);
                 if let Err(problem) = check_hostname(&qualified) {
                     self.error(
                         hostname.span,
@@ -1485,6 +1574,12 @@ impl Validator<'_, '_> {
             }
         };
         let (address, address_span) = match raw.and_then(|node| node.address.get()) {
+            // The network could not be read: the address cannot be judged (the cause is reported).
+            Some(address)
+                if !group.addresses_checkable && static_network(group.addressing).is_none() =>
+            {
+                (Some(address.value.0), address.span)
+            }
             Some(address) => {
                 match static_network(group.addressing) {
                     Some(network) => {
@@ -1693,12 +1788,24 @@ impl Validator<'_, '_> {
 struct GroupExpansion<'a> {
     group_index: usize,
     group_name: &'a str,
+    /// The group's name is valid: names made from `{group}` can be judged.
+    name_usable: bool,
     path: &'a str,
     settings: &'a SettingsDraft,
     shared_settings: &'a Arc<NodeSettings>,
     addressing: &'a Addressing,
     first_address: Option<(Ipv4Addr, Span)>,
+    /// The group's network was read without problems; when false, nodes without an address are not
+    /// reported (their sequential address would come from a broken network).
+    addresses_checkable: bool,
     hosts: &'a [Host],
+}
+
+/// What `addressing` makes of a group's [group.network].
+struct GroupAddressing {
+    addressing: Addressing,
+    first_address: Option<(Ipv4Addr, Span)>,
+    usable: bool,
 }
 
 /// One node to add: its number, name, and the [[group.node]] entry (with its position) that shapes it.
@@ -1845,4 +1952,299 @@ fn check_libvirt_object_name(kind: &str, name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Canaries, MaxUnavailable, Role};
+
+    const EXAMPLE: &str = include_str!("../../../fleet/fleet.toml");
+
+    fn parse(text: &str) -> Fleet {
+        match crate::parse("test.toml", text) {
+            Ok(fleet) => fleet,
+            Err(diagnostics) => panic!("unexpected problems:\n{diagnostics}"),
+        }
+    }
+
+    fn problems(text: &str) -> String {
+        match crate::parse("test.toml", text) {
+            Ok(_) => panic!("expected problems"),
+            Err(diagnostics) => diagnostics.to_string(),
+        }
+    }
+
+    const HEADER: &str = r#"
+[fleet]
+name = "t"
+[fleet.image]
+path = "fcos.qcow2"
+[[maintenance.period]]
+days = ["Sat"]
+start = "02:00"
+length_minutes = 120
+"#;
+
+    #[test]
+    fn the_example_fleet_expands_to_its_eleven_nodes() {
+        let fleet = parse(EXAMPLE);
+        assert_eq!(fleet.name, "demo");
+        let names: Vec<&str> = fleet.nodes.iter().map(|node| node.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "web-01", "web-02", "web-03", "web-04", "web-05", "web-06", "db-1", "db-2", "db-3",
+                "edge-1", "edge-2"
+            ]
+        );
+        let web = &fleet.groups[0];
+        assert_eq!(fleet.group_nodes(web).len(), 6);
+        assert_eq!(web.rollout.max_unavailable, MaxUnavailable::Percent(34));
+        assert_eq!(fleet.nodes[0].hostname, "web-01.demo.internal");
+        assert_eq!(
+            fleet.nodes[5].address,
+            Some(Ipv4Addr::new(192, 168, 122, 16))
+        );
+        let db = fleet.node("db-1").expect("db-1");
+        assert_eq!(db.pinned_role, Some(Role::Canary));
+        assert_eq!(db.settings.memory_mib, 4096);
+        assert_eq!(db.settings.disk_gib, 20);
+        assert_eq!(fleet.group_of(db).maintenance.window_minutes, 60);
+        assert_eq!(
+            fleet.node("db-3").and_then(|node| node.pinned_wariness),
+            Some(0.9)
+        );
+        let edge = fleet.node("edge-1").expect("edge-1");
+        assert_eq!(edge.address, None);
+        assert_eq!(
+            fleet.group_of(edge).rollout.canaries,
+            Canaries::Fraction(0.5)
+        );
+        assert_eq!(fleet.max_concurrent_reboots, Some(4));
+        assert_eq!(fleet.pool.name, "fleet-demo");
+    }
+
+    #[test]
+    fn snippets_accumulate_and_users_merge_by_name() {
+        let text = format!(
+            r#"{HEADER}
+[defaults]
+butane = ["a.bu", "b.bu"]
+kernel_arguments = ["console=ttyS0", "quiet"]
+[[defaults.users]]
+name = "core"
+ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNOWyXQBy0NxY19bdlDWtvd8Gxz64aqgA5u/Qry1bUw one"]
+[[defaults.users]]
+name = "ops"
+groups = ["wheel"]
+[[group]]
+name = "g"
+count = 2
+butane = ["c.bu", "a.bu"]
+kernel_arguments = {{ should_not_exist = ["quiet"], should_exist = ["mitigations=off"] }}
+[[group.users]]
+name = "ops"
+groups = ["docker"]
+[[group.node]]
+name = "g-2"
+butane = ["d.bu"]
+vcpus = 8
+"#
+        );
+        let fleet = parse(&text);
+        let first = &fleet.nodes[0].settings;
+        let snippets: Vec<&str> = first
+            .butane
+            .iter()
+            .map(|snippet| snippet.path.to_str().unwrap_or(""))
+            .collect();
+        assert_eq!(snippets, ["a.bu", "b.bu", "c.bu"]);
+        let users: Vec<(&str, &[String])> = first
+            .users
+            .iter()
+            .map(|user| (user.name.as_str(), user.groups.as_slice()))
+            .collect();
+        assert_eq!(
+            users,
+            [("core", &[][..]), ("ops", &["docker".to_owned()][..])]
+        );
+        assert_eq!(
+            first.kernel_arguments.should_exist,
+            ["console=ttyS0", "mitigations=off"]
+        );
+        assert_eq!(first.kernel_arguments.should_not_exist, ["quiet"]);
+        let second = &fleet.nodes[1].settings;
+        assert_eq!(second.vcpus, 8);
+        assert_eq!(second.butane.len(), 4);
+        assert_eq!(second.butane[3].path, PathBuf::from("d.bu"));
+        let line = text
+            .lines()
+            .position(|line| line == r#"butane = ["d.bu"]"#)
+            .expect("the node's butane line")
+            + 1;
+        assert_eq!(
+            second.butane[3].declared_at,
+            Location {
+                line: u32::try_from(line).expect("small"),
+                column: 11
+            }
+        );
+    }
+
+    #[test]
+    fn nodes_without_overrides_share_their_settings() {
+        let fleet = parse(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 3\n[[group.node]]\nname = \"g-3\"\nmemory_mib = 512\n[[group.node]]\nname = \"g-2\"\nrole = \"canary\"\n"
+        ));
+        assert!(Arc::ptr_eq(
+            &fleet.nodes[0].settings,
+            &fleet.nodes[1].settings
+        ));
+        assert!(!Arc::ptr_eq(
+            &fleet.nodes[0].settings,
+            &fleet.nodes[2].settings
+        ));
+        assert_eq!(fleet.nodes[2].settings.memory_mib, 512);
+    }
+
+    #[test]
+    fn expansion_is_deterministic() {
+        assert_eq!(parse(EXAMPLE), parse(EXAMPLE));
+    }
+
+    #[test]
+    fn derived_macs_step_past_taken_ones() {
+        let taken = mac_from_seed(mac_seed("t", "g-1"));
+        let fleet = parse(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 2\n[[group.node]]\nname = \"g-2\"\nmac = \"{taken}\"\n"
+        ));
+        assert_eq!(fleet.nodes[1].mac, taken);
+        let bumped = mac_from_seed((mac_seed("t", "g-1") + 1) & 0x00ff_ffff);
+        assert_eq!(fleet.nodes[0].mac, bumped);
+    }
+
+    #[test]
+    fn every_node_gets_a_distinct_derived_mac_even_in_large_groups() {
+        let fleet = parse(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 20000\n"
+        ));
+        let macs: HashSet<MacAddress> = fleet.nodes.iter().map(|node| node.mac).collect();
+        assert_eq!(macs.len(), 20_000);
+        assert!(
+            fleet
+                .nodes
+                .iter()
+                .all(|node| node.mac.0[..3] == [0x52, 0x54, 0x00])
+        );
+    }
+
+    #[test]
+    fn hostnames_take_the_domain_unless_written_fully_qualified() {
+        let fleet = parse(&format!(
+            "{HEADER}\n[[group]]\nname = \"g.x\"\n[[group.node]]\n[[group.node]]\nhostname = \"short\"\n[[group.node]]\nhostname = \"full.example.net\"\n"
+        ));
+        let hostnames: Vec<&str> = fleet
+            .nodes
+            .iter()
+            .map(|node| node.hostname.as_str())
+            .collect();
+        assert_eq!(hostnames, ["g.x-1", "short", "full.example.net"]);
+        let with_domain = parse(
+            &format!("{HEADER}\n[[group]]\nname = \"g.x\"\n[[group.node]]\n[[group.node]]\nhostname = \"short\"\n[[group.node]]\nhostname = \"full.example.net\"\n")
+                .replace("name = \"t\"", "name = \"t\"\ndomain = \"lab\""),
+        );
+        let hostnames: Vec<&str> = with_domain
+            .nodes
+            .iter()
+            .map(|node| node.hostname.as_str())
+            .collect();
+        assert_eq!(hostnames, ["g.x-1.lab", "short.lab", "full.example.net"]);
+    }
+
+    #[test]
+    fn reserved_addresses_follow_the_gateway_by_default() {
+        let fleet = parse(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 2\n[group.network]\nmode = \"reserved\"\ncidr = \"10.0.0.0/24\"\n"
+        ));
+        let addresses: Vec<Option<Ipv4Addr>> =
+            fleet.nodes.iter().map(|node| node.address).collect();
+        assert_eq!(
+            addresses,
+            [
+                Some(Ipv4Addr::new(10, 0, 0, 2)),
+                Some(Ipv4Addr::new(10, 0, 0, 3))
+            ]
+        );
+        match &fleet.groups[0].addressing {
+            Addressing::Reserved(network) => {
+                assert_eq!(network.gateway, Ipv4Addr::new(10, 0, 0, 1));
+                assert_eq!(network.dns, [IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))]);
+            }
+            other => panic!("unexpected addressing {other:?}"),
+        }
+    }
+
+    #[test]
+    fn maintenance_periods_read_ends_across_midnight_and_local_times() {
+        let fleet = parse(
+            r#"
+[fleet]
+name = "t"
+[fleet.image]
+path = "fcos.qcow2"
+[maintenance]
+time_zone = "Europe/Berlin"
+[[maintenance.period]]
+days = ["Sat", "sunday"]
+start = 22:00
+end = "06:00"
+[[group]]
+name = "g"
+count = 1
+[group.maintenance]
+window_minutes = 30
+"#,
+        );
+        let policy = &fleet.groups[0].maintenance;
+        assert_eq!(policy.time_zone, Tz::Europe__Berlin);
+        assert_eq!(policy.window_minutes, 30);
+        assert_eq!(policy.reboot_allowance_minutes, 10);
+        assert_eq!(
+            policy.periods,
+            [MaintenancePeriod {
+                days: vec![chrono::Weekday::Sat, chrono::Weekday::Sun],
+                start: crate::model::WallTime {
+                    hour: 22,
+                    minute: 0
+                },
+                length_minutes: 480,
+            }]
+        );
+    }
+
+    #[test]
+    fn duplicates_are_listed_up_to_a_limit() {
+        let message = problems(&format!(
+            "{HEADER}\n[[group]]\nname = \"a\"\ncount = 30\nhostname = \"n-{{index}}\"\n[[group]]\nname = \"b\"\ncount = 30\nhostname = \"n-{{index}}\"\n"
+        ));
+        assert_eq!(
+            message.matches("duplicate node name `").count(),
+            10,
+            "{message}"
+        );
+        assert!(
+            message.contains("20 more duplicate node names"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_same_problem_in_many_groups_is_reported_once() {
+        let message = problems(
+            "[fleet]\nname = \"t\"\n[fleet.image]\npath = \"x\"\n[[group]]\nname = \"a\"\ncount = 1\n[[group]]\nname = \"b\"\ncount = 1\n",
+        );
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("periodic strategy needs"), "{message}");
+    }
 }

@@ -40,6 +40,10 @@ impl<T: SchemaOf> SchemaOf for crate::read::Located<T> {
     type Schema = T::Schema;
 }
 
+impl<T: SchemaOf> SchemaOf for crate::read::Items<T> {
+    type Schema = Vec<T::Schema>;
+}
+
 impl<T: SchemaOf> SchemaOf for Vec<T> {
     type Schema = Vec<T::Schema>;
 }
@@ -241,7 +245,14 @@ impl FromToml for TimeZone {
             Ok(zone) => Some(TimeZone(zone)),
             Err(_) => {
                 let mut message = format!("{path}: unknown time zone `{name}`");
-                if let Some(closest) = crate::hints::closest(
+                let city = format!("/{}", name.to_lowercase());
+                let by_city = chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .map(|zone| zone.name())
+                    .find(|zone| zone.to_lowercase().ends_with(&city));
+                if let Some(zone) = by_city {
+                    message.push_str(&format!("; did you mean `{zone}`?"));
+                } else if let Some(closest) = crate::hints::closest(
                     &name,
                     chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()),
                 ) {
@@ -670,14 +681,10 @@ fn is_crypt_base64(text: &str) -> bool {
 /// Checks the shape of a crypt(3) hash, per scheme. Messages never include the value: it is a secret.
 pub(crate) fn check_password_hash(text: &str) -> Result<(), String> {
     const HOW: &str = "make one with `mkpasswd --method=yescrypt` (package whois)";
-    let malformed = |scheme: &str| {
-        Err(format!(
-            "password_hash is not a well-formed {scheme} hash; {HOW}"
-        ))
-    };
+    let malformed = |scheme: &str| Err(format!("not a well-formed {scheme} hash; {HOW}"));
     if !text.starts_with('$') {
         return Err(format!(
-            "password_hash is not a crypt(3) hash (it must start with `$y$`, `$6$` or another scheme; a plain password is refused); {HOW}"
+            "not a crypt(3) hash (it must start with `$y$`, `$6$` or another scheme; a plain password is refused); {HOW}"
         ));
     }
     let parts: Vec<&str> = text.split('$').collect();
@@ -733,7 +740,7 @@ pub(crate) fn check_password_hash(text: &str) -> Result<(), String> {
             }
             _ => {
                 return Err(format!(
-                    "password_hash uses a crypt(3) scheme fleet does not know; use yescrypt ($y$), SHA-512 ($6$) or bcrypt ($2b$): {HOW}"
+                    "a crypt(3) scheme fleet does not know; use yescrypt ($y$), SHA-512 ($6$) or bcrypt ($2b$); {HOW}"
                 ));
             }
         };

@@ -1,0 +1,219 @@
+//! `fleet check` and `fleet nodes` over every fleet file in `tests/data/check/`: valid fleets pass and expand
+//! to the nodes in their snapshots, invalid ones fail with exactly the messages in their `.stderr` snapshots.
+//!
+//! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test -p fleet-tests --test check`.
+//!
+//! The binary under test is built by this test itself (`cargo build -p fleet-cli --bin fleet` into the same
+//! target directory and profile as the test), because `cargo test` does not rebuild another package's binary:
+//! a stale `fleet` would otherwise be tested silently. `FLEET_BIN` overrides this (as `cargo xtask e2e` sets it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use expect_test::expect_file;
+
+/// `tests/data/check`, the working directory of every run so that messages name files relatively.
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/check")
+}
+
+/// The fleet files of one kind (`valid` or `invalid`), sorted by name.
+fn cases(kind: &str) -> Vec<PathBuf> {
+    let directory = data_dir().join(kind);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&directory)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", directory.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "toml")
+        })
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "no cases in {}", directory.display());
+    cases
+}
+
+/// The `fleet` binary, freshly built once per test run.
+fn fleet_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("FLEET_BIN") {
+            return PathBuf::from(path);
+        }
+        // Test binaries live in <target>/<profile>/deps/; the `fleet` binary goes in <target>/<profile>/.
+        let test_binary = std::env::current_exe().expect("the test binary's path");
+        let profile_dir = test_binary
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test binary is inside a cargo target directory");
+        let target_dir = profile_dir.parent().expect("target directory");
+        let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+            Some("debug") => "dev",
+            Some(name) => name,
+            None => panic!("unexpected profile directory {}", profile_dir.display()),
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "fleet-cli",
+                "--bin",
+                "fleet",
+            ])
+            .args(["--profile", profile])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the fleet binary failed");
+        let binary = profile_dir.join("fleet");
+        assert!(binary.is_file(), "no fleet binary at {}", binary.display());
+        binary
+    })
+}
+
+fn fleet(directory: &Path, arguments: &[&str]) -> Output {
+    Command::new(fleet_binary())
+        .args(arguments)
+        .current_dir(directory)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the fleet binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("output is UTF-8")
+}
+
+/// `valid/minimal.toml` as the run names it.
+fn relative(case: &Path) -> String {
+    case.strip_prefix(data_dir())
+        .expect("case under the data directory")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn valid_fleets_pass_and_expand_to_their_snapshot_nodes() {
+    for case in cases("valid") {
+        let name = relative(&case);
+        let output = fleet(&data_dir(), &["check", &name]);
+        assert_eq!(text(&output.stderr), "", "{name}: stderr");
+        assert_eq!(output.status.code(), Some(0), "{name}: exit status");
+        expect_file![case.with_extension("check")].assert_eq(&text(&output.stdout));
+
+        // A 5,000-node table is not a useful snapshot; its summary line is.
+        if name.contains("large") {
+            continue;
+        }
+        let table = fleet(&data_dir(), &["nodes", &name]);
+        assert_eq!(table.status.code(), Some(0), "{name}: fleet nodes");
+        expect_file![case.with_extension("nodes")].assert_eq(&text(&table.stdout));
+        let json = fleet(&data_dir(), &["nodes", "--format", "json", &name]);
+        assert_eq!(
+            json.status.code(),
+            Some(0),
+            "{name}: fleet nodes --format json"
+        );
+        expect_file![case.with_extension("nodes.json")].assert_eq(&text(&json.stdout));
+    }
+}
+
+#[test]
+fn invalid_fleets_fail_with_every_problem_in_their_snapshot() {
+    for case in cases("invalid") {
+        let name = relative(&case);
+        let output = fleet(&data_dir(), &["check", &name]);
+        assert_eq!(text(&output.stdout), "", "{name}: stdout");
+        assert_eq!(output.status.code(), Some(1), "{name}: exit status");
+        let stderr = text(&output.stderr);
+        expect_file![case.with_extension("stderr")].assert_eq(&stderr);
+        // Every problem line names a file, line and column.
+        for line in stderr.lines().filter(|line| !line.starts_with("error: ")) {
+            let mut parts = line.splitn(4, ':');
+            let (file, line_number, column) = (parts.next(), parts.next(), parts.next());
+            assert!(
+                file.is_some_and(|file| !file.is_empty())
+                    && line_number.is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+                    && column.is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)),
+                "{name}: `{line}` is not FILE:LINE:COL: error: MESSAGE"
+            );
+        }
+    }
+}
+
+#[test]
+fn messages_never_repeat_a_password_hash() {
+    for case in cases("invalid").into_iter().chain(cases("valid")) {
+        let source = std::fs::read(&case).expect("case readable");
+        let source = String::from_utf8_lossy(&source);
+        let hashes: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("password_hash"))
+            .filter_map(|rest| rest.split('"').nth(1))
+            .filter(|hash| hash.len() >= 8)
+            .collect();
+        let output = fleet(&data_dir(), &["check", &relative(&case)]);
+        let everything = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        for hash in hashes {
+            assert!(
+                !everything.contains(hash),
+                "{}: output repeats a password hash",
+                case.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_example_fleet_is_valid() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root");
+    let output = fleet(repository, &["check", "fleet/fleet.toml"]);
+    assert_eq!(text(&output.stderr), "");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        text(&output.stdout)
+            .starts_with("fleet/fleet.toml: fleet demo is valid: 3 groups, 11 nodes"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn check_reads_fleet_toml_in_the_current_directory_by_default() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    std::fs::copy(
+        data_dir().join("valid/minimal.toml"),
+        directory.path().join("fleet.toml"),
+    )
+    .expect("copy");
+    let output = fleet(directory.path(), &["check"]);
+    assert_eq!(text(&output.stderr), "");
+    assert_eq!(
+        text(&output.stdout),
+        "fleet.toml: fleet mini is valid: 1 group, 2 nodes\n"
+    );
+}
+
+#[test]
+fn a_missing_fleet_file_is_an_error_and_a_bad_flag_a_usage_error() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let missing = fleet(directory.path(), &["check"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).starts_with("error: cannot read the fleet file fleet.toml"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let usage = fleet(directory.path(), &["check", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let format = fleet(directory.path(), &["nodes", "--format", "yaml"]);
+    assert_eq!(format.status.code(), Some(2));
+}
