@@ -348,10 +348,20 @@ impl JsonSchema for Day {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // JSON Schema regexes (ECMA-262) have no case-insensitive flag: spell each letter both ways.
+        let any_case = |word: &str| -> String {
+            word.chars()
+                .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c))
+                .collect()
+        };
+        let alternatives: Vec<String> = DAY_NAMES
+            .iter()
+            .map(|(short, long, _)| format!("{}({})?", any_case(short), any_case(&long[3..])))
+            .collect();
         json_schema!({
             "description": "A day of the week: Mon, Tue, Wed, Thu, Fri, Sat or Sun (full names and any case are accepted too).",
             "type": "string",
-            "pattern": "^(?i:mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$",
+            "pattern": format!("^({})$", alternatives.join("|")),
         })
     }
 }
