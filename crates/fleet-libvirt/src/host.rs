@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
+use std::sync::atomic::AtomicBool;
 
 use fleet_spec::DomainType;
 use sha2::{Digest, Sha256};
@@ -17,7 +18,7 @@ use crate::desired::{BaseImage, FleetTarget, hex, names};
 use crate::domain_xml::{Completion, FleetMetadata, Hypervisor, METADATA_NAMESPACE};
 use crate::error::{Error, is_not_found};
 use crate::network_xml::{DhcpHost, ObservedNetwork};
-use crate::ops::{self, Payload};
+use crate::ops::{self, Payload, PoolAccess};
 use crate::report::{HostStep, NodeState};
 use crate::session::HostConnections;
 use crate::storage_xml::{self, ObservedPool};
@@ -126,6 +127,8 @@ pub(crate) struct HostContext<'s> {
     pub(crate) network: NetworkState,
     /// Uploads hold it shared, pool refreshes exclusively (see `ops::refresh_pool`).
     pub(crate) pool_gate: RwLock<()>,
+    /// Set once the driver said it cannot upload (see `ops::PoolAccess`).
+    pub(crate) upload_unsupported: AtomicBool,
     /// Fleet-owned domains by node name (filled when the preparation asked for a scan).
     pub(crate) fleet_domains: BTreeMap<String, ScannedDomain>,
     pub(crate) pool_created: bool,
@@ -147,6 +150,15 @@ impl HostContext<'_> {
             return Ok(None);
         }
         ops::lookup_pool(connect, pool_name)
+    }
+
+    /// How node work writes into the pool.
+    pub(crate) fn access(&self) -> PoolAccess<'_> {
+        PoolAccess {
+            connection_uri: self.uri(),
+            gate: &self.pool_gate,
+            upload_unsupported: &self.upload_unsupported,
+        }
     }
 
     /// Where a volume of the pool lives on the host.
@@ -191,6 +203,7 @@ pub(crate) fn prepare<'s>(
 
     let mut pool_created = false;
     let pool_gate = RwLock::new(());
+    let upload_unsupported = AtomicBool::new(false);
     let (pool, pool_state) = match ops::lookup_pool(connect, &target.pool_name)? {
         Some(pool) => {
             let state = start_existing_pool(&pool, &target.pool_name, preparation.create_missing)?;
@@ -226,14 +239,18 @@ pub(crate) fn prepare<'s>(
     let base_image_path = match (preparation.image, &pool) {
         (None, _) => None,
         (Some(image), Some(pool)) if pool_state.exists => {
+            let access = PoolAccess {
+                connection_uri: &connections.target.uri,
+                gate: &pool_gate,
+                upload_unsupported: &upload_unsupported,
+            };
             let (path, imported) = ensure_base_image(
                 connect,
-                &connections.target.uri,
+                access,
                 pool,
                 &target.pool_name,
                 image,
                 preparation.create_missing,
-                &pool_gate,
                 on_step,
             )?;
             image_imported = imported;
@@ -272,6 +289,7 @@ pub(crate) fn prepare<'s>(
         base_image_path,
         network,
         pool_gate,
+        upload_unsupported,
         fleet_domains,
         pool_created,
         image_imported,
@@ -419,20 +437,16 @@ fn create_pool(connect: &Connect, target: &FleetTarget) -> Result<StoragePool, E
 /// so an identical image is never uploaded twice and a changed file becomes a new volume while
 /// existing overlays keep their backing file. The upload writes the image's head last; a volume
 /// whose head differs from the file's was cut short and is imported again.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename the arguments"
-)]
 fn ensure_base_image(
     connect: &Connect,
-    connection_uri: &str,
+    access: PoolAccess<'_>,
     pool: &StoragePool,
     pool_name: &str,
     image: &ImageInfo,
     may_import: bool,
-    gate: &RwLock<()>,
     on_step: &dyn Fn(HostStep),
 ) -> Result<(String, bool), Error> {
+    let connection_uri = access.connection_uri;
     let volume_name = image.volume_name();
     let existing = ops::lookup_volume(pool, &volume_name)?;
     let (path, length, sha256) = match image {
@@ -479,21 +493,14 @@ fn ensure_base_image(
         &volume_name,
         &storage_xml::raw_volume(&volume_name, length, false),
         connection_uri,
+        ops::Leftover::Absent,
     )?;
     let payload = Payload::FileHeadLast {
         path,
         length,
         head: IMAGE_HEAD_BYTES,
     };
-    if let Err(error) = ops::put_volume(
-        connect,
-        connection_uri,
-        &volume,
-        &volume_name,
-        &payload,
-        false,
-        gate,
-    ) {
+    if let Err(error) = ops::put_volume(connect, access, &volume, &volume_name, &payload, false) {
         let _ = ops::delete_volume(&volume, &volume_name, connection_uri);
         return Err(error);
     }

@@ -15,7 +15,7 @@ use crate::domain_xml::{
 use crate::error::{Error, is_not_running};
 use crate::host::HostContext;
 use crate::network_xml::{DhcpHost, ObservedNetwork};
-use crate::ops::{self, Payload};
+use crate::ops::{self, Leftover, Payload};
 use crate::report::{Action, AddressSource, Difference, Field, NodeState, Repair, Step};
 use crate::storage_xml::{self, ObservedVolume};
 
@@ -544,12 +544,14 @@ fn create_steps(
         .overlay
         .as_ref()
         .is_some_and(|overlay| overlay_is_adoptable(context, plan, overlay));
+    let mut overlay_removed = false;
     if let DomainObservation::Owned(partial) = &observation.domain {
         on_step(Step::Remove);
         ops::stop_and_undefine(&partial.domain, &node.name).map_err(at(Step::Remove))?;
         ops::delete_volume_if_present(&pool, &plan.overlay_name, context.uri())
             .map_err(at(Step::Remove))?;
         adopt_overlay = false;
+        overlay_removed = true;
     }
 
     on_step(Step::Volume);
@@ -557,14 +559,25 @@ fn create_steps(
         context.volume_path(&plan.overlay_name)
     } else {
         let xml = storage_xml::overlay_volume(&plan.overlay_name, node.disk_gib, &base_image_path);
-        let volume = ops::create_volume(&pool, &plan.overlay_name, &xml, context.uri())
+        let leftover = if observation.overlay.is_none() || overlay_removed {
+            Leftover::Absent
+        } else {
+            Leftover::Possible
+        };
+        let volume = ops::create_volume(&pool, &plan.overlay_name, &xml, context.uri(), leftover)
             .map_err(at(Step::Volume))?;
         made.overlay = true;
         ops::volume_path(&volume, &plan.overlay_name).map_err(at(Step::Volume))?
     };
 
     on_step(Step::Ignition);
-    let ignition_path = put_ignition(context, connect, &pool, plan).map_err(at(Step::Ignition))?;
+    let leftover = if observation.ignition_volume.is_none() {
+        Leftover::Absent
+    } else {
+        Leftover::Possible
+    };
+    let ignition_path =
+        put_ignition(context, connect, &pool, plan, leftover).map_err(at(Step::Ignition))?;
     made.ignition = true;
 
     if let Some(wanted) = plan.wanted_reservation()
@@ -676,18 +689,18 @@ fn put_ignition(
     connect: &Connect,
     pool: &virt::storage_pool::StoragePool,
     plan: &NodePlan<'_>,
+    leftover: Leftover,
 ) -> Result<String, Error> {
     let ignition = &plan.node.ignition;
     let xml = storage_xml::raw_volume(&plan.ignition_name, ignition.len() as u64, true);
-    let volume = ops::create_volume(pool, &plan.ignition_name, &xml, context.uri())?;
+    let volume = ops::create_volume(pool, &plan.ignition_name, &xml, context.uri(), leftover)?;
     let delivery = ops::put_volume(
         connect,
-        context.uri(),
+        context.access(),
         &volume,
         &plan.ignition_name,
         &Payload::Bytes(ignition),
         true,
-        &context.pool_gate,
     );
     if let Err(error) = delivery {
         let _ = ops::delete_volume(&volume, &plan.ignition_name, context.uri());
@@ -894,7 +907,7 @@ pub(crate) fn repair(
                             message: "the pool disappeared".to_owned(),
                         })
                     })?;
-                put_ignition(context, connect, &pool, plan).map_err(fail)?;
+                put_ignition(context, connect, &pool, plan, Leftover::Possible).map_err(fail)?;
             }
             Repair::Reservation => {
                 if let Some(wanted) = plan.wanted_reservation() {

@@ -5,6 +5,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use virt::connect::Connect;
@@ -107,14 +108,26 @@ pub(crate) fn remove_local_file(path: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Create a volume from XML; a leftover with the same name (a killed run's) is deleted first.
+/// Whether a volume of the name may already exist (a leftover of a killed run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leftover {
+    /// Look and delete it first.
+    Possible,
+    /// This run just saw it absent: skip the lookup.
+    Absent,
+}
+
+/// Create a volume from XML, deleting a leftover of the same name first.
 pub(crate) fn create_volume(
     pool: &StoragePool,
     name: &str,
     xml: &str,
     connection_uri: &str,
+    leftover: Leftover,
 ) -> Result<StorageVol, Error> {
-    delete_volume_if_present(pool, name, connection_uri)?;
+    if leftover == Leftover::Possible {
+        delete_volume_if_present(pool, name, connection_uri)?;
+    }
     StorageVol::create_xml(pool, xml, 0)
         .map_err(|error| Error::libvirt(format!("creating volume {name}"), &error))
 }
@@ -172,42 +185,64 @@ pub(crate) enum Delivery {
     RecordedOnly,
 }
 
+/// How fleet reaches a host's pool for writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolAccess<'a> {
+    pub(crate) connection_uri: &'a str,
+    /// Uploads hold it shared, pool refreshes exclusively (see `refresh_pool`).
+    pub(crate) gate: &'a RwLock<()>,
+    /// Set once the driver said it cannot upload: later volumes skip the attempt.
+    pub(crate) upload_unsupported: &'a AtomicBool,
+}
+
 /// Put `payload` into `volume`: a libvirt stream upload, or, when the driver says "not supported"
 /// and the connection is local, a direct write of the volume's file.
 pub(crate) fn put_volume(
     connect: &Connect,
-    connection_uri: &str,
+    access: PoolAccess<'_>,
     volume: &StorageVol,
     volume_name: &str,
     payload: &Payload<'_>,
     private: bool,
-    gate: &RwLock<()>,
 ) -> Result<Delivery, Error> {
-    let _shared = gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let uploaded = match payload {
-        Payload::Bytes(bytes) => upload(
-            connect,
-            volume,
-            volume_name,
-            0,
-            &mut &bytes[..],
-            bytes.len() as u64,
-        ),
-        Payload::FileHeadLast { path, length, head } => {
-            let head = (*head).min(*length);
-            let mut file = File::open(path).map_err(|error| Error::io("reading", *path, error))?;
-            file.seek(SeekFrom::Start(head))
-                .map_err(|error| Error::io("reading", *path, error))?;
-            match upload(connect, volume, volume_name, head, &mut file, length - head) {
-                Ok(true) => {
-                    file.seek(SeekFrom::Start(0))
-                        .map_err(|error| Error::io("reading", *path, error))?;
-                    upload(connect, volume, volume_name, 0, &mut file, head)
+    let connection_uri = access.connection_uri;
+    let _shared = access
+        .gate
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let uploaded = if access.upload_unsupported.load(Ordering::Relaxed) {
+        false
+    } else {
+        let uploaded = match payload {
+            Payload::Bytes(bytes) => upload(
+                connect,
+                volume,
+                volume_name,
+                0,
+                &mut &bytes[..],
+                bytes.len() as u64,
+            ),
+            Payload::FileHeadLast { path, length, head } => {
+                let head = (*head).min(*length);
+                let mut file =
+                    File::open(path).map_err(|error| Error::io("reading", *path, error))?;
+                file.seek(SeekFrom::Start(head))
+                    .map_err(|error| Error::io("reading", *path, error))?;
+                match upload(connect, volume, volume_name, head, &mut file, length - head) {
+                    Ok(true) => {
+                        file.seek(SeekFrom::Start(0))
+                            .map_err(|error| Error::io("reading", *path, error))?;
+                        upload(connect, volume, volume_name, 0, &mut file, head)
+                    }
+                    other => other,
                 }
-                other => other,
             }
+        }?;
+        if !uploaded {
+            access.upload_unsupported.store(true, Ordering::Relaxed);
         }
-    }?;
+        uploaded
+    };
     if uploaded {
         return Ok(Delivery::Uploaded);
     }
@@ -310,8 +345,12 @@ fn write_locally(target: &Path, payload: &Payload<'_>, private: bool) -> Result<
         .map_err(write_error)?;
     match payload {
         Payload::Bytes(bytes) => {
+            // No fsync: like a libvirt upload, the bytes are durable when the kernel writes them.
+            // A node whose Ignition a power cut lost is repaired by the next deploy (the volume's
+            // size no longer matches), and syncing every small file costs milliseconds per node.
             file.set_len(0).map_err(write_error)?;
             file.write_all(bytes).map_err(write_error)?;
+            return Ok(());
         }
         Payload::FileHeadLast { path, length, head } => {
             let head = (*head).min(*length);

@@ -32,7 +32,7 @@ pub(crate) fn raw_volume(name: &str, bytes: u64, private: bool) -> String {
         .to_xml()
 }
 
-/// A qcow2 overlay of `backing_path` with a virtual size of `disk_gib`.
+/// A qcow2 overlay of `backing_path` with a virtual size of `disk_gib`, allocated as it fills.
 /// Compat 1.1 with lazy refcounts: libvirt would otherwise create the old 0.10 format.
 pub(crate) fn overlay_volume(name: &str, disk_gib: u64, backing_path: &str) -> String {
     Element::new("volume")
@@ -42,6 +42,7 @@ pub(crate) fn overlay_volume(name: &str, disk_gib: u64, backing_path: &str) -> S
                 .attr("unit", "GiB")
                 .text(disk_gib.to_string()),
         )
+        .child(Element::new("allocation").attr("unit", "bytes").text("0"))
         .child(
             Element::new("target")
                 .child(Element::new("format").attr("type", "qcow2"))
