@@ -235,6 +235,17 @@ struct HostState<'a> {
     nodes: usize,
 }
 
+/// The values one label takes across the hosts, as small integers.
+struct LabelZones {
+    label: String,
+    /// Zone id of each host, `None` for hosts without the label.
+    host_zone: Vec<Option<usize>>,
+    names: Vec<String>,
+}
+
+/// What placement sorts hosts by, best first: fewest nodes of the group, least loaded, fleet order.
+type HostKey = (usize, u64, usize);
+
 /// Everything placement tracks while deciding.
 struct Board<'a> {
     fleet: &'a Fleet,
@@ -243,18 +254,25 @@ struct Board<'a> {
     host_index: BTreeMap<&'a str, usize>,
     /// `[group][host]`: nodes of the group on the host.
     group_on_host: Vec<Vec<usize>>,
-    /// `[group]` → zone value → nodes of the group in that zone (groups that spread only).
-    group_in_zone: Vec<BTreeMap<&'a str, usize>>,
+    labels: Vec<LabelZones>,
+    /// For each group that spreads over a label, that label's index in `labels`.
+    group_label: Vec<Option<usize>>,
+    /// `[group][zone]`: nodes of the group in each zone of its label (empty when it does not spread).
+    group_in_zone: Vec<Vec<usize>>,
     bound: Vec<usize>,
     chosen: Vec<Option<usize>>,
 }
 
 impl<'a> Board<'a> {
-    fn zone_of(&self, group: usize, host: usize) -> Option<Option<&'a str>> {
-        self.fleet.groups[group]
-            .spread_over
-            .as_ref()
-            .map(|label| self.hosts[host].host.labels.get(label).map(String::as_str))
+    /// `None` when the group does not spread; `Some(None)` when the host lacks the group's label.
+    fn zone_of(&self, group: usize, host: usize) -> Option<Option<usize>> {
+        self.group_label[group].map(|label| self.labels[label].host_zone[host])
+    }
+
+    fn zone_name(&self, group: usize, zone: usize) -> &str {
+        self.group_label[group]
+            .and_then(|label| self.labels[label].names.get(zone))
+            .map_or("", String::as_str)
     }
 
     /// Why node `node` (of `group`) cannot go on `host`, or `None` when it can.
@@ -266,10 +284,7 @@ impl<'a> Board<'a> {
         }
         match self.zone_of(group, host) {
             Some(None) => return Some(Refusal::NoZoneLabel),
-            Some(Some(zone))
-                if self.group_in_zone[group].get(zone).copied().unwrap_or(0)
-                    >= self.bound[group] =>
-            {
+            Some(Some(zone)) if self.group_in_zone[group][zone] >= self.bound[group] => {
                 return Some(Refusal::GroupInZone);
             }
             _ => {}
@@ -287,24 +302,125 @@ impl<'a> Board<'a> {
         state.nodes += 1;
         self.group_on_host[group][host] += 1;
         if let Some(Some(zone)) = self.zone_of(group, host) {
-            *self.group_in_zone[group].entry(zone).or_insert(0) += 1;
+            self.group_in_zone[group][zone] += 1;
         }
         self.chosen[node] = Some(host);
     }
 
-    fn key(&self, group: usize, host: usize) -> (usize, usize, u64, usize) {
-        let in_zone = match self.zone_of(group, host) {
-            Some(Some(zone)) => self.group_in_zone[group].get(zone).copied().unwrap_or(0),
-            _ => 0,
-        };
+    fn host_key(&self, group: usize, host: usize) -> HostKey {
         let state = &self.hosts[host];
         (
             self.group_on_host[group][host],
-            in_zone,
             state.capacity.load_permille(state.used),
             host,
         )
     }
+
+    /// Nodes of the group in the partition (zone) `partition`; 0 for groups that do not spread.
+    fn partition_count(&self, group: usize, partition: usize) -> usize {
+        self.group_in_zone[group]
+            .get(partition)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Place the group's waiting nodes one by one. Hosts are partitioned by the zone the group spreads over
+/// (one partition when it does not spread); each partition keeps its hosts in a heap, and a heap of
+/// partitions picks the zone with the fewest of the group's nodes, then its best host. A placement
+/// changes one host and one zone, so at most one heap entry goes stale per node.
+fn place_group(board: &mut Board<'_>, group: usize, waiting: &[usize]) -> Result<(), PlanError> {
+    let fleet = board.fleet;
+    let smallest = waiting
+        .iter()
+        .map(|&index| Resources::of_node(&fleet.nodes[index]))
+        .reduce(Resources::component_min)
+        .unwrap_or_default();
+    let bound = board.bound[group];
+    let partition_total = board.group_in_zone[group].len().max(1);
+    let mut partitions: Vec<BinaryHeap<Reverse<HostKey>>> =
+        vec![BinaryHeap::new(); partition_total];
+    for host in 0..board.hosts.len() {
+        if board.group_on_host[group][host] >= bound {
+            continue;
+        }
+        let partition = match board.zone_of(group, host) {
+            None => 0,
+            Some(Some(zone)) => zone,
+            Some(None) => continue,
+        };
+        let key = board.host_key(group, host);
+        partitions[partition].push(Reverse(key));
+    }
+    let mut zones: BinaryHeap<Reverse<(usize, HostKey, usize)>> = BinaryHeap::new();
+    let refile = |board: &Board<'_>,
+                  partitions: &[BinaryHeap<Reverse<HostKey>>],
+                  zones: &mut BinaryHeap<Reverse<(usize, HostKey, usize)>>,
+                  partition: usize| {
+        let count = board.partition_count(group, partition);
+        if count < bound
+            && let Some(Reverse(top)) = partitions[partition].peek()
+        {
+            zones.push(Reverse((count, *top, partition)));
+        }
+    };
+    for partition in 0..partition_total {
+        refile(board, &partitions, &mut zones, partition);
+    }
+    for &node in waiting {
+        let mut aside: Vec<(usize, usize)> = Vec::new();
+        let mut placed = None;
+        while let Some(Reverse((count, top, partition))) = zones.pop() {
+            let current_count = board.partition_count(group, partition);
+            let Some(&Reverse(current_top)) = partitions[partition].peek() else {
+                continue;
+            };
+            if current_count >= bound {
+                continue;
+            }
+            if (count, top) != (current_count, current_top) {
+                zones.push(Reverse((current_count, current_top, partition)));
+                continue;
+            }
+            partitions[partition].pop();
+            let host = top.2;
+            match board.refusal(node, group, host) {
+                None => {
+                    placed = Some((partition, host));
+                    break;
+                }
+                Some(Refusal::Full) => {
+                    let state = &board.hosts[host];
+                    if state.capacity.fits(state.used, smallest) {
+                        aside.push((partition, host));
+                    }
+                }
+                // The group's bound on this host only tightens: drop the host for this group.
+                Some(_) => {}
+            }
+            refile(board, &partitions, &mut zones, partition);
+        }
+        let Some((partition, host)) = placed else {
+            return Err(does_not_fit(board, node, group));
+        };
+        board.put(node, group, host);
+        if board.group_on_host[group][host] < bound {
+            let key = board.host_key(group, host);
+            partitions[partition].push(Reverse(key));
+        }
+        let mut touched = vec![partition];
+        for (aside_partition, aside_host) in aside {
+            let key = board.host_key(group, aside_host);
+            partitions[aside_partition].push(Reverse(key));
+            touched.push(aside_partition);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for partition in touched {
+            refile(board, &partitions, &mut zones, partition);
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,12 +462,52 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
         .enumerate()
         .map(|(index, host)| (host.name.as_str(), index))
         .collect();
+    let mut labels: Vec<LabelZones> = Vec::new();
+    let mut group_label = Vec::with_capacity(fleet.groups.len());
+    for group in &fleet.groups {
+        let Some(label) = &group.spread_over else {
+            group_label.push(None);
+            continue;
+        };
+        if let Some(index) = labels.iter().position(|known| &known.label == label) {
+            group_label.push(Some(index));
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        let host_zone = fleet
+            .hosts
+            .iter()
+            .map(|host| {
+                host.labels.get(label).map(|value| {
+                    names
+                        .iter()
+                        .position(|name| name == value)
+                        .unwrap_or_else(|| {
+                            names.push(value.clone());
+                            names.len() - 1
+                        })
+                })
+            })
+            .collect();
+        labels.push(LabelZones {
+            label: label.clone(),
+            host_zone,
+            names,
+        });
+        group_label.push(Some(labels.len() - 1));
+    }
+    let group_in_zone = group_label
+        .iter()
+        .map(|label| label.map_or_else(Vec::new, |label: usize| vec![0; labels[label].names.len()]))
+        .collect();
     let mut board = Board {
         fleet,
         hosts,
         host_index,
         group_on_host: vec![vec![0; fleet.hosts.len()]; fleet.groups.len()],
-        group_in_zone: vec![BTreeMap::new(); fleet.groups.len()],
+        labels,
+        group_label,
+        group_in_zone,
         bound: fleet
             .groups
             .iter()
@@ -437,60 +593,8 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
         if waiting.is_empty() {
             continue;
         }
-        let smallest = waiting
-            .iter()
-            .map(|&index| Resources::of_node(&fleet.nodes[index]))
-            .reduce(Resources::component_min)
-            .unwrap_or_default();
-        let mut heap: BinaryHeap<Reverse<(usize, usize, u64, usize)>> = (0..board.hosts.len())
-            .filter(|&host| {
-                board.group_on_host[group_index][host] < board.bound[group_index]
-                    && !matches!(board.zone_of(group_index, host), Some(None))
-            })
-            .map(|host| Reverse(board.key(group_index, host)))
-            .collect();
-        for node in waiting {
-            let mut aside = Vec::new();
-            let mut placed = None;
-            while let Some(Reverse(key)) = heap.pop() {
-                let host = key.3;
-                if board.key(group_index, host) != key {
-                    // Stale entry (a zone filled up since): re-file it under its current key.
-                    heap.push(Reverse(board.key(group_index, host)));
-                    continue;
-                }
-                match board.refusal(node, group_index, host) {
-                    None => {
-                        placed = Some(host);
-                        break;
-                    }
-                    Some(Refusal::Full) => {
-                        let state = &board.hosts[host];
-                        if state.capacity.fits(state.used, smallest) {
-                            aside.push(host);
-                        }
-                    }
-                    // The group's bound on this host or zone only tightens: drop the host for this group.
-                    Some(_) => {}
-                }
-            }
-            heap.extend(
-                aside
-                    .into_iter()
-                    .map(|host| Reverse(board.key(group_index, host))),
-            );
-            match placed {
-                Some(host) => {
-                    board.put(node, group_index, host);
-                    if board.may_take_more(group_index, host) {
-                        heap.push(Reverse(board.key(group_index, host)));
-                    }
-                }
-                None => {
-                    errors.push(does_not_fit(&board, node, group_index));
-                    break;
-                }
-            }
+        if let Err(error) = place_group(&mut board, group_index, &waiting) {
+            errors.push(error);
         }
     }
     if let Some(error) = PlanError::from_list(errors) {
@@ -531,13 +635,6 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
         hosts,
         moves,
     })
-}
-
-impl Board<'_> {
-    /// Whether `host` may still take nodes of `group` (its bound there is not reached).
-    fn may_take_more(&self, group: usize, host: usize) -> bool {
-        self.group_on_host[group][host] < self.bound[group]
-    }
 }
 
 fn effective_capacity(
@@ -603,7 +700,10 @@ fn describe_refusal(
                 .spread_over
                 .as_deref()
                 .unwrap_or("zone");
-            let zone = board.zone_of(group, host).flatten().unwrap_or_default();
+            let zone = board
+                .zone_of(group, host)
+                .flatten()
+                .map_or("", |zone| board.zone_name(group, zone));
             format!(
                 "{label} {zone} already carries {bound} node{} of group {group_name}, its max_unavailable",
                 if bound == 1 { "" } else { "s" }

@@ -241,3 +241,41 @@ impl FleetBuilder {
         self.fleet
     }
 }
+
+/// The benchmark fleet: `groups` groups of `nodes_per_group` nodes in four time zones, each group with
+/// 10 % max_unavailable, two canaries and its own pair of maintenance periods, and `hosts` hypervisors
+/// in four zones (groups spread over them).
+pub fn large_fleet(groups: usize, nodes_per_group: usize, hosts: usize) -> Fleet {
+    const ZONES: [&str; 4] = ["Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo"];
+    let mut builder = FleetBuilder::new();
+    for host in 0..hosts {
+        let zone = format!("z{}", host % 4);
+        builder = builder.host(
+            &format!("hv-{host:04}"),
+            256,
+            1_048_576,
+            20_000,
+            &[("zone", zone.as_str())],
+        );
+    }
+    for group in 0..groups {
+        let policy = maintenance(
+            ZONES[group % ZONES.len()],
+            vec![
+                period(&[Weekday::Tue, Weekday::Wed, Weekday::Thu], "01:00", 240),
+                period(&[Weekday::Sat], "22:00", 480),
+            ],
+            30,
+        );
+        let mut spec = GroupSpec::new(&format!("g{group:03}"), nodes_per_group, policy)
+            .max_unavailable(MaxUnavailable::Percent(10))
+            .canaries(Canaries::Count(2));
+        if hosts > 0 {
+            spec = spec
+                .spread_over("zone")
+                .max_unavailable(MaxUnavailable::Percent(25));
+        }
+        builder = builder.group(spec);
+    }
+    builder.build()
+}
