@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod pipeline;
 mod fleet_file;
 
 /// Run a fleet of self-updating Fedora CoreOS machines on libvirt.
@@ -45,6 +46,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = cmd::butane::fast_path() {
+        return code;
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {

@@ -17,6 +17,8 @@
 //! - [`ignition::validate`]: Ignition's own validation for a spec version.
 //! - [`ignition::make_data_url`] / [`ignition::data_url_contents`]: upstream's data URL choice
 //!   and its inverse.
+//! - [`render`]: one node's Ignition from the fleet's snippets (translated once in a
+//!   [`render::SnippetLibrary`]) and what fleet.toml generates for it.
 //!
 //! ```
 //! use fleet_ignition::{TranslateOptions, translate};
@@ -30,6 +32,7 @@
 
 mod butane;
 pub mod ignition;
+pub mod render;
 mod report;
 mod util;
 mod version;

@@ -1,0 +1,338 @@
+//! `fleet render` over the example fleet: every node's composed Butane equals its snapshot; the
+//! Ignition files decode to what the plan and fleet.toml say (Zincati fragments, hostname, keyfile);
+//! files are private and byte-identical across runs; the manifest lists their hashes.
+//!
+//! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test -p fleet-tests --test render`.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use expect_test::expect_file;
+use fleet_ignition::ignition::data_url_contents;
+use fleet_tests::binary::run_fleet;
+use fleet_tests::console::sha256_hex;
+use serde_json::Value;
+
+/// Plan as if it were this moment, so nothing depends on the clock.
+const NOW: &str = "2025-06-01T00:00:00Z";
+
+fn example_fleet() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet/fleet.toml")
+}
+
+fn fleet_ok(arguments: &[&str]) -> String {
+    let output = run_fleet(arguments).expect("fleet runs");
+    assert!(
+        output.status.success(),
+        "fleet {arguments:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+fn render_into(directory: &Path) {
+    let fleet = example_fleet();
+    fleet_ok(&[
+        "render",
+        fleet.to_str().unwrap(),
+        "--out",
+        directory.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+}
+
+/// Path → decoded contents and mode of every file in an Ignition config.
+fn files_of(ignition: &Value) -> BTreeMap<String, (String, i64)> {
+    let mut files = BTreeMap::new();
+    for file in ignition["storage"]["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let contents = &file["contents"];
+        let bytes = data_url_contents(
+            contents["source"].as_str().expect("inline contents"),
+            contents["compression"].as_str(),
+        )
+        .expect("data URL decodes");
+        files.insert(
+            file["path"].as_str().expect("path").to_owned(),
+            (
+                String::from_utf8(bytes).expect("text"),
+                file["mode"].as_i64().unwrap_or(-1),
+            ),
+        );
+    }
+    files
+}
+
+#[test]
+fn every_example_node_composes_as_its_snapshot() {
+    let fleet = example_fleet();
+    let plan: Value = serde_json::from_str(&fleet_ok(&[
+        "plan",
+        fleet.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        NOW,
+    ]))
+    .unwrap();
+    for node in plan["nodes"].as_array().unwrap() {
+        let name = node["name"].as_str().unwrap();
+        let butane = fleet_ok(&[
+            "render",
+            fleet.to_str().unwrap(),
+            "--node",
+            name,
+            "--butane",
+            "--now",
+            NOW,
+        ]);
+        expect_file![format!("../data/render/example/{name}.bu")].assert_eq(&butane);
+    }
+}
+
+#[test]
+fn ignition_carries_the_plan_and_the_generated_files() {
+    let directory = tempfile::tempdir().unwrap();
+    render_into(directory.path());
+    let fleet = example_fleet();
+    let plan: Value = serde_json::from_str(&fleet_ok(&[
+        "plan",
+        fleet.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        NOW,
+    ]))
+    .unwrap();
+    let nodes: Value = serde_json::from_str(&fleet_ok(&[
+        "nodes",
+        fleet.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+
+    for node_plan in plan["nodes"].as_array().unwrap() {
+        let name = node_plan["name"].as_str().unwrap();
+        let path = directory.path().join(format!("{name}.ign"));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name}.ign must be private");
+        let ignition: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(ignition["ignition"]["version"], "3.5.0");
+        let files = files_of(&ignition);
+
+        // Zincati reads fragments in file-name order, scalars last-wins, windows appended.
+        let mut merged = toml::Table::new();
+        let mut windows = Vec::new();
+        for (file, (text, file_mode)) in files.range("/etc/zincati/config.d/".to_owned()..) {
+            if !file.starts_with("/etc/zincati/config.d/") {
+                break;
+            }
+            assert_eq!(*file_mode, 0o644, "{file}");
+            let fragment: toml::Table = text
+                .parse()
+                .unwrap_or_else(|error| panic!("{file}: {error}"));
+            for (section, value) in fragment {
+                let entry = merged
+                    .entry(section)
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let (toml::Value::Table(into), toml::Value::Table(from)) = (entry, value) {
+                    for (key, value) in from {
+                        if key == "periodic"
+                            && let Some(found) = value.get("window").and_then(|w| w.as_array())
+                        {
+                            windows.extend(found.iter().cloned());
+                        }
+                        into.insert(key, value);
+                    }
+                }
+            }
+        }
+        let wariness = merged["identity"]["rollout_wariness"].as_float().unwrap();
+        assert!(
+            (wariness - node_plan["rollout_wariness"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}"
+        );
+        assert_eq!(
+            merged["updates"]["strategy"].as_str().unwrap(),
+            "periodic",
+            "{name}"
+        );
+        assert_eq!(
+            merged["updates"]["periodic"]["time_zone"].as_str().unwrap(),
+            node_plan["time_zone"].as_str().unwrap(),
+            "{name}"
+        );
+        let planned_windows: Vec<(Vec<String>, String, i64)> = node_plan["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|window| {
+                (
+                    window["days"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.as_str().unwrap().to_owned())
+                        .collect(),
+                    window["start_time"].as_str().unwrap().to_owned(),
+                    window["length_minutes"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let written_windows: Vec<(Vec<String>, String, i64)> = windows
+            .iter()
+            .map(|window| {
+                (
+                    window["days"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.as_str().unwrap().to_owned())
+                        .collect(),
+                    window["start_time"].as_str().unwrap().to_owned(),
+                    window["length_minutes"].as_integer().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(written_windows, planned_windows, "{name}");
+        assert!(!written_windows.is_empty(), "{name} has windows");
+
+        assert_eq!(
+            files["/etc/hostname"].0,
+            format!("{}\n", node_plan["hostname"].as_str().unwrap())
+        );
+        let node = nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|node| node["name"] == name)
+            .unwrap();
+        let keyfile = files.get("/etc/NetworkManager/system-connections/fleet-static.nmconnection");
+        if node["group"] == "web" {
+            let (text, keyfile_mode) = keyfile.expect("web nodes have static addresses");
+            assert_eq!(*keyfile_mode, 0o600);
+            let address = node["address"].as_str().unwrap();
+            assert!(
+                text.contains(&format!("addresses={address}/24\ngateway=192.168.122.1\n")),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("mac-address={}\n", node["mac"].as_str().unwrap())),
+                "{text}"
+            );
+        } else {
+            assert!(keyfile.is_none(), "{name} uses DHCP");
+        }
+    }
+}
+
+#[test]
+fn rendering_twice_gives_the_same_bytes_and_the_manifest_lists_them() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    render_into(first.path());
+    render_into(second.path());
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(first.path().join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["ignition_version"], "3.5.0");
+    let listed = manifest["nodes"].as_object().unwrap();
+    assert_eq!(listed.len(), 11);
+    for (name, hash) in listed {
+        let bytes = std::fs::read(first.path().join(format!("{name}.ign"))).unwrap();
+        assert_eq!(
+            bytes,
+            std::fs::read(second.path().join(format!("{name}.ign"))).unwrap(),
+            "{name}"
+        );
+        assert_eq!(hash.as_str().unwrap(), sha256_hex(&bytes), "{name}");
+    }
+    assert_eq!(
+        std::fs::read(first.path().join("manifest.json")).unwrap(),
+        std::fs::read(second.path().join("manifest.json")).unwrap()
+    );
+}
+
+#[test]
+fn files_of_nodes_that_left_the_fleet_are_removed_and_nothing_else() {
+    let directory = tempfile::tempdir().unwrap();
+    render_into(directory.path());
+    // Pretend an earlier fleet had a node that is gone now, and the user keeps a file of their own.
+    let manifest_path = directory.path().join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["nodes"]["old-1"] = Value::String("0".repeat(64));
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    std::fs::write(directory.path().join("old-1.ign"), "{}").unwrap();
+    std::fs::write(directory.path().join("mine.ign"), "{}").unwrap();
+    render_into(directory.path());
+    assert!(!directory.path().join("old-1.ign").exists());
+    assert!(directory.path().join("mine.ign").exists());
+}
+
+#[test]
+fn a_broken_snippet_is_reported_with_its_line_and_nothing_is_written() {
+    let directory = tempfile::tempdir().unwrap();
+    let fleet_dir = directory.path().join("fleet");
+    std::fs::create_dir(&fleet_dir).unwrap();
+    std::fs::write(
+        fleet_dir.join("fleet.toml"),
+        "[fleet]\nname = \"b\"\n[fleet.image]\nvolume = \"fcos.qcow2\"\n\n[defaults]\nbutane = [\"bad.bu\"]\n\n\
+         [maintenance]\nstrategy = \"immediate\"\n\n[[group]]\nname = \"g\"\ncount = 1\nhostname = \"g-{index}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        fleet_dir.join("bad.bu"),
+        "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: etc/relative\n",
+    )
+    .unwrap();
+    let out = directory.path().join("out");
+    let output = run_fleet([
+        "render",
+        fleet_dir.join("fleet.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+    ])
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.bu:5:") && stderr.contains("path not absolute"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
+fn secrets_stay_out_of_logs() {
+    let directory = tempfile::tempdir().unwrap();
+    let fleet = example_fleet();
+    let output = run_fleet([
+        "-vvv",
+        "render",
+        fleet.to_str().unwrap(),
+        "--out",
+        directory.path().to_str().unwrap(),
+        "--now",
+        NOW,
+    ])
+    .unwrap();
+    assert!(output.status.success());
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !logs.contains("$y$") && !logs.contains("$6$"),
+        "a password hash reached the logs"
+    );
+    assert!(
+        !logs.contains("AAAAC3NzaC1lZDI1NTE5"),
+        "a key reached the logs"
+    );
+}
