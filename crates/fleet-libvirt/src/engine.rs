@@ -241,6 +241,7 @@ impl Session {
         });
         let mut purged_images = Vec::new();
         let mut deleted_leftovers = Vec::new();
+        let mut removed_pools = Vec::new();
         let mut host_errors: BTreeMap<String, Error> = BTreeMap::new();
         for (host, result) in hosts.iter().zip(finals) {
             match result {
@@ -265,6 +266,9 @@ impl Session {
                             .into_iter()
                             .map(|volume| format!("{host}/{volume}")),
                     );
+                    if finished.removed_pool {
+                        removed_pools.push(format!("{host}/{}", target.pool_name));
+                    }
                 }
                 Err(error) => {
                     host_errors.insert((*host).clone(), error);
@@ -282,6 +286,7 @@ impl Session {
             nodes,
             purged_images,
             deleted_leftovers,
+            removed_pools,
         }
     }
 
@@ -754,6 +759,7 @@ struct FinishedHost {
     console_logs: Vec<(String, String)>,
     purged_images: Vec<String>,
     leftovers: Vec<String>,
+    removed_pool: bool,
 }
 
 /// Delete the console logs of nodes removed from a host (after a refresh makes them volumes).
@@ -853,6 +859,24 @@ fn finish_host_teardown(
             }
             if ops::delete_volume_if_present(&pool, volume, context.uri())? {
                 finished.purged_images.push(volume.clone());
+            }
+        }
+        // A whole-fleet purge that leaves the pool empty removes the pool too: nothing of the
+        // fleet stays behind, and nothing else was in it.
+        if options.include_strays {
+            let left = pool.list_volumes().map_err(|error| {
+                Error::libvirt(
+                    format!("listing volumes of pool {}", target.pool_name),
+                    &error,
+                )
+            })?;
+            if left.is_empty() {
+                ops::remove_pool(&pool, &target.pool_name)?;
+                if uri::is_local(context.uri()) {
+                    // The test driver only pretends to remove the directory.
+                    let _ = std::fs::remove_dir(&context.pool.path);
+                }
+                finished.removed_pool = true;
             }
         }
     }

@@ -132,6 +132,18 @@ pub(crate) fn create_volume(
         .map_err(|error| Error::libvirt(format!("creating volume {name}"), &error))
 }
 
+/// Stop, delete (its directory, when empty) and undefine a pool.
+pub(crate) fn remove_pool(pool: &StoragePool, name: &str) -> Result<(), Error> {
+    let failed =
+        |error: virt::error::Error| Error::libvirt(format!("removing storage pool {name}"), &error);
+    if pool.is_active().map_err(failed)? {
+        pool.destroy().map_err(failed)?;
+    }
+    // Deleting needs a stopped pool; for a directory pool it removes the (empty) directory.
+    pool.delete(0).map_err(failed)?;
+    pool.undefine().map_err(failed)
+}
+
 /// Refresh a pool so that files libvirt did not create (console logs) show up as volumes.
 /// Holds the pool's gate exclusively: a refresh while an upload runs fails in libvirt, so
 /// uploads hold the gate shared. Other clients' uploads can still collide; those are retried.

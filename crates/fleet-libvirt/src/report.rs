@@ -397,6 +397,8 @@ pub struct DestroyReport {
     pub purged_images: Vec<String>,
     /// Volumes with the fleet's prefix that belonged to no node (leftovers), deleted.
     pub deleted_leftovers: Vec<String>,
+    /// Pools removed because a whole-fleet purge left them empty (`host/pool`).
+    pub removed_pools: Vec<String>,
 }
 
 impl DestroyReport {

@@ -491,8 +491,18 @@ fn destroy_leaves_nothing_behind() {
     };
     let report = session.destroy(&desired, &purge, &|_| {});
     assert_eq!(report.purged_images.len(), 2, "{report:?}");
-    assert!(volumes(&session, "host-a", "fleet-gone").is_empty());
-    assert!(scratch.pool_files().is_empty());
+    assert_eq!(
+        report.removed_pools,
+        ["host-a/fleet-gone", "host-b/fleet-gone"]
+    );
+    for host in ["host-a", "host-b"] {
+        assert!(
+            connection(&session, host)
+                .lookup_storage_pool_by_name("fleet-gone")
+                .is_err()
+        );
+    }
+    assert!(!scratch.pool().exists());
 }
 
 #[test]
