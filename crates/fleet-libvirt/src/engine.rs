@@ -290,6 +290,33 @@ impl Session {
         }
     }
 
+    /// Where this fleet's domains are now: node name → host, from each reachable host's domain
+    /// metadata (the planner's "previous placement"), plus the hosts that could not be read.
+    pub fn locate(&self, fleet: &str) -> (BTreeMap<String, String>, Vec<(String, Error)>) {
+        let slots: Vec<(&String, &HostSlot)> = self.hosts.iter().collect();
+        let scans = run_parallel(&slots, 8, &|(name, slot)| match slot {
+            HostSlot::Connected(connections) => host::scan_fleet_domains(connections.get(), fleet),
+            HostSlot::Unreachable { error, .. } => Err(Error::HostUnreachable {
+                host: (*name).clone(),
+                message: error.to_string(),
+            }),
+        });
+        let mut placement = BTreeMap::new();
+        let mut failures = Vec::new();
+        for ((host, _), scan) in slots.into_iter().zip(scans) {
+            match scan {
+                Ok(domains) => {
+                    for node in domains.into_keys() {
+                        // A node found on two hosts (an interrupted move) stays with the first.
+                        placement.entry(node).or_insert_with(|| host.clone());
+                    }
+                }
+                Err(error) => failures.push((host.clone(), error)),
+            }
+        }
+        (placement, failures)
+    }
+
     fn prepare_hosts<'s>(
         &'s self,
         target: &FleetTarget,

@@ -726,6 +726,9 @@ fn nodes_placed_on_another_host_move_only_with_replace() {
     let session = open(&[host("host-a"), host("host-b")]);
     let mut desired = fleet_of(&scratch, "move", vec![node("move", "m-1", "host-a", 1, 0)]);
     deploy(&session, &desired, &DeployOptions::default());
+    let (located, failures) = session.locate("move");
+    assert_eq!(located, [("m-1".to_owned(), "host-a".to_owned())].into());
+    assert!(failures.is_empty());
     desired.nodes[0].host = "host-b".to_owned();
 
     let report = deploy(&session, &desired, &DeployOptions::default());
