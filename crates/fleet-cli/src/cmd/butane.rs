@@ -1,11 +1,281 @@
-//! `fleet butane`: placeholder until its issue lands.
+//! `fleet butane`: translate a Butane config to Ignition, a drop-in for the upstream `butane` tool.
 
+use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Not yet implemented.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+use anyhow::Context as _;
+use fleet_ignition::{FileSource, TranslateError, TranslateOptions, translate};
+use fleet_spec::{FileKind, FileMetadata};
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`fleet butane` is not implemented yet")
+/// Translate a Butane config to an Ignition config, as the upstream `butane` tool does.
+///
+/// Reads INPUT (standard input when omitted), writes the Ignition config to standard output or
+/// --output. Variant `fcos`, versions 1.0.0 to 1.7.0 (Ignition 3.0.0 to 3.6.0) and
+/// 1.8.0-experimental; the output is byte for byte upstream's (gzip payloads aside), and
+/// errors and warnings name the same paths, lines and columns. Drop-in: alias butane='fleet butane'.
+///
+/// Warnings (unused keys, modes written in decimal, ...) are printed but do not fail the
+/// translation unless --strict is given. `local`, `contents_local`,
+/// `ssh_authorized_keys_local` and `trees` read files relative to --files-dir, never outside it.
+///
+/// Exit status: 0 translated, 1 invalid input (or warnings under --strict) or I/O failure,
+/// 2 usage error.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  fleet butane node.bu > node.ign                  translate a file
+  fleet butane --pretty --strict < node.bu         from stdin, indented, fail on warnings
+  fleet butane -d files -o node.ign node.bu        embed local files from ./files
+  fleet butane --check node.bu                     only validate
+  alias butane='fleet butane'                      scripts written for butane keep working")]
+pub(crate) struct Args {
+    /// Output formatted (two-space indented) JSON.
+    #[arg(short, long)]
+    pretty: bool,
+
+    /// Fail on any warning.
+    #[arg(short, long)]
+    strict: bool,
+
+    /// Check the config without producing output.
+    #[arg(short, long)]
+    check: bool,
+
+    /// Allow embedding local files from this directory.
+    #[arg(short = 'd', long, value_name = "DIR")]
+    files_dir: Option<PathBuf>,
+
+    /// Write to this file (replaced atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Print diagnostics as `error at $.path, line L col C: message` instead of source snippets.
+    #[arg(long)]
+    raw_errors: bool,
+
+    /// Colour diagnostics: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(
+        long,
+        alias = "colour",
+        value_name = "WHEN",
+        default_value = "auto",
+        num_args = 0..=1,
+        default_missing_value = "always",
+        value_parser = ["auto", "always", "never", "yes", "no"]
+    )]
+    color: String,
+
+    /// Never wrap in a MachineConfig (accepted for compatibility; fcos output is always plain Ignition).
+    #[arg(short, long)]
+    raw: bool,
+
+    /// Read from this file (upstream's deprecated spelling of INPUT).
+    #[arg(long, hide = true, value_name = "FILE")]
+    input: Option<PathBuf>,
+
+    /// The Butane config; standard input when omitted.
+    #[arg(value_name = "INPUT")]
+    input_file: Option<PathBuf>,
+}
+
+/// `fleet butane ...` parsed and run without building the whole command line or logging:
+/// it must start as quickly as the `butane` binary it replaces. None for any other command.
+pub(crate) fn fast_path() -> Option<ExitCode> {
+    use clap::{Args as _, FromArgMatches as _};
+    let mut arguments = std::env::args_os();
+    let program = arguments.next()?;
+    if arguments.next()? != "butane" {
+        return None;
+    }
+    let command = Args::augment_args(
+        clap::Command::new("butane")
+            .bin_name("fleet butane")
+            .version(env!("CARGO_PKG_VERSION"))
+            .max_term_width(100)
+            .arg(
+                clap::Arg::new("verbose")
+                    .short('v')
+                    .long("verbose")
+                    .action(clap::ArgAction::Count)
+                    .hide(true),
+            ),
+    );
+    let matches = command.get_matches_from(std::iter::once(program).chain(arguments));
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(error) => error.exit(),
+    };
+    Some(match run(args) {
+        Ok(code) => code,
+        Err(error) if super::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let input_path = args.input_file.as_ref().or(args.input.as_ref());
+    let (file_name, bytes) = match input_path {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read(path).with_context(|| format!("failed to open {}", path.display()))?,
+        ),
+        None => {
+            let mut bytes = Vec::new();
+            io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("failed to read standard input")?;
+            ("<stdin>".to_owned(), bytes)
+        }
+    };
+    let colorize = match args.color.as_str() {
+        "always" | "yes" => true,
+        "never" | "no" => false,
+        _ => std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal(),
+    };
+    let files = args.files_dir.clone().map(DirFiles);
+    let options = TranslateOptions {
+        files_dir: files.as_ref().map(|f| f as &dyn FileSource),
+        ..TranslateOptions::default()
+    };
+
+    let result = translate(&bytes, &options);
+    let source = String::from_utf8_lossy(&bytes);
+    let mut stderr = io::stderr().lock();
+    let report = match &result {
+        Ok(translation) => &translation.report,
+        Err(error) => &error.report,
+    };
+    let rendered = if args.raw_errors {
+        report.render_raw()
+    } else {
+        report.render_pretty(&file_name, &source, colorize)
+    };
+    stderr.write_all(rendered.as_bytes())?;
+
+    let translation = match result {
+        Ok(translation) => translation,
+        Err(error) => {
+            if !args.raw_errors {
+                write_syntax_pointer(&mut stderr, &error, &file_name, &source)?;
+            }
+            writeln!(stderr, "Error translating config: {error}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if args.strict && !translation.report.is_empty() {
+        writeln!(stderr, "Config produced warnings and --strict was specified")?;
+        return Ok(ExitCode::FAILURE);
+    }
+    drop(stderr);
+    if args.check {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let json = translation.to_json(args.pretty);
+    match &args.output {
+        Some(path) => write_atomically(path, json.as_bytes())?,
+        None => {
+            let mut stdout = io::stdout().lock();
+            stdout.write_all(json.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// yaml.v3 words syntax errors with its own line numbers; show where parsing actually stopped.
+fn write_syntax_pointer(
+    out: &mut impl io::Write,
+    error: &TranslateError,
+    file_name: &str,
+    source: &str,
+) -> io::Result<()> {
+    let Some(position) = error.position else {
+        return Ok(());
+    };
+    let line = source.split('\n').nth(position.line.saturating_sub(1) as usize);
+    writeln!(out, "error[yaml]:")?;
+    writeln!(out, "  --> {file_name}:{}:{}", position.line, position.column)?;
+    if let Some(text) = line {
+        let gutter = position.line.to_string().len();
+        writeln!(out, " {:gutter$} |", "")?;
+        writeln!(out, " {} | {text}", position.line)?;
+        let padding = " ".repeat(position.column.saturating_sub(1) as usize);
+        writeln!(out, " {:gutter$} | {padding}^ the YAML parser stopped here", "")?;
+    }
+    Ok(())
+}
+
+/// Write through a temporary file in the same directory, then rename over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
+    temp.write_all(bytes)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("failed to set permissions of {}", path.display()))?;
+    }
+    temp.persist(path)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(())
+}
+
+/// `--files-dir`: a directory on disk.
+#[derive(Debug)]
+struct DirFiles(PathBuf);
+
+impl FileSource for DirFiles {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(path))
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::symlink_metadata(self.0.join(path))?;
+        let kind = if meta.file_type().is_symlink() {
+            FileKind::Symlink
+        } else if meta.is_dir() {
+            FileKind::Directory
+        } else if meta.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        };
+        Ok(FileMetadata {
+            kind,
+            executable: meta.permissions().mode() & 0o111 != 0,
+        })
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        std::fs::read_dir(self.0.join(path))?
+            .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        Ok(std::fs::read_link(self.0.join(path))?
+            .to_string_lossy()
+            .into_owned())
+    }
+
+    fn display_path(&self, path: &Path) -> String {
+        if path.as_os_str().is_empty() {
+            self.0.display().to_string()
+        } else {
+            self.0.join(path).display().to_string()
+        }
+    }
 }
