@@ -1,8 +1,6 @@
 //! `data:` URLs: encoding contents the way upstream Butane chooses (base/util/url.go
 //! MakeDataURL), and decoding them the way Ignition reads them (vincent-petithory/dataurl).
 
-use std::io::Write as _;
-
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
@@ -79,15 +77,45 @@ fn base64_len(n: usize) -> usize {
     n.div_ceil(3) * 4
 }
 
+thread_local! {
+    /// One deflate state per thread, reset between uses: a fresh one allocates and zeroes
+    /// hundreds of kilobytes, which dominates translating small files.
+    static DEFLATE: std::cell::RefCell<Option<flate2::Compress>> = const { std::cell::RefCell::new(None) };
+}
+
 /// gzip at the best compression level with Go's header (no name, mtime 0, XFL 2, OS 255).
 fn gzip(contents: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(contents.len() / 2 + 32),
-        flate2::Compression::best(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(contents);
-    encoder.finish().unwrap_or_default()
+    let mut out = Vec::with_capacity(contents.len() / 2 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff]);
+    DEFLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compress =
+            slot.get_or_insert_with(|| flate2::Compress::new(flate2::Compression::best(), false));
+        compress.reset();
+        let start_in = compress.total_in();
+        loop {
+            let consumed =
+                usize::try_from(compress.total_in() - start_in).unwrap_or(contents.len());
+            if out.capacity() - out.len() < 64 {
+                out.reserve(contents.len() / 4 + 64);
+            }
+            match compress.compress_vec(
+                &contents[consumed.min(contents.len())..],
+                &mut out,
+                flate2::FlushCompress::Finish,
+            ) {
+                Ok(flate2::Status::StreamEnd) => break,
+                Ok(_) => {}
+                // Compressing into memory does not fail; stop rather than loop.
+                Err(_) => break,
+            }
+        }
+    });
+    let mut crc = flate2::Crc::new();
+    crc.update(contents);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(contents.len() as u32).to_le_bytes());
+    out
 }
 
 /// RFC 2396 escaping as vincent-petithory/dataurl's `Escape`: unreserved characters

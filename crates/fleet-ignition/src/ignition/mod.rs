@@ -1,5 +1,6 @@
 //! The Ignition config model with upstream's JSON output, data URLs, validation and merging.
 
+mod compare;
 mod dataurl;
 mod goparse;
 mod json;
@@ -9,6 +10,7 @@ mod parse;
 mod reflect;
 mod validate;
 
+pub use compare::semantic_difference;
 pub use dataurl::{
     DataUrl, DecodedDataUrl, data_url_contents, decode_data_url, make_data_url,
     make_percent_data_url,
