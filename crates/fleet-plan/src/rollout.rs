@@ -94,6 +94,12 @@ impl Rollout {
     /// The first second at which a node with `wariness` sees the release, assuming the release is
     /// published at the rollout's start (a node at 0.0 would otherwise see it at publication).
     pub(crate) fn eligible_second(&self, wariness: f64) -> i64 {
+        // Zincati refuses anything outside 0.0..=1.0; never loop on it here.
+        let wariness = if wariness.is_nan() {
+            1.0
+        } else {
+            wariness.clamp(0.0, 1.0)
+        };
         let start = self.start_second();
         let end = start + self.duration_seconds();
         if wariness <= self.throttle_at(start) {
@@ -207,6 +213,10 @@ mod tests {
         assert_eq!(rollout.eligible_at(0.5), at("2025-06-04T14:00:00Z"));
         assert_eq!(rollout.eligible_at(1.0), at("2025-06-05T14:00:00Z"));
         assert_eq!(rollout.eligible_at(0.25), at("2025-06-04T02:00:00Z"));
+        // Out-of-range values (refused elsewhere) still terminate.
+        assert_eq!(rollout.eligible_at(7.0), at("2025-06-05T14:00:00Z"));
+        assert_eq!(rollout.eligible_at(f64::NAN), at("2025-06-05T14:00:00Z"));
+        assert_eq!(rollout.eligible_at(-1.0), rollout.start);
     }
 
     #[test]
