@@ -31,10 +31,25 @@ pub struct E2eFleet {
 /// What `E2eFleet::write` created.
 #[derive(Debug, Clone)]
 pub struct E2eFleetFiles {
+    pub fleet_name: String,
     pub fleet_toml: PathBuf,
     pub pool_name: String,
     pub pool_dir: PathBuf,
     pub base_image: PathBuf,
+}
+
+impl E2eFleetFiles {
+    /// Where fleet logs a node's serial console: a file in the pool (`fleet_libvirt::names::console_log_volume`).
+    pub fn console_log(&self, node: &str) -> PathBuf {
+        self.pool_dir
+            .join(format!("{}.{node}.console.log", self.fleet_name))
+    }
+
+    /// The Ignition volume fleet uploads for a node (`fleet_libvirt::names::ignition_volume`).
+    pub fn ignition_volume(&self, node: &str) -> PathBuf {
+        self.pool_dir
+            .join(format!("{}.{node}.ign", self.fleet_name))
+    }
 }
 
 impl E2eFleet {
@@ -73,6 +88,7 @@ impl E2eFleet {
         let base_image = workdir.join("base.qcow2");
         create_empty_qcow2(&base_image, 64)?;
         let files = E2eFleetFiles {
+            fleet_name: self.name.clone(),
             fleet_toml: workdir.join("fleet.toml"),
             pool_name: format!("{}-pool", self.name),
             pool_dir: workdir.join("pool"),
