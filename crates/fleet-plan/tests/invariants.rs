@@ -234,3 +234,79 @@ fn a_period_straddling_each_transition_keeps_the_bound() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
+
+    /// Whatever the fleet file allows (windows up to a week, allowances up to a week, any periods,
+    /// rollouts from one minute to years), planning returns a plan within its bounds or an explained
+    /// error, and never panics or hangs.
+    #[test]
+    fn extreme_policies_never_panic(
+        count in 1_usize..40,
+        bound in 1_u32..50,
+        window_minutes in prop_oneof![1_u32..10, 10_u32..=10080],
+        allowance_minutes in prop_oneof![0_u32..60, 60_u32..=10080],
+        periods in prop::collection::vec((1_u8..128, 0_u16..(24 * 60), 1_u32..=10080), 1..5),
+        zone in prop::sample::select(ZONES),
+        soak_minutes in prop_oneof![0_u32..100, 100_u32..=100_000],
+        duration_minutes in prop_oneof![1_u32..100, 100_u32..=1_000_000],
+        start_fraction in 0.0_f64..=1.0,
+        staging in 0_u32..10_000,
+        cap in prop::option::of(1_u32..100),
+        pinned in prop::option::of(0_u32..=1000),
+    ) {
+        let periods = periods
+            .iter()
+            .map(|&(day_mask, minute, length)| {
+                let days: Vec<Weekday> = DAYS
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| day_mask & (1 << bit) != 0)
+                    .map(|(_, day)| *day)
+                    .collect();
+                period(&days, &format!("{}:{}", minute / 60, minute % 60), length)
+            })
+            .collect();
+        let mut policy = maintenance(zone, periods, window_minutes);
+        policy.reboot_allowance_minutes = allowance_minutes;
+        let mut builder = FleetBuilder::new().group(
+            GroupSpec::new("g", count, policy)
+                .max_unavailable(MaxUnavailable::Count(bound))
+                .soak(soak_minutes),
+        );
+        if let Some(cap) = cap {
+            builder = builder.cap(cap);
+        }
+        if let Some(thousandths) = pinned {
+            builder = builder.pin_wariness("g-01", f64::from(thousandths) / 1000.0);
+        }
+        let fleet = builder.build();
+        let options = PlanOptions {
+            rollout: Rollout {
+                start: at("2025-03-25T14:00:00Z"),
+                duration_minutes,
+                start_fraction,
+            },
+            staging_allowance_minutes: staging,
+        };
+        match plan(&fleet, &options) {
+            Ok(planned) => {
+                prop_assert_eq!(planned.nodes.len(), count);
+                for group in &planned.groups {
+                    prop_assert!(group.worst_concurrent_down <= group.max_unavailable as u64);
+                }
+                if let Some(cap) = cap {
+                    prop_assert!(planned.worst_concurrent_reboots <= u64::from(cap));
+                }
+                for node in &planned.nodes {
+                    prop_assert!(fleet_plan::zincati_fragments(node).is_ok());
+                }
+            }
+            Err(error) => prop_assert!(is_explained(&error), "unexplained error: {error}"),
+        }
+    }
+}
