@@ -103,9 +103,15 @@ impl Session {
         };
         let contexts = match &image {
             Ok(_) => self.prepare_hosts(target, preparation, options.jobs, on_event),
-            Err(error) => self.fail_hosts(|host| Error::HostFailed {
-                host: host.to_owned(),
-                message: error.to_string(),
+            Err(error) => self.fail_hosts(|host| match error {
+                Error::BaseImageUnreadable { path, message } => Error::BaseImageUnreadable {
+                    path: path.clone(),
+                    message: message.clone(),
+                },
+                other => Error::HostFailed {
+                    host: host.to_owned(),
+                    message: other.to_string(),
+                },
             }),
         };
 
@@ -258,16 +264,16 @@ impl Session {
                         finished
                             .purged_images
                             .into_iter()
-                            .map(|volume| format!("{host}/{volume}")),
+                            .map(|volume| ((*host).clone(), volume)),
                     );
                     deleted_leftovers.extend(
                         finished
                             .leftovers
                             .into_iter()
-                            .map(|volume| format!("{host}/{volume}")),
+                            .map(|volume| ((*host).clone(), volume)),
                     );
                     if finished.removed_pool {
-                        removed_pools.push(format!("{host}/{}", target.pool_name));
+                        removed_pools.push(((*host).clone(), target.pool_name.clone()));
                     }
                 }
                 Err(error) => {
@@ -462,6 +468,10 @@ fn host_error(contexts: &Contexts<'_>, host: &str, node: &str) -> Error {
             host: host.to_owned(),
         },
         Some(Err(Error::HostUnreachable { host, message })) => Error::HostUnreachable {
+            host: host.clone(),
+            message: message.clone(),
+        },
+        Some(Err(Error::HostFailed { host, message })) => Error::HostFailed {
             host: host.clone(),
             message: message.clone(),
         },

@@ -44,8 +44,11 @@ impl ImageInfo {
         match image {
             BaseImage::Volume(volume) => Ok(ImageInfo::Volume(volume.clone())),
             BaseImage::File(path) => {
-                let mut file = File::open(path)
-                    .map_err(|error| Error::io("reading base image", path, error))?;
+                let unreadable = |error: std::io::Error| Error::BaseImageUnreadable {
+                    path: path.clone(),
+                    message: error.to_string(),
+                };
+                let mut file = File::open(path).map_err(unreadable)?;
                 let mut hasher = Sha256::new();
                 let mut buffer = vec![0_u8; 1 << 20];
                 let mut length = 0_u64;
@@ -54,7 +57,7 @@ impl ImageInfo {
                         Ok(0) => break,
                         Ok(read) => read,
                         Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(error) => return Err(Error::io("reading base image", path, error)),
+                        Err(error) => return Err(unreadable(error)),
                     };
                     hasher.update(&buffer[..read]);
                     length += read as u64;

@@ -393,12 +393,12 @@ pub struct DestroyReport {
     pub hosts: Vec<HostReport>,
     /// Desired nodes in order, then strays sorted by host and name.
     pub nodes: Vec<TeardownReport>,
-    /// Base images deleted with `purge_image` (per host: `host/volume`).
-    pub purged_images: Vec<String>,
-    /// Volumes with the fleet's prefix that belonged to no node (leftovers), deleted.
-    pub deleted_leftovers: Vec<String>,
-    /// Pools removed because a whole-fleet purge left them empty (`host/pool`).
-    pub removed_pools: Vec<String>,
+    /// Base images deleted with `purge_image`, as (host, volume).
+    pub purged_images: Vec<(String, String)>,
+    /// Volumes with the fleet's prefix that belonged to no node (leftovers), deleted, as (host, volume).
+    pub deleted_leftovers: Vec<(String, String)>,
+    /// Pools removed because a whole-fleet purge left them empty, as (host, pool).
+    pub removed_pools: Vec<(String, String)>,
 }
 
 impl DestroyReport {

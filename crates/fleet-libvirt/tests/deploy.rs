@@ -493,7 +493,10 @@ fn destroy_leaves_nothing_behind() {
     assert_eq!(report.purged_images.len(), 2, "{report:?}");
     assert_eq!(
         report.removed_pools,
-        ["host-a/fleet-gone", "host-b/fleet-gone"]
+        [
+            ("host-a".to_owned(), "fleet-gone".to_owned()),
+            ("host-b".to_owned(), "fleet-gone".to_owned())
+        ]
     );
     for host in ["host-a", "host-b"] {
         assert!(
