@@ -26,11 +26,11 @@ fn remove_null(value: &mut Value) {
             }
             if let Some(Value::Array(alternatives)) = object.get_mut("anyOf") {
                 alternatives.retain(|alternative| !is_null_schema(alternative));
-                if alternatives.len() == 1 {
-                    if let Some(Value::Object(only)) = alternatives.pop() {
-                        object.remove("anyOf");
-                        merge_into(object, only);
-                    }
+                if alternatives.len() == 1
+                    && let Some(Value::Object(only)) = alternatives.pop()
+                {
+                    object.remove("anyOf");
+                    merge_into(object, only);
                 }
             }
             for child in object.values_mut() {
@@ -123,11 +123,10 @@ mod tests {
                     .map(|span| span.trim_matches(|c| c == '[' || c == ']').to_owned())
                     .collect();
                 sections.push((tables, Vec::new()));
-            } else if let Some(row) = line.strip_prefix("| `") {
-                if let (Some((key, _)), Some(section)) = (row.split_once('`'), sections.last_mut())
-                {
-                    section.1.push(key.to_owned());
-                }
+            } else if let Some(row) = line.strip_prefix("| `")
+                && let (Some((key, _)), Some(section)) = (row.split_once('`'), sections.last_mut())
+            {
+                section.1.push(key.to_owned());
             }
         }
         sections.retain(|(tables, _)| !tables.is_empty());

@@ -13,6 +13,8 @@ use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
 /// groups and nodes. Otherwise prints every problem on stderr as `FILE:LINE:COL: error: MESSAGE`,
 /// with the key path and, when known, how to fix it.
 ///
+/// Every key is described in docs/fleet-toml.md; `fleet schema` gives editors the same knowledge.
+///
 /// Exit status: 0 the fleet is valid, 1 problems were found, 2 usage error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\

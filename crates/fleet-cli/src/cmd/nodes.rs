@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use fleet_spec::{Fleet, Node};
 use serde::Serialize;
-use tabled::settings::Style;
+use tabled::settings::{Padding, Style};
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
@@ -152,8 +152,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Table => {
             let rows: Vec<NodeRow> = views.iter().map(NodeRow::from).collect();
             let mut table = Table::new(rows);
-            table.with(Style::blank());
-            writeln!(stdout, "{table}")?;
+            table.with(Style::blank()).with(Padding::new(0, 2, 0, 0));
+            for line in table.to_string().lines() {
+                writeln!(stdout, "{}", line.trim_end())?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
