@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, TimeZone as _, Utc};
 use fleet_plan::{
-    AirlockOptions, GroupPlan, NodePlan, PlaceOptions, Placement, PlacementPlan, Plan, PlanOptions,
-    Rollout, UnknownCapacity, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config,
-    day_abbreviation, place, plan,
+    AirlockOptions, GroupPlan, NodePlan, PlaceOptions, Placement, PlacementPlan, Plan,
+    UnknownCapacity, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config, day_abbreviation,
+    place,
 };
 use fleet_spec::{Fleet, Tz};
 use serde::Serialize;
@@ -19,7 +19,8 @@ use tabled::settings::peaker::Priority;
 use tabled::settings::{Color, Padding, Style, Width};
 use tabled::{Table, Tabled};
 
-use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
+use crate::fleet_file::DEFAULT_FLEET_FILE;
+use crate::pipeline::{RolloutArgs, plan_fleet};
 
 /// Tables fit a terminal this wide.
 const TABLE_WIDTH: usize = 100;
@@ -52,25 +53,8 @@ pub(crate) struct Args {
     #[arg(value_name = "FLEET", default_value = DEFAULT_FLEET_FILE)]
     fleet: PathBuf,
 
-    /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    rollout_start: Option<DateTime<Utc>>,
-
-    /// How long the rollout takes to reach every node, e.g. 48h, 90m, 2d, 1d12h.
-    #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_minutes)]
-    rollout_duration: u32,
-
-    /// The share of nodes (0.0..=1.0) offered the release as soon as the rollout starts.
-    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]
-    rollout_start_fraction: f64,
-
-    /// Time from a node seeing a release to having it staged (Zincati's poll plus the download).
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes)]
-    staging_allowance: u32,
-
-    /// Plan as if it were this moment (RFC 3339) instead of now; it only chooses the default rollout.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    now: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    rollout: RolloutArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -92,40 +76,9 @@ enum Format {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = load_fleet(&args.fleet)?;
-    let fleet = &loaded.fleet;
-    let rollout = match args.rollout_start {
-        Some(start) => Rollout {
-            start,
-            duration_minutes: args.rollout_duration,
-            start_fraction: args.rollout_start_fraction,
-        },
-        None => {
-            // The CLI is the one place that reads the clock.
-            let now = args.now.unwrap_or_else(Utc::now);
-            Rollout {
-                duration_minutes: args.rollout_duration,
-                start_fraction: args.rollout_start_fraction,
-                ..Rollout::typical_after(now)
-            }
-        }
-    };
-    let options = PlanOptions {
-        rollout,
-        staging_allowance_minutes: args.staging_allowance,
-    };
-    let planned = plan(fleet, &options).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot plan {}:\n{}",
-            args.fleet.display(),
-            error
-                .problems()
-                .iter()
-                .map(|problem| format!("  {problem}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
+    let planned_fleet = plan_fleet(&args.fleet, &args.rollout)?;
+    let fleet = &planned_fleet.loaded.fleet;
+    let planned = &planned_fleet.plan;
     let no_capacities = Default::default();
     let placed = place(
         fleet,
@@ -143,12 +96,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
 
     if let Some(path) = &args.airlock_config {
-        let config = airlock_config(&planned, &AirlockOptions::default())?;
+        let config = airlock_config(planned, &AirlockOptions::default())?;
         write_file(path, &config)?;
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
-    let view = PlanView::new(fleet, &planned, &placed);
+    let view = PlanView::new(fleet, planned, &placed);
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => {
@@ -159,52 +112,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|time| time.with_timezone(&Utc))
-        .map_err(|error| format!("{error}; write e.g. 2025-06-03T14:00:00Z"))
-}
-
-/// `48h`, `90m`, `2d`, `1d12h`, or a bare number of minutes.
-fn parse_minutes(text: &str) -> Result<u32, String> {
-    let hint = || format!("{text:?} is not a duration; write e.g. 48h, 90m, 2d or 1d12h");
-    if let Ok(minutes) = text.parse::<u32>() {
-        return if minutes > 0 {
-            Ok(minutes)
-        } else {
-            Err(hint())
-        };
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for character in text.chars() {
-        if character.is_ascii_digit() {
-            number.push(character);
-            continue;
-        }
-        let unit = match character {
-            'd' => 1440,
-            'h' => 60,
-            'm' => 1,
-            _ => return Err(hint()),
-        };
-        let value: u64 = number.parse().map_err(|_| hint())?;
-        total = total.saturating_add(value.saturating_mul(unit));
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(hint());
-    }
-    u32::try_from(total).map_err(|_| hint())
-}
-
-fn parse_fraction(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
-        _ => Err(format!("{text:?} is not a fraction between 0.0 and 1.0")),
-    }
 }
 
 /// Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
@@ -736,6 +643,7 @@ mod tests {
 
     #[test]
     fn durations_read_like_people_write_them() {
+        use crate::pipeline::parse_minutes;
         assert_eq!(parse_minutes("48h"), Ok(2880));
         assert_eq!(parse_minutes("90m"), Ok(90));
         assert_eq!(parse_minutes("2d"), Ok(2880));
@@ -744,16 +652,7 @@ mod tests {
         assert!(parse_minutes("0").is_err());
         assert!(parse_minutes("12x").is_err());
         assert!(parse_minutes("h").is_err());
-        assert!(parse_minutes("12").is_ok());
         assert!(parse_minutes("").is_err());
-    }
-
-    #[test]
-    fn fractions_stay_between_zero_and_one() {
-        assert_eq!(parse_fraction("0.25"), Ok(0.25));
-        assert!(parse_fraction("1.5").is_err());
-        assert!(parse_fraction("-0.1").is_err());
-        assert!(parse_fraction("NaN").is_err());
     }
 
     #[test]
