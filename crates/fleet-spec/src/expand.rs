@@ -3,13 +3,15 @@
 //! Same fleet name and node name → same MAC (before collision bumps) and same UUID, on every machine, forever:
 //! changing anything here renames every deployed node's identity, so the constants are part of the file format.
 
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::model::MacAddress;
 
 /// The namespace of node UUIDs: UUID v5 of the URL `https://example.invalid/fleet/node` in the URL namespace.
 /// A node's UUID is UUID v5 of `FLEET/NODE` in this namespace.
-pub(crate) const NODE_UUID_NAMESPACE: Uuid = Uuid::from_u128(0xbde0_6839_2229_5738_b9d6_0022_71fc_92b4);
+pub(crate) const NODE_UUID_NAMESPACE: Uuid =
+    Uuid::from_u128(0xbde0_6839_2229_5738_b9d6_0022_71fc_92b4);
 
 /// The libvirt/QEMU locally administered prefix every derived MAC starts with.
 pub(crate) const MAC_PREFIX: [u8; 3] = [0x52, 0x54, 0x00];
@@ -23,11 +25,15 @@ pub(crate) fn node_uuid(scratch: &mut Vec<u8>, fleet: &str, node: &str) -> Uuid 
     Uuid::new_v5(&NODE_UUID_NAMESPACE, scratch)
 }
 
-/// The low 24 bits of a derived MAC: the last three bytes of the node's UUID, which is itself a SHA-1 hash
-/// of fleet and node name (bytes 13 to 15 carry no version or variant bits), so one hash serves both.
-pub(crate) fn mac_seed(uuid: &Uuid) -> u32 {
-    let bytes = uuid.as_bytes();
-    u32::from_be_bytes([0, bytes[13], bytes[14], bytes[15]])
+/// The low 24 bits of a derived MAC: the first three bytes of SHA-256(`FLEET` NUL `NODE`).
+/// `scratch` is a buffer reused across calls (this runs once per node).
+pub(crate) fn mac_seed(scratch: &mut Vec<u8>, fleet: &str, node: &str) -> u32 {
+    scratch.clear();
+    scratch.extend_from_slice(fleet.as_bytes());
+    scratch.push(0);
+    scratch.extend_from_slice(node.as_bytes());
+    let digest = Sha256::digest(scratch.as_slice());
+    u32::from_be_bytes([0, digest[0], digest[1], digest[2]])
 }
 
 pub(crate) fn mac_from_seed(seed: u32) -> MacAddress {
@@ -295,9 +301,9 @@ mod tests {
             node_uuid(&mut Vec::new(), "demo", "web-01").to_string(),
             "e7737c1e-d2fa-599e-82b3-0424ffc2d43d"
         );
-        let seed = mac_seed(&node_uuid(&mut Vec::new(), "demo", "web-01"));
-        assert_eq!(mac_from_seed(seed).to_string(), "52:54:00:c2:d4:3d");
-        assert_ne!(seed, mac_seed(&node_uuid(&mut Vec::new(), "demo", "web-02")));
+        let seed = mac_seed(&mut Vec::new(), "demo", "web-01");
+        assert_eq!(mac_from_seed(seed).to_string(), "52:54:00:fc:db:43");
+        assert_ne!(seed, mac_seed(&mut Vec::new(), "demo", "web-02"));
     }
 
     #[test]

@@ -1844,10 +1844,10 @@ impl Validator<'_, '_> {
         node_uuid(&mut self.scratch, &self.fleet_name, node_name)
     }
 
-    /// Derive MACs for nodes without one: from their UUID (a hash of fleet and node name), bumped past any
-    /// MAC already taken (written MACs first, then derived ones in fleet order), so the result depends only
-    /// on the file. Derived MACs all lie in the 52:54:00 prefix, so a bitmap of its 2^24 addresses (2 MiB)
-    /// is the set of taken ones.
+    /// Derive MACs for nodes without one: a hash of fleet and node name, bumped past any MAC already
+    /// taken (written MACs first, then derived ones in fleet order), so the result depends only on the
+    /// file. Derived MACs all lie in the 52:54:00 prefix, so a bitmap of its 2^24 addresses (2 MiB) is the
+    /// set of taken ones.
     fn assign_macs(&mut self, nodes: &mut [Node], origins: &[NodeOrigin]) {
         let mut taken = vec![0u64; (1 << 24) / 64];
         let mut take = |seed: u32| -> bool {
@@ -1866,7 +1866,7 @@ impl Validator<'_, '_> {
             if origin.mac.is_some() {
                 continue;
             }
-            let mut seed = mac_seed(&node.uuid);
+            let mut seed = mac_seed(&mut self.scratch, &self.fleet_name, &node.name);
             while !take(seed) {
                 seed = (seed + 1) & 0x00ff_ffff;
             }
@@ -2208,12 +2208,12 @@ vcpus = 8
 
     #[test]
     fn derived_macs_step_past_taken_ones() {
-        let taken = mac_from_seed(mac_seed(&node_uuid(&mut Vec::new(), "t", "g-1")));
+        let taken = mac_from_seed(mac_seed(&mut Vec::new(), "t", "g-1"));
         let fleet = parse(&format!(
             "{HEADER}\n[[group]]\nname = \"g\"\ncount = 2\n[[group.node]]\nname = \"g-2\"\nmac = \"{taken}\"\n"
         ));
         assert_eq!(fleet.nodes[1].mac, taken);
-        let bumped = mac_from_seed((mac_seed(&node_uuid(&mut Vec::new(), "t", "g-1")) + 1) & 0x00ff_ffff);
+        let bumped = mac_from_seed((mac_seed(&mut Vec::new(), "t", "g-1") + 1) & 0x00ff_ffff);
         assert_eq!(fleet.nodes[0].mac, bumped);
     }
 
@@ -2339,10 +2339,22 @@ window_minutes = 30
         )
         .replace("name = \"t\"", "name = \"t\"\ndomain = \"lab\"");
         let message = problems(&text);
-        assert!(message.contains("duplicate hostname `web-1.lab` (nodes `Web-1` and `web-1`)"), "{message}");
-        assert!(message.contains("duplicate hostname `web-2.lab` (nodes `c` and `web-2`)"), "{message}");
-        assert!(message.contains("duplicate hostname `web-2.lab` (nodes `c` and `f`)"), "{message}");
-        assert!(message.contains("duplicate hostname `e.lab` (nodes `d` and `e`)"), "{message}");
+        assert!(
+            message.contains("duplicate hostname `web-1.lab` (nodes `Web-1` and `web-1`)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("duplicate hostname `web-2.lab` (nodes `c` and `web-2`)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("duplicate hostname `web-2.lab` (nodes `c` and `f`)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("duplicate hostname `e.lab` (nodes `d` and `e`)"),
+            "{message}"
+        );
         assert_eq!(message.lines().count(), 4, "{message}");
     }
 
