@@ -5,7 +5,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use fleet_spec::{Diagnostics, FileSource, LoadedFleet};
+use fleet_spec::{Diagnostics, FileKind, FileMetadata, FileSource, LoadedFleet};
 
 /// The fleet file commands read when none is named.
 pub(crate) const DEFAULT_FLEET_FILE: &str = "fleet.toml";
@@ -37,6 +37,57 @@ impl LocalFiles {
 impl FileSource for LocalFiles {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(self.root.join(path))
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let metadata = std::fs::symlink_metadata(self.root.join(path))?;
+        let file_type = metadata.file_type();
+        let kind = if file_type.is_symlink() {
+            FileKind::Symlink
+        } else if file_type.is_dir() {
+            FileKind::Directory
+        } else if file_type.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        };
+        Ok(FileMetadata {
+            kind,
+            executable: metadata.permissions().mode() & 0o111 != 0,
+        })
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        std::fs::read_dir(self.root.join(path))?
+            .map(|entry| {
+                let name = entry?.file_name();
+                name.into_string().map_err(|name| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the file name {name:?} is not UTF-8"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        let target = std::fs::read_link(self.root.join(path))?;
+        target.into_os_string().into_string().map_err(|target| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the symlink target {target:?} is not UTF-8"),
+            )
+        })
+    }
+
+    fn display_path(&self, path: &Path) -> String {
+        if self.root == Path::new(".") {
+            path.display().to_string()
+        } else {
+            self.root.join(path).display().to_string()
+        }
     }
 }
 
@@ -91,6 +142,46 @@ fn print_diagnostics(diagnostics: &Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trees_can_be_walked_on_disk() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let root = directory.path();
+        std::fs::create_dir_all(root.join("tree/bin")).expect("mkdir");
+        std::fs::write(root.join("tree/bin/run"), "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(
+            root.join("tree/bin/run"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        std::os::unix::fs::symlink("bin/run", root.join("tree/link")).expect("symlink");
+        let files = LocalFiles::beside(&root.join("fleet.toml"));
+        let mut entries = files.read_dir(Path::new("tree")).expect("read_dir");
+        entries.sort();
+        assert_eq!(entries, ["bin", "link"]);
+        assert_eq!(
+            files.metadata(Path::new("tree/bin/run")).expect("metadata"),
+            FileMetadata {
+                kind: FileKind::File,
+                executable: true
+            }
+        );
+        assert_eq!(
+            files
+                .metadata(Path::new("tree/link"))
+                .expect("metadata")
+                .kind,
+            FileKind::Symlink
+        );
+        assert_eq!(
+            files.read_link(Path::new("tree/link")).expect("link"),
+            "bin/run"
+        );
+        assert_eq!(
+            files.read(Path::new("tree/bin/run")).expect("read"),
+            b"#!/bin/sh\n"
+        );
+    }
 
     #[test]
     fn files_are_read_beside_the_fleet_file() {
