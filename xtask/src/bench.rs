@@ -29,6 +29,10 @@ const PROCESS_BENCHES: &[ProcessBench] = &[
         name: "process/fleet-butane-web",
         arguments: &["butane", "fleet/butane/web.bu"],
     },
+    ProcessBench {
+        name: "process/fleet-plan-example",
+        arguments: &["plan", "fleet/fleet.toml"],
+    },
 ];
 
 /// Runs per process bench after warm-up; enough for a stable median of a ~10 ms process.
