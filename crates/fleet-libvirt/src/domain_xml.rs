@@ -29,22 +29,6 @@ impl Hypervisor {
     }
 }
 
-/// How far fleet got creating a domain: a domain left `Creating` by a killed run is rebuilt by the next one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Completion {
-    Creating,
-    Complete,
-}
-
-impl Completion {
-    fn as_str(self) -> &'static str {
-        match self {
-            Completion::Creating => "creating",
-            Completion::Complete => "complete",
-        }
-    }
-}
-
 /// What fleet writes into `<metadata>`: the ownership mark and the hashes that detect change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FleetMetadata {
@@ -54,7 +38,6 @@ pub(crate) struct FleetMetadata {
     pub(crate) ignition_sha256: String,
     /// sha256 (hex) of the node's domain settings (see `settings_sha256`).
     pub(crate) settings_sha256: String,
-    pub(crate) completion: Completion,
 }
 
 impl FleetMetadata {
@@ -77,7 +60,6 @@ impl FleetMetadata {
             .attr("node", &self.node)
             .attr("ignition-sha256", &self.ignition_sha256)
             .attr("settings-sha256", &self.settings_sha256)
-            .attr("state", self.completion.as_str())
     }
 
     /// Read fleet's element from anything under `<metadata>`, matched by namespace, whatever its prefix.
@@ -90,10 +72,6 @@ impl FleetMetadata {
             };
             element.attribute(&declaration) == Some(METADATA_NAMESPACE)
         })?;
-        let completion = match element.attribute("state") {
-            Some("complete") => Completion::Complete,
-            _ => Completion::Creating,
-        };
         Some(FleetMetadata {
             fleet: element.attribute("fleet")?.to_owned(),
             node: element.attribute("node")?.to_owned(),
@@ -105,7 +83,6 @@ impl FleetMetadata {
                 .attribute("settings-sha256")
                 .unwrap_or_default()
                 .to_owned(),
-            completion,
         })
     }
 }
@@ -343,7 +320,6 @@ mod tests {
             node: "web-01".to_owned(),
             ignition_sha256: "ab".repeat(32),
             settings_sha256: "cd".repeat(32),
-            completion: Completion::Complete,
         }
     }
 
@@ -417,7 +393,7 @@ mod tests {
     fn metadata_is_found_by_namespace_whatever_the_prefix() {
         let xml = format!(
             "<domain type='kvm'><metadata><other:x xmlns:other='urn:x'/>\
-             <f:node xmlns:f='{METADATA_NAMESPACE}' fleet='a' node='b' state='creating'/></metadata></domain>"
+             <f:node xmlns:f='{METADATA_NAMESPACE}' fleet='a' node='b'/></metadata></domain>"
         );
         let observed = ObservedDomain::parse(&xml).unwrap();
         let metadata = observed.metadata.unwrap();
@@ -425,7 +401,6 @@ mod tests {
             (metadata.fleet.as_str(), metadata.node.as_str()),
             ("a", "b")
         );
-        assert_eq!(metadata.completion, Completion::Creating);
 
         let foreign = ObservedDomain::parse(
             "<domain type='kvm'><metadata><f:node xmlns:f='urn:other' fleet='a' node='b'/></metadata></domain>",

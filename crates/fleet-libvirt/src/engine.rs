@@ -716,13 +716,10 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         }
         DomainObservation::Owned(owned) => {
             status.state = owned.state;
-            if owned.state != NodeState::Incomplete {
-                status.drift =
-                    node::differences(context, &plan, owned, observation.overlay.as_ref());
-                status.drift.extend(moved);
-                if status.drift.is_empty() {
-                    status.repairs = node::repairs(&plan, owned, &observation);
-                }
+            status.drift = node::differences(context, &plan, owned, observation.overlay.as_ref());
+            status.drift.extend(moved);
+            if status.drift.is_empty() {
+                status.repairs = node::repairs(&plan, owned, &observation);
             }
             status.address = node::address(Some(owned), &plan, &observation);
         }

@@ -15,7 +15,7 @@ use virt::storage_vol::StorageVol;
 use virt::sys;
 
 use crate::desired::{BaseImage, FleetTarget, hex, names};
-use crate::domain_xml::{Completion, FleetMetadata, Hypervisor, METADATA_NAMESPACE};
+use crate::domain_xml::{FleetMetadata, Hypervisor, METADATA_NAMESPACE};
 use crate::error::{Error, is_not_found};
 use crate::network_xml::{DhcpHost, ObservedNetwork};
 use crate::ops::{self, Payload, PoolAccess};
@@ -566,11 +566,7 @@ pub(crate) fn scan_fleet_domains(
         if metadata.fleet != fleet {
             continue;
         }
-        let state = if metadata.completion == Completion::Creating {
-            NodeState::Incomplete
-        } else {
-            crate::node::domain_state(&domain)
-        };
+        let state = crate::node::domain_state(&domain);
         found.insert(
             metadata.node,
             ScannedDomain {
@@ -596,10 +592,6 @@ fn parse_metadata_element(xml: &str) -> Option<FleetMetadata> {
             .attribute("settings-sha256")
             .unwrap_or_default()
             .to_owned(),
-        completion: match element.attribute("state") {
-            Some("complete") => Completion::Complete,
-            _ => Completion::Creating,
-        },
     })
 }
 
@@ -656,11 +648,10 @@ mod tests {
     #[test]
     fn metadata_element_from_get_metadata_parses() {
         let parsed = parse_metadata_element(
-            "<node fleet=\"demo\" node=\"web-01\" ignition-sha256=\"aa\" settings-sha256=\"bb\" state=\"complete\"/>",
+            "<node fleet=\"demo\" node=\"web-01\" ignition-sha256=\"aa\" settings-sha256=\"bb\"/>",
         )
         .unwrap();
         assert_eq!(parsed.node, "web-01");
-        assert_eq!(parsed.completion, Completion::Complete);
         assert_eq!(parse_metadata_element("<node/>"), None);
     }
 }

@@ -9,7 +9,7 @@ use virt::sys;
 
 use crate::desired::{DesiredNode, FleetTarget, names, settings_sha256};
 use crate::domain_xml::{
-    Completion, DomainDefinition, FleetMetadata, Hypervisor, METADATA_NAMESPACE, METADATA_PREFIX,
+    DomainDefinition, FleetMetadata, Hypervisor, METADATA_NAMESPACE, METADATA_PREFIX,
     ObservedDomain,
 };
 use crate::error::{Error, is_not_running};
@@ -48,13 +48,12 @@ impl<'a> NodePlan<'a> {
         }
     }
 
-    fn metadata(&self, completion: Completion) -> FleetMetadata {
+    fn metadata(&self) -> FleetMetadata {
         FleetMetadata {
             fleet: self.target.name.clone(),
             node: self.node.name.clone(),
             ignition_sha256: self.ignition_sha256.clone(),
             settings_sha256: self.settings_sha256.clone(),
-            completion,
         }
     }
 
@@ -157,11 +156,7 @@ pub(crate) fn observe_domain(
     } else {
         false
     };
-    let state = if metadata.completion == Completion::Creating {
-        NodeState::Incomplete
-    } else {
-        domain_state(&domain)
-    };
+    let state = domain_state(&domain);
     Ok(DomainObservation::Owned(Box::new(OwnedDomain {
         domain,
         observed,
@@ -376,11 +371,10 @@ pub(crate) fn repairs(
     owned: &OwnedDomain,
     observation: &Observation,
 ) -> Vec<Repair> {
+    // In the order they are applied: what a start needs comes before the start.
     let mut repairs = Vec::new();
     if !owned.persistent {
         repairs.push(Repair::Persist);
-    } else if !owned.autostart {
-        repairs.push(Repair::Autostart);
     }
     let ignition_ok = observation.ignition_volume.as_ref().is_some_and(|volume| {
         volume
@@ -398,6 +392,15 @@ pub(crate) fn repairs(
     }
     if owned.metadata.settings_sha256 != plan.settings_sha256 {
         repairs.push(Repair::Metadata);
+    }
+    // Autostart is the last thing fleet sets when it creates a domain, after the start: a domain
+    // without it was interrupted between definition and start (or had autostart switched off),
+    // and one that is not running is started.
+    if owned.persistent && !owned.autostart {
+        if matches!(owned.state, NodeState::ShutOff | NodeState::Crashed) {
+            repairs.push(Repair::Start);
+        }
+        repairs.push(Repair::Autostart);
     }
     repairs
 }
@@ -460,9 +463,6 @@ pub(crate) fn decide(
             }
         }
         DomainObservation::Owned(owned) => {
-            if owned.metadata.completion == Completion::Creating {
-                return Action::Create;
-            }
             let mut differences = differences(context, plan, owned, observation.overlay.as_ref());
             differences.extend(moved);
             if !differences.is_empty() {
@@ -539,27 +539,18 @@ fn create_steps(
         )
     })?;
 
-    // A domain a killed run left half-made is rebuilt from scratch, its volumes with it.
-    let mut adopt_overlay = observation
+    // An overlay a killed run left behind (no domain uses it) is reused when it fits.
+    let adopt_overlay = observation
         .overlay
         .as_ref()
         .is_some_and(|overlay| overlay_is_adoptable(context, plan, overlay));
-    let mut overlay_removed = false;
-    if let DomainObservation::Owned(partial) = &observation.domain {
-        on_step(Step::Remove);
-        ops::stop_and_undefine(&partial.domain, &node.name).map_err(at(Step::Remove))?;
-        ops::delete_volume_if_present(&pool, &plan.overlay_name, context.uri())
-            .map_err(at(Step::Remove))?;
-        adopt_overlay = false;
-        overlay_removed = true;
-    }
 
     on_step(Step::Volume);
     let disk_path = if adopt_overlay {
         context.volume_path(&plan.overlay_name)
     } else {
         let xml = storage_xml::overlay_volume(&plan.overlay_name, node.disk_gib, &base_image_path);
-        let leftover = if observation.overlay.is_none() || overlay_removed {
+        let leftover = if observation.overlay.is_none() {
             Leftover::Absent
         } else {
             Leftover::Possible
@@ -600,7 +591,7 @@ fn create_steps(
     on_step(Step::Define);
     let console_log_path =
         context.volume_path(&names::console_log_volume(&target.name, &node.name));
-    let metadata = plan.metadata(Completion::Creating);
+    let metadata = plan.metadata();
     let definition = DomainDefinition {
         name: &node.name,
         uuid: node.uuid,
@@ -624,12 +615,6 @@ fn create_steps(
             )
         })?;
     made.domain = Some(domain.clone());
-    domain.set_autostart(true).map_err(|error| {
-        (
-            Step::Define,
-            Error::libvirt(format!("setting autostart of domain {}", node.name), &error),
-        )
-    })?;
 
     on_step(Step::Start);
     domain.create().map_err(|error| {
@@ -649,7 +634,14 @@ fn create_steps(
             },
         ));
     }
-    mark_complete(&domain, plan).map_err(at(Step::Running))?;
+    // Autostart last: a domain without it was interrupted before or during its start, and the
+    // next deploy starts it (see `repairs`).
+    domain.set_autostart(true).map_err(|error| {
+        (
+            Step::Running,
+            Error::libvirt(format!("setting autostart of domain {}", node.name), &error),
+        )
+    })?;
     on_step(Step::Running);
     Ok(())
 }
@@ -707,14 +699,6 @@ fn put_ignition(
         return Err(error);
     }
     ops::volume_path(&volume, &plan.ignition_name)
-}
-
-fn mark_complete(domain: &Domain, plan: &NodePlan<'_>) -> Result<(), Error> {
-    set_metadata(
-        domain,
-        &plan.node.name,
-        &plan.metadata(Completion::Complete),
-    )
 }
 
 /// Rewrite fleet's metadata element in the persistent definition and, when running, the live one.
@@ -921,9 +905,12 @@ pub(crate) fn repair(
                     .map_err(fail)?;
                 }
             }
+            Repair::Start => owned
+                .domain
+                .create()
+                .map_err(|error| fail(Error::libvirt(format!("starting domain {node}"), &error)))?,
             Repair::Metadata => {
-                set_metadata(&owned.domain, node, &plan.metadata(Completion::Complete))
-                    .map_err(fail)?
+                set_metadata(&owned.domain, node, &plan.metadata()).map_err(fail)?
             }
         }
     }

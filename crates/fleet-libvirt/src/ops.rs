@@ -360,8 +360,10 @@ fn write_locally(target: &Path, payload: &Payload<'_>, private: bool) -> Result<
             // No fsync: like a libvirt upload, the bytes are durable when the kernel writes them.
             // A node whose Ignition a power cut lost is repaired by the next deploy (the volume's
             // size no longer matches), and syncing every small file costs milliseconds per node.
-            file.set_len(0).map_err(write_error)?;
+            // Overwrite, then cut to length: truncating to zero first makes ext4 flush the file
+            // on close (its replace-by-truncate heuristic), a disk write per node.
             file.write_all(bytes).map_err(write_error)?;
+            file.set_len(bytes.len() as u64).map_err(write_error)?;
             return Ok(());
         }
         Payload::FileHeadLast { path, length, head } => {

@@ -160,6 +160,8 @@ impl fmt::Display for Difference {
 /// A non-destructive fix fleet applies to an otherwise unchanged node without `replace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Repair {
+    /// Start a domain fleet defined but never saw started (a run interrupted before the start).
+    Start,
     /// Turn autostart back on.
     Autostart,
     /// Make a transient domain persistent again.
@@ -175,6 +177,7 @@ pub enum Repair {
 impl Repair {
     pub fn as_str(self) -> &'static str {
         match self {
+            Repair::Start => "start",
             Repair::Autostart => "autostart",
             Repair::Persist => "persist",
             Repair::IgnitionVolume => "ignition volume",
@@ -292,8 +295,6 @@ impl DeployReport {
 pub enum NodeState {
     /// No domain with the node's name on its host.
     Missing,
-    /// fleet started creating the domain and was interrupted; the next deploy rebuilds it.
-    Incomplete,
     Running,
     Paused,
     ShutOff,
@@ -311,7 +312,6 @@ impl NodeState {
     pub fn as_str(self) -> &'static str {
         match self {
             NodeState::Missing => "missing",
-            NodeState::Incomplete => "incomplete",
             NodeState::Running => "running",
             NodeState::Paused => "paused",
             NodeState::ShutOff => "shut off",

@@ -87,7 +87,7 @@ fn first_deploy_creates_everything_and_the_second_changes_nothing() {
         .unwrap();
     assert!(web_1.is_active().unwrap() && web_1.autostart().unwrap());
     let xml = domain_xml(&session, "host-a", "web-1");
-    assert!(xml.contains("state=\"complete\""), "{xml}");
+    assert!(xml.contains("<fleet:node xmlns:fleet="), "{xml}");
     assert!(xml.contains("<entry name='opt/com.coreos/config'"), "{xml}");
 
     // Volumes are named after fleet and node; the Ignition reached the file the domain reads.
@@ -273,8 +273,8 @@ fn changes_are_reported_not_applied_without_replace() {
     assert_eq!(
         report.nodes[1].action,
         Some(Action::Repair(vec![
-            Repair::Autostart,
-            Repair::IgnitionVolume
+            Repair::IgnitionVolume,
+            Repair::Autostart
         ]))
     );
     assert!(domain.autostart().unwrap());
@@ -615,8 +615,8 @@ fn a_killed_run_converges_with_nothing_orphaned() {
         })
     }));
     assert!(killed.is_err());
-    // Half-made pieces exist: an overlay without a domain, a defined-but-never-started domain,
-    // volumes without a domain.
+    // Half-made pieces exist: an overlay without a domain, a domain defined but never started
+    // (so without autostart), volumes without a domain.
     let left = volumes(&session, "host-a", "fleet-crash");
     assert!(
         left.contains("crash.c-1.qcow2") && !left.contains("crash.c-1.ign"),
@@ -633,15 +633,33 @@ fn a_killed_run_converges_with_nothing_orphaned() {
 
     let status = session.status(&desired, &StatusOptions::default());
     let states: Vec<NodeState> = status.nodes.iter().map(|node| node.state).collect();
-    assert_eq!(states[0], NodeState::Missing);
-    assert_eq!(states[1], NodeState::Incomplete);
+    assert_eq!(states[..2], [NodeState::Missing, NodeState::ShutOff]);
+    assert_eq!(status.nodes[1].repairs, [Repair::Start, Repair::Autostart]);
 
     let report = deploy(&session, &desired, &DeployOptions::default());
     assert_eq!(report.failed_nodes(), 0, "{report:?}");
-    assert_eq!(report.nodes[3].action, Some(Action::Unchanged));
-    for node in ["c-1", "c-2", "c-3"] {
-        let xml = domain_xml(&session, "host-a", node);
-        assert!(xml.contains("state=\"complete\""), "{node}: {xml}");
+    let actions: Vec<Option<Action>> = report
+        .nodes
+        .iter()
+        .map(|node| node.action.clone())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            Some(Action::Create),
+            Some(Action::Repair(vec![Repair::Start, Repair::Autostart])),
+            Some(Action::Create),
+            Some(Action::Unchanged)
+        ]
+    );
+    for node in ["c-1", "c-2", "c-3", "c-4"] {
+        let domain = connection(&session, "host-a")
+            .lookup_domain_by_name(node)
+            .unwrap();
+        assert!(
+            domain.is_active().unwrap() && domain.autostart().unwrap(),
+            "{node}"
+        );
     }
     let mut expected_volumes: Vec<String> = (1..=4)
         .flat_map(|index| {

@@ -20,8 +20,7 @@ use crate::pipeline::{self, RolloutArgs};
 ///
 /// Renders the fleet as `fleet deploy` would and compares each node with its libvirt domain
 /// without changing anything. STATE is libvirt's (running, shut off, …), `missing` when there is no
-/// domain, `incomplete` when a deploy was interrupted while creating it (the next deploy rebuilds
-/// it), `foreign` when a domain of that name is not this fleet's. DRIFT lists what differs
+/// domain, `foreign` when a domain of that name is not this fleet's. DRIFT lists what differs
 /// (Ignition, vCPUs, memory, disk, MAC, network, domain type, host) and the repairs the next
 /// deploy would make in place. ADDRESS is the node's DHCP lease when libvirt knows one, else its
 /// reservation. Domains of this fleet that no node accounts for are listed after the nodes.
@@ -108,7 +107,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 struct StatusNodeView {
     name: String,
     host: String,
-    /// missing, incomplete, running, paused, shut off, shutting down, crashed, suspended, other, foreign, unknown.
+    /// missing, running, paused, shut off, shutting down, crashed, suspended, other, foreign, unknown.
     state: &'static str,
     address: Option<String>,
     /// lease or reservation.
