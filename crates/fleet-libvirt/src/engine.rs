@@ -332,9 +332,12 @@ impl Session {
     ) -> Contexts<'s> {
         let slots: Vec<(&String, &HostSlot)> = self.hosts.iter().collect();
         let prepared = run_parallel(&slots, jobs, &|(name, slot)| match slot {
-            HostSlot::Unreachable { error, .. } => Err(Error::HostUnreachable {
-                host: (*name).clone(),
-                message: error.to_string(),
+            HostSlot::Unreachable { target, error } => Err(Error::Connect {
+                uri: target.uri.clone(),
+                message: match error {
+                    Error::Connect { message, .. } => message.clone(),
+                    other => other.to_string(),
+                },
             }),
             HostSlot::Connected(connections) => {
                 let on_step = |step| on_event(Event::HostStep { host: name, step });
@@ -467,9 +470,9 @@ fn host_error(contexts: &Contexts<'_>, host: &str, node: &str) -> Error {
             node: node.to_owned(),
             host: host.to_owned(),
         },
-        Some(Err(Error::HostUnreachable { host, message })) => Error::HostUnreachable {
-            host: host.clone(),
-            message: message.clone(),
+        Some(Err(error @ Error::Connect { .. })) => Error::HostUnreachable {
+            host: host.to_owned(),
+            message: error.to_string(),
         },
         Some(Err(Error::HostFailed { host, message })) => Error::HostFailed {
             host: host.clone(),

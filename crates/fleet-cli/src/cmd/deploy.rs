@@ -135,7 +135,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         replace: args.replace,
     };
-    let progress = Progress::new(desired.nodes.len() as u64, "deploying");
+    let progress = Progress::new(
+        desired.nodes.iter().map(|node| node.host.as_str()),
+        "deploying",
+    );
     let report = session.deploy(&desired, &options, &|event| progress.on_event(event));
     progress.finish();
     session.close();
@@ -301,8 +304,8 @@ pub(crate) fn desired_fleet(
     }
 }
 
-/// Progress on stderr: an overall bar and one line per node in flight on a terminal, plain lines
-/// otherwise (logs, CI).
+/// Progress on stderr: on a terminal an overall bar, with several hosts a bar per host, and one
+/// line per node in flight under its host; plain lines otherwise (logs, CI).
 pub(crate) struct Progress {
     bars: Option<Bars>,
 }
@@ -310,14 +313,22 @@ pub(crate) struct Progress {
 struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
+    /// Per host, when there are several.
+    hosts: BTreeMap<String, ProgressBar>,
     in_flight: Mutex<BTreeMap<String, ProgressBar>>,
 }
 
 impl Progress {
-    pub(crate) fn new(total: u64, verb: &str) -> Progress {
+    /// `nodes` is the host of every node the run handles.
+    pub(crate) fn new<'a>(nodes: impl IntoIterator<Item = &'a str>, verb: &str) -> Progress {
         if !std::io::stderr().is_terminal() {
             return Progress { bars: None };
         }
+        let mut per_host: BTreeMap<String, u64> = BTreeMap::new();
+        for host in nodes {
+            *per_host.entry(host.to_owned()).or_default() += 1;
+        }
+        let total = per_host.values().sum();
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(total));
         overall.set_style(
@@ -329,10 +340,24 @@ impl Progress {
         );
         overall.set_prefix(verb.to_owned());
         overall.enable_steady_tick(Duration::from_millis(120));
+        let mut hosts = BTreeMap::new();
+        if per_host.len() > 1 {
+            for (host, count) in per_host {
+                let bar = multi.add(ProgressBar::new(count));
+                bar.set_style(
+                    ProgressStyle::with_template("  {prefix} [{bar:20}] {pos}/{len}  {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix(host.clone());
+                hosts.insert(host, bar);
+            }
+        }
         Progress {
             bars: Some(Bars {
                 multi,
                 overall,
+                hosts,
                 in_flight: Mutex::new(BTreeMap::new()),
             }),
         }
@@ -350,6 +375,9 @@ impl Progress {
             for (_, bar) in std::mem::take(&mut *lock(&bars.in_flight)) {
                 bar.finish_and_clear();
             }
+            for bar in bars.hosts.values() {
+                bar.finish_and_clear();
+            }
             bars.overall.finish_and_clear();
             let _ = bars.multi.clear();
         }
@@ -363,29 +391,45 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Bars {
+    fn count_done(&self, host: &str) {
+        self.overall.inc(1);
+        if let Some(bar) = self.hosts.get(host) {
+            bar.inc(1);
+        }
+    }
+
     fn on_event(&self, event: Event<'_>) {
         match event {
-            Event::HostStep { host, step } => self
-                .overall
-                .set_message(format!("{host}: {}", host_step(step))),
+            Event::HostStep { host, step } => match self.hosts.get(host) {
+                Some(bar) => bar.set_message(host_step(step)),
+                None => self
+                    .overall
+                    .set_message(format!("{host}: {}", host_step(step))),
+            },
             Event::HostReady { host, error } => {
-                self.overall.set_message(String::new());
+                match self.hosts.get(host) {
+                    Some(bar) => bar.set_message(""),
+                    None => self.overall.set_message(String::new()),
+                }
                 if let Some(error) = error {
                     let _ = self.multi.println(format!("host {host}: {error}"));
                 }
             }
             Event::NodeStarted { node, host, action } => {
-                let Some(action) = action.filter(|action| action.modifies()) else {
+                if action.is_some_and(|action| !action.modifies()) {
                     return;
-                };
-                let bar = self
-                    .multi
-                    .insert_before(&self.overall, ProgressBar::new_spinner());
+                }
+                // Under its host's bar, or under the overall one.
+                let anchor = self.hosts.get(host).unwrap_or(&self.overall);
+                let bar = self.multi.insert_after(anchor, ProgressBar::new_spinner());
                 bar.set_style(
                     ProgressStyle::with_template("  {spinner} {prefix} {msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
-                bar.set_prefix(format!("{node} ({host}) {}:", action.as_str()));
+                bar.set_prefix(match action {
+                    Some(action) => format!("{node} {}:", action.as_str()),
+                    None => format!("{node}:"),
+                });
                 bar.enable_steady_tick(Duration::from_millis(120));
                 lock(&self.in_flight).insert(node.to_owned(), bar);
             }
@@ -394,12 +438,12 @@ impl Bars {
                     bar.set_message(step.as_str());
                 }
             }
-            Event::NodeFinished { node, .. } => {
+            Event::NodeFinished { node, host } => {
                 if let Some(bar) = lock(&self.in_flight).remove(node) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
-                self.overall.inc(1);
+                self.count_done(host);
             }
             Event::NodeFailed {
                 node,
@@ -416,7 +460,7 @@ impl Bars {
                         .multi
                         .println(format!("{node} ({host}): failed at {step}: {error}"));
                 }
-                self.overall.inc(1);
+                self.count_done(host);
             }
         }
     }
@@ -639,11 +683,7 @@ struct DeployRow {
 fn write_deploy_table(out: &mut impl std::io::Write, view: &DeployView) -> anyhow::Result<()> {
     for host in &view.hosts {
         if let Some(error) = &host.error {
-            if host.name == host.uri {
-                writeln!(out, "host {}: {error}", host.name)?;
-            } else {
-                writeln!(out, "host {} ({}): {error}", host.name, host.uri)?;
-            }
+            writeln!(out, "host {}: {error}", host.name)?;
         } else if host.pool_created || host.image_imported {
             let verb = if view.dry_run {
                 "would create"

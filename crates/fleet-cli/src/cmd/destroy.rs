@@ -111,7 +111,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         purge_image: args.purge_image,
         include_strays: args.target.nodes.is_empty(),
     };
-    let progress = Progress::new(desired.nodes.len() as u64, "destroying");
+    let progress = Progress::new(
+        desired.nodes.iter().map(|node| node.host.as_str()),
+        "destroying",
+    );
     let report = session.destroy(&desired, &options, &|event| progress.on_event(event));
     progress.finish();
     session.close();
