@@ -111,6 +111,9 @@ pub struct Leftovers {
     pub pools: Vec<String>,
     pub dhcp_hosts: Vec<String>,
     pub files: Vec<std::path::PathBuf>,
+    /// qemu's own per-domain logs that libvirt keeps after undefine (`/var/log/libvirt/qemu/NODE.log`,
+    /// local `qemu:///system` only); `fleet destroy` of fleet's first version left these behind.
+    pub qemu_logs: Vec<std::path::PathBuf>,
 }
 
 impl Leftovers {
@@ -158,11 +161,21 @@ impl Virsh {
                 .collect(),
             Err(_) => Vec::new(),
         };
+        let qemu_logs = if self.connect == "qemu:///system" {
+            node_names
+                .iter()
+                .map(|node| Path::new(QEMU_SYSTEM_LOG_DIR).join(format!("{node}.log")))
+                .filter(|log| log.exists())
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Leftovers {
             domains,
             pools,
             dhcp_hosts,
             files,
+            qemu_logs,
         })
     }
 }

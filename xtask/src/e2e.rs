@@ -18,6 +18,8 @@ pub(crate) struct E2eOptions {
     pub(crate) stop_daemons: bool,
     /// Extra arguments for the test binaries (after `--`).
     pub(crate) test_arguments: Vec<String>,
+    /// Prepare the machine and print the test environment, but run no test (for running one by hand).
+    pub(crate) prepare_only: bool,
 }
 
 pub(crate) fn run(options: E2eOptions) -> Result<()> {
@@ -27,7 +29,8 @@ pub(crate) fn run(options: E2eOptions) -> Result<()> {
     let started = timings.measure("daemons and network", daemons::ensure_running)?;
     let outcome = run_with_daemons(&options, &mut timings);
 
-    let stop = options.stop_daemons || process::in_ci();
+    // With --prepare-only the daemons are what the caller wants next: never stop them then.
+    let stop = !options.prepare_only && (options.stop_daemons || process::in_ci());
     if started.is_empty() {
         eprintln!("e2e: the daemons were already running; left as they were");
     } else if stop {
@@ -53,6 +56,14 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
         process::run(cargo().args(["build", "--package", "fleet-cli", "--bin", "fleet"]))
     })?;
     let fleet_binary = target_dir().join("debug").join("fleet");
+    if options.prepare_only {
+        println!("export FLEET_E2E=1");
+        println!("export FLEET_E2E_CONNECT={SYSTEM_URI}");
+        println!("export FLEET_E2E_GUEST_KERNEL={}", guest.kernel.display());
+        println!("export FLEET_E2E_GUEST_INITRD={}", guest.initrd.display());
+        println!("export FLEET_BIN={}", fleet_binary.display());
+        return Ok(());
+    }
     timings.measure("e2e tests", || {
         process::run(
             cargo()

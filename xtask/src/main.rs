@@ -31,6 +31,7 @@ COMMANDS:
                          setup --e2e, start virtlogd/libvirtd if needed, ensure the `default`
                          network, build the tiny guest, run `cargo test -p fleet-tests --test 'e2e_*'`
         --stop-daemons   stop the daemons this run started (default: leave them running; CI stops them)
+        --prepare-only   prepare everything, print the tests' environment as `export` lines, run nothing
     guest                build (or reuse) the tiny e2e guest and print its kernel and initrd paths
     bench [NAME...]      run the criterion benches (all, or those whose package or bench target
                          matches NAME) and the process-level benchmarks, then print medians
@@ -72,9 +73,10 @@ fn dispatch(arguments: &[String]) -> Result<()> {
         }
         "e2e" => {
             let (flags, test_arguments) = split_at_double_dash(rest);
-            let stop_daemons = parse_flags(flags, &["--stop-daemons"])?.contains(&"--stop-daemons");
+            let flags = parse_flags(flags, &["--stop-daemons", "--prepare-only"])?;
             e2e::run(e2e::E2eOptions {
-                stop_daemons,
+                stop_daemons: flags.contains(&"--stop-daemons"),
+                prepare_only: flags.contains(&"--prepare-only"),
                 test_arguments: test_arguments.to_vec(),
             })
         }
