@@ -150,7 +150,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
             writeln!(stdout)?;
         }
-        Format::Table => write_deploy_table(&mut stdout, &view)?,
+        Format::Table => write_deploy_table(&mut stdout, &view, colours_wanted())?,
     }
     stdout.flush()?;
     Ok(if view.failed > 0 {
@@ -680,7 +680,11 @@ struct DeployRow {
     details: String,
 }
 
-fn write_deploy_table(out: &mut impl std::io::Write, view: &DeployView) -> anyhow::Result<()> {
+fn write_deploy_table(
+    out: &mut impl std::io::Write,
+    view: &DeployView,
+    colour: bool,
+) -> anyhow::Result<()> {
     for host in &view.hosts {
         if let Some(error) = &host.error {
             writeln!(out, "host {}: {error}", host.name)?;
@@ -729,7 +733,7 @@ fn write_deploy_table(out: &mut impl std::io::Write, view: &DeployView) -> anyho
         })
         .collect();
     let mut table = Table::new(&rows);
-    finish_table(&mut table);
+    finish_table(&mut table, colour);
     writeln!(out, "{}", trimmed(&table))?;
     if !view.moves.is_empty() {
         writeln!(out)?;
@@ -777,7 +781,7 @@ fn write_deploy_table(out: &mut impl std::io::Write, view: &DeployView) -> anyho
 }
 
 /// Tables without borders, wrapped to the terminal width fleet assumes, bold headers on a terminal.
-pub(crate) fn finish_table(table: &mut Table) {
+pub(crate) fn finish_table(table: &mut Table, colour: bool) {
     table
         .with(Style::empty())
         .with(Padding::new(0, 2, 0, 0))
@@ -786,12 +790,12 @@ pub(crate) fn finish_table(table: &mut Table) {
                 .keep_words(true)
                 .priority(Priority::max(true)),
         );
-    if colours_wanted() {
+    if colour {
         table.modify(Rows::first(), Color::BOLD);
     }
 }
 
-fn colours_wanted() -> bool {
+pub(crate) fn colours_wanted() -> bool {
     std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
@@ -804,4 +808,81 @@ pub(crate) fn trimmed(table: &Table) -> String {
         .map(str::trim_end)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, action: Option<&'static str>, outcome: &'static str) -> DeployNodeView {
+        DeployNodeView {
+            name: name.to_owned(),
+            host: "hv1".to_owned(),
+            role: "cautious",
+            action,
+            outcome,
+            step: None,
+            error: None,
+            differences: Vec::new(),
+            repairs: Vec::new(),
+            host_failed: false,
+        }
+    }
+
+    #[test]
+    fn the_table_says_what_differs_and_why_nodes_failed() {
+        let mut changed = node("web-02", Some("changed"), "done");
+        changed.differences.push(DifferenceView {
+            field: "vcpus",
+            desired: "4".to_owned(),
+            observed: "2".to_owned(),
+        });
+        let mut repaired = node("web-03", Some("repair"), "done");
+        repaired.repairs.push("autostart");
+        let mut failed = node("web-04", None, "failed");
+        failed.step = Some("observe");
+        failed.error = Some("host hv2 is unreachable: cannot connect".to_owned());
+        failed.host = "hv2".to_owned();
+        failed.host_failed = true;
+        let mut broken = node("web-05", Some("create"), "failed");
+        broken.step = Some("start");
+        broken.error = Some("starting domain web-05: not enough memory".to_owned());
+        let view = DeployView {
+            dry_run: false,
+            hosts: vec![HostView {
+                name: "hv2".to_owned(),
+                uri: "qemu+ssh://hv2/system".to_owned(),
+                hypervisor: None,
+                pool_created: false,
+                image_imported: false,
+                error: Some("cannot connect to qemu+ssh://hv2/system: no route".to_owned()),
+            }],
+            nodes: vec![
+                node("web-01", Some("create"), "done"),
+                changed,
+                repaired,
+                failed,
+                broken,
+            ],
+            moves: Vec::new(),
+            failed: 3,
+        };
+        let mut out = Vec::new();
+        write_deploy_table(&mut out, &view, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "host hv2: cannot connect to qemu+ssh://hv2/system: no route
+NODE    HOST  ROLE      ACTION   RESULT             DETAILS
+web-01  hv1   cautious  create   done
+web-02  hv1   cautious  changed  done               vcpus: 2 → 4
+web-03  hv1   cautious  repair   done               repair autostart
+web-04  hv2   cautious  -        failed at observe  host hv2 failed (above)
+web-05  hv1   cautious  create   failed at start    starting domain web-05: not enough memory
+
+5 nodes: 2 create, 0 unchanged, 1 repair, 1 changed, 0 replace, 2 failed
+changed nodes were left as they are; --replace rebuilds them
+"
+        );
+    }
 }

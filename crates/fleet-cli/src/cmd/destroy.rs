@@ -11,8 +11,8 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use crate::cmd::deploy::{
-    Format, HostView, Progress, TargetArgs, check_selection, desired_fleet, finish_table,
-    fleet_target, trimmed, warn_ignored_connect,
+    Format, HostView, Progress, TargetArgs, check_selection, colours_wanted, desired_fleet,
+    finish_table, fleet_target, trimmed, warn_ignored_connect,
 };
 use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
 
@@ -309,7 +309,7 @@ fn write_table(out: &mut impl std::io::Write, view: &DestroyView) -> anyhow::Res
         })
         .collect();
     let mut table = Table::new(&rows);
-    finish_table(&mut table);
+    finish_table(&mut table, colours_wanted());
     writeln!(out, "{}", trimmed(&table))?;
     for (label, items) in [
         ("deleted leftover volume", &view.deleted_leftovers),

@@ -10,8 +10,8 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use crate::cmd::deploy::{
-    DifferenceView, Format, HostView, TargetArgs, check_selection, desired_fleet, finish_table,
-    fleet_target, place_nodes, selection, trimmed, warn_ignored_connect,
+    DifferenceView, Format, HostView, TargetArgs, check_selection, colours_wanted, desired_fleet,
+    finish_table, fleet_target, place_nodes, selection, trimmed, warn_ignored_connect,
 };
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 use crate::pipeline::{self, RolloutArgs};
@@ -217,7 +217,7 @@ fn write_table(out: &mut impl std::io::Write, view: &StatusView) -> anyhow::Resu
         })
         .collect();
     let mut table = Table::new(&rows);
-    finish_table(&mut table);
+    finish_table(&mut table, colours_wanted());
     writeln!(out, "{}", trimmed(&table))?;
     if !view.strays.is_empty() {
         writeln!(
