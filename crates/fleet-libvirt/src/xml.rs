@@ -104,7 +104,7 @@ impl Element {
                 text.push_str(part);
             }
         }
-        text.trim().to_owned()
+        text.trim_matches(is_xml_whitespace).to_owned()
     }
 
     /// The document as a string, indented by two spaces.
@@ -159,6 +159,11 @@ impl Element {
     }
 }
 
+/// XML's own whitespace (not Unicode's: a no-break space is content).
+fn is_xml_whitespace(character: char) -> bool {
+    matches!(character, ' ' | '\t' | '\n' | '\r')
+}
+
 fn start_element(start: &BytesStart<'_>) -> Result<Element, String> {
     let mut element = Element::new(start.name().as_ref());
     for attribute in start.attributes() {
@@ -185,7 +190,7 @@ fn push_text(stack: &mut [Element], text: Cow<'_, str>) {
         return;
     };
     // Whitespace between elements is layout, not content.
-    if text.trim().is_empty() {
+    if text.chars().all(is_xml_whitespace) {
         return;
     }
     match parent.children.last_mut() {
@@ -245,6 +250,34 @@ mod tests {
     fn broken_documents_are_errors() {
         for xml in ["", "<a>", "<a></b>", "</a>", "<a>&nope;</a>"] {
             assert!(Element::parse(xml).is_err(), "{xml:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever libvirt (or anything else) hands back, reading it never panics.
+        #[test]
+        fn reading_anything_never_panics(text in ".{0,300}") {
+            let _ = Element::parse(&text);
+            let _ = crate::domain_xml::ObservedDomain::parse(&text);
+            let _ = crate::storage_xml::ObservedVolume::parse(&text);
+            let _ = crate::storage_xml::ObservedPool::parse(&text);
+            let _ = crate::network_xml::ObservedNetwork::parse(&text);
+            let _ = crate::uri::ConnectionUri::parse(&text);
+        }
+
+        /// Any values fleet writes come back unchanged (escaping is complete). Control characters
+        /// are left out: XML normalises line ends and attribute whitespace by definition.
+        #[test]
+        fn written_values_read_back(
+            value in "[^\\u{0}-\\u{1f}\\u{fffe}\\u{ffff}]{0,40}",
+            text in "[^\\u{0}-\\u{20}\\u{fffe}\\u{ffff}]([^\\u{0}-\\u{1f}\\u{fffe}\\u{ffff}]{0,30}[^\\u{0}-\\u{20}\\u{fffe}\\u{ffff}])?",
+        ) {
+            let element = Element::new("a")
+                .attr("v", value.clone())
+                .child(Element::new("b").text(text.clone()));
+            let parsed = Element::parse(&element.to_xml()).unwrap();
+            proptest::prop_assert_eq!(parsed.attribute("v"), Some(value.as_str()));
+            proptest::prop_assert_eq!(parsed.first("b").map(Element::text_content), Some(text));
         }
     }
 
