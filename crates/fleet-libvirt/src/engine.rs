@@ -101,8 +101,29 @@ impl Session {
             // Finding a node on another host than its placement needs every host's domains.
             scan: self.hosts.len() > 1,
         };
+        // Hosts without nodes are only looked at (a node may have moved away from them): no pool
+        // and no image import there.
+        let hosts_with_nodes: BTreeSet<&str> = desired
+            .nodes
+            .iter()
+            .map(|node| node.host.as_str())
+            .collect();
+        let look_only = Preparation {
+            create_missing: false,
+            image: None,
+            resolve_hypervisor: false,
+            require_network: false,
+            scan: true,
+        };
+        let preparation_of = |host: &str| {
+            if hosts_with_nodes.contains(host) {
+                preparation
+            } else {
+                look_only
+            }
+        };
         let contexts = match &image {
-            Ok(_) => self.prepare_hosts(target, preparation, options.jobs, on_event),
+            Ok(_) => self.prepare_hosts(target, &preparation_of, options.jobs, on_event),
             Err(error) => self.fail_hosts(|host| match error {
                 Error::BaseImageUnreadable { path, message } => Error::BaseImageUnreadable {
                     path: path.clone(),
@@ -144,7 +165,7 @@ impl Session {
             scan: true,
         };
         let no_events = |_: Event<'_>| {};
-        let contexts = self.prepare_hosts(target, preparation, options.jobs, &no_events);
+        let contexts = self.prepare_hosts(target, &|_| preparation, options.jobs, &no_events);
         let indices: Vec<usize> = (0..desired.nodes.len()).collect();
         let nodes = run_parallel(&indices, options.jobs, &|&index| {
             node_status(&contexts, target, &desired.nodes[index])
@@ -192,7 +213,7 @@ impl Session {
             require_network: false,
             scan: true,
         };
-        let contexts = self.prepare_hosts(target, preparation, options.jobs, on_event);
+        let contexts = self.prepare_hosts(target, &|_| preparation, options.jobs, on_event);
 
         // What to remove where: every desired node on its placed host and wherever the fleet has
         // a domain for it; strays wherever they are.
@@ -323,10 +344,10 @@ impl Session {
         (placement, failures)
     }
 
-    fn prepare_hosts<'s>(
+    fn prepare_hosts<'s, 'p>(
         &'s self,
         target: &FleetTarget,
-        preparation: Preparation<'_>,
+        preparation: &(dyn Fn(&str) -> Preparation<'p> + Sync),
         jobs: usize,
         on_event: OnEvent<'_>,
     ) -> Contexts<'s> {
@@ -341,7 +362,7 @@ impl Session {
             }),
             HostSlot::Connected(connections) => {
                 let on_step = |step| on_event(Event::HostStep { host: name, step });
-                let context = host::prepare(connections, target, preparation, &on_step);
+                let context = host::prepare(connections, target, preparation(name), &on_step);
                 on_event(Event::HostReady {
                     host: name,
                     error: context.as_ref().err(),

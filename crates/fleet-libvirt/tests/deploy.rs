@@ -747,6 +747,12 @@ fn nodes_placed_on_another_host_move_only_with_replace() {
     let session = open(&[host("host-a"), host("host-b")]);
     let mut desired = fleet_of(&scratch, "move", vec![node("move", "m-1", "host-a", 1, 0)]);
     deploy(&session, &desired, &DeployOptions::default());
+    // A host without nodes is only looked at: no pool, no image there.
+    assert!(
+        connection(&session, "host-b")
+            .lookup_storage_pool_by_name("fleet-move")
+            .is_err()
+    );
     let (located, failures) = session.locate("move");
     assert_eq!(located, [("m-1".to_owned(), "host-a".to_owned())].into());
     assert!(failures.is_empty());

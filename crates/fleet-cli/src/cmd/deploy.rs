@@ -589,7 +589,7 @@ struct DeployView {
     hosts: Vec<HostView>,
     nodes: Vec<DeployNodeView>,
     moves: Vec<MoveView>,
-    /// Nodes and hosts that failed.
+    /// Nodes that failed (a host that failed fails its nodes; one without nodes is only reported).
     failed: usize,
 }
 
@@ -654,12 +654,7 @@ impl DeployView {
                     reason: reason.clone(),
                 })
                 .collect(),
-            failed: report.failed_nodes()
-                + report
-                    .hosts
-                    .iter()
-                    .filter(|host| host.error.is_some())
-                    .count(),
+            failed: report.failed_nodes(),
         }
     }
 }
