@@ -502,10 +502,6 @@ impl<'a> Planner<'a> {
         })
     }
 
-    fn describe_time(&self, minute: i64, zone: Tz) -> String {
-        describe_minute(minute, zone)
-    }
-
     fn plan_windowed_group(
         &mut self,
         group: &Group,
@@ -808,15 +804,15 @@ impl<'a> Planner<'a> {
                 let latest = seconds_to_minute_ceiling(self.rollout().latest_eligible_second());
                 PlanError::SoakImpossible(Box::new(SoakShortage {
                     group: group.name.clone(),
-                    canaries_back: self.describe_time(
+                    canaries_back: describe_minute(
                         canaries_back
                             + i64::from(ZINCATI_RECHECK_MINUTES)
                             + i64::from(group.maintenance.reboot_allowance_minutes),
                         zone,
                     ),
                     soak_minutes: group.rollout.soak_minutes,
-                    soak_end: self.describe_time(soak_end, zone),
-                    latest_eligible: self.describe_time(latest, zone),
+                    soak_end: describe_minute(soak_end, zone),
+                    latest_eligible: describe_minute(latest, zone),
                     window_note: " and every window left for the cautious nodes opens between then and the end \
                                   of the soak"
                         .to_owned(),
@@ -832,8 +828,8 @@ impl<'a> Planner<'a> {
                 node,
                 group: group.name.clone(),
                 wariness,
-                eligible: self.describe_time(eligible_minute, zone),
-                soak_end: self.describe_time(soak_end, zone),
+                eligible: describe_minute(eligible_minute, zone),
+                soak_end: describe_minute(soak_end, zone),
                 minimum,
             },
         }
