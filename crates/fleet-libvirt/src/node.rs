@@ -649,6 +649,7 @@ fn create_steps(
 /// Take back what a failed create made. Errors here are logged: the node already failed.
 fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made: Made) {
     let node = &plan.node.name;
+    let defined = made.domain.is_some();
     if let Some(domain) = made.domain
         && let Err(error) = ops::stop_and_undefine(&domain, node)
     {
@@ -657,15 +658,33 @@ fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made:
     if let Ok(Some(pool)) = ops::lookup_pool(connect, &plan.target.pool_name) {
         let mut volumes = Vec::new();
         if made.ignition {
-            volumes.push(&plan.ignition_name);
+            volumes.push(plan.ignition_name.clone());
         }
         if made.overlay {
-            volumes.push(&plan.overlay_name);
+            volumes.push(plan.overlay_name.clone());
         }
-        for volume in volumes {
+        let log = names::console_log_volume(&plan.target.name, node);
+        if defined {
+            // A start that got as far as the console creates its log file; libvirt lists it as a
+            // volume only after a refresh.
+            if let Err(error) = ops::refresh_pool(&pool, &plan.target.pool_name, &context.pool_gate)
+            {
+                tracing::warn!(%node, %error, "cleanup after a failed create");
+            }
+            volumes.push(log.clone());
+        }
+        for volume in &volumes {
             if let Err(error) = ops::delete_volume_if_present(&pool, volume, context.uri()) {
                 tracing::warn!(%node, %error, "cleanup after a failed create");
             }
+        }
+        // The test driver's refresh does not look at the directory.
+        if defined
+            && crate::uri::is_local(context.uri())
+            && let Err(error) =
+                ops::remove_local_file(std::path::Path::new(&context.volume_path(&log)))
+        {
+            tracing::warn!(%node, %error, "cleanup after a failed create");
         }
     }
     if let Some(reservation) = made.reservation
