@@ -45,8 +45,8 @@ const TABLE_WIDTH: usize = 100;
 /// in parallel (--jobs). A node that fails removes what it created and does not stop the others.
 /// Running it again is safe, also after an interruption: it converges.
 ///
-/// Exit status: 0 every node is as planned, 1 a node or host failed (or the fleet is invalid),
-/// 2 usage error.
+/// Exit status: 0 every node is as planned, 1 a node failed (on its own, or because its host
+/// could not be reached or prepared) or the fleet is invalid, 2 usage error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
