@@ -54,6 +54,8 @@ Examples:
   fleet deploy --dry-run                         show what would be done, change nothing
   fleet deploy --connect test:///default         try it on libvirt's in-library test driver
   fleet deploy --connect qemu:///system --jobs 4
+  fleet deploy --connect hv1=qemu+tcp://10.0.0.5/system   reach host hv1 another way
+  fleet deploy --image fedora-coreos-43.qcow2 --dry-run    what a new base image would change
   fleet deploy --node web-01 --node web-02 --replace   rebuild two changed nodes
   fleet deploy --format json | jq '.nodes[] | select(.outcome == \"failed\")'")]
 pub(crate) struct Args {
@@ -87,14 +89,62 @@ pub(crate) struct Args {
 /// Which fleet nodes, on which connection.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct TargetArgs {
-    /// The libvirt URI to use instead of the fleet's `connect` (fleets without [[host]] only),
-    /// e.g. qemu:///system, qemu+ssh://root@hv1/system, test:///default.
-    #[arg(long, value_name = "URI")]
-    pub(crate) connect: Option<String>,
+    /// Use another libvirt URI: `URI` for a fleet without [[host]] (instead of its `connect`),
+    /// `HOST=URI` for one of its hosts (repeat for several), e.g. qemu:///system,
+    /// qemu+ssh://root@hv1/system, hv1=qemu+tcp://10.0.0.5/system, test:///default.
+    #[arg(long, value_name = "[HOST=]URI")]
+    pub(crate) connect: Vec<String>,
+
+    /// Use this base image file instead of fleet.toml's [fleet.image] (e.g. to try a newer
+    /// Fedora CoreOS build, or a placeholder on the test driver).
+    #[arg(long, value_name = "QCOW2")]
+    pub(crate) image: Option<PathBuf>,
 
     /// Only these nodes (repeat the option); default: every node of the fleet.
     #[arg(long = "node", value_name = "NAME")]
     pub(crate) nodes: Vec<String>,
+}
+
+/// The hosts to connect to: the fleet's, with `--connect` overrides applied.
+pub(crate) fn host_targets(fleet: &Fleet, target: &TargetArgs) -> anyhow::Result<Vec<HostTarget>> {
+    let mut single = None;
+    let mut by_host: BTreeMap<&str, &str> = BTreeMap::new();
+    for connect in &target.connect {
+        let named = connect
+            .split_once('=')
+            .filter(|(host, _)| fleet.hosts.iter().any(|known| known.name == *host));
+        match named {
+            Some((host, uri)) => {
+                if by_host.insert(host, uri).is_some() {
+                    anyhow::bail!("--connect names host {host} twice");
+                }
+            }
+            None if fleet.hosts.is_empty() => {
+                if single.replace(connect.as_str()).is_some() {
+                    anyhow::bail!(
+                        "--connect URI is given twice; a fleet without [[host]] has one connection"
+                    );
+                }
+            }
+            None => anyhow::bail!(
+                "--connect {connect}: the fleet lists hosts ({}); write HOST=URI, e.g. --connect {}=test:///default",
+                fleet
+                    .hosts
+                    .iter()
+                    .map(|host| host.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                fleet.hosts[0].name
+            ),
+        }
+    }
+    let mut hosts = HostTarget::for_fleet(fleet, single);
+    for host in &mut hosts {
+        if let Some(uri) = by_host.get(host.name.as_str()) {
+            host.uri = (*uri).to_owned();
+        }
+    }
+    Ok(hosts)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -109,9 +159,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = pipeline::plan_fleet(&args.fleet, &args.rollout)?;
     let fleet = &planned.loaded.fleet;
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
-    let hosts = HostTarget::for_fleet(fleet, args.target.connect.as_deref());
-    warn_ignored_connect(fleet, &args.target);
-    let target = fleet_target(fleet, &args.fleet)?;
+    let hosts = host_targets(fleet, &args.target)?;
+    let target = fleet_target(fleet, &args.fleet, &args.target)?;
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let placed = place_nodes(fleet, &session, &hosts, &target)?;
 
@@ -181,21 +230,23 @@ pub(crate) fn selection(names: &[String]) -> Selection<'_> {
     }
 }
 
-pub(crate) fn warn_ignored_connect(fleet: &Fleet, target: &TargetArgs) {
-    if target.connect.is_some() && !fleet.hosts.is_empty() {
-        eprintln!(
-            "warning: --connect is ignored: the fleet lists [[host]] entries, each with its own URI"
-        );
-    }
-}
-
 /// The fleet's shared settings, with paths resolved against the fleet file's directory (absolute:
-/// libvirt reads kernel and initrd paths on the host).
-pub(crate) fn fleet_target(fleet: &Fleet, fleet_file: &Path) -> anyhow::Result<FleetTarget> {
+/// libvirt reads kernel and initrd paths on the host), and `--image` applied.
+pub(crate) fn fleet_target(
+    fleet: &Fleet,
+    fleet_file: &Path,
+    target: &TargetArgs,
+) -> anyhow::Result<FleetTarget> {
     let files = LocalFiles::beside(fleet_file);
     let root = std::fs::canonicalize(files.root())
         .with_context(|| format!("cannot resolve the directory {}", files.root().display()))?;
-    Ok(FleetTarget::from_spec(fleet, &root))
+    let mut fleet_target = FleetTarget::from_spec(fleet, &root);
+    if let Some(image) = &target.image {
+        let image = std::fs::canonicalize(image)
+            .with_context(|| format!("cannot find the image {}", image.display()))?;
+        fleet_target.image = fleet_libvirt::BaseImage::File(image);
+    }
+    Ok(fleet_target)
 }
 
 /// Where every node goes, and which nodes move.

@@ -12,7 +12,7 @@ use tabled::{Table, Tabled};
 
 use crate::cmd::deploy::{
     Format, HostView, Progress, TargetArgs, check_selection, colours_wanted, desired_fleet,
-    finish_table, fleet_target, trimmed, warn_ignored_connect,
+    finish_table, fleet_target, host_targets, trimmed,
 };
 use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
 
@@ -68,8 +68,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = load_fleet(&args.fleet)?;
     let fleet = &loaded.fleet;
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
-    warn_ignored_connect(fleet, &args.target);
-    let hosts = HostTarget::for_fleet(fleet, args.target.connect.as_deref());
+    let hosts = host_targets(fleet, &args.target)?;
 
     let selected: Vec<&str> = if args.target.nodes.is_empty() {
         fleet.nodes.iter().map(|node| node.name.as_str()).collect()
@@ -99,7 +98,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     // Teardown needs no rendering and no plan: names, MACs and where the nodes are.
-    let target = fleet_target(fleet, &args.fleet)?;
+    let target = fleet_target(fleet, &args.fleet, &args.target)?;
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let host_of = teardown_hosts(fleet, &session, &hosts, &target.name);
     let wanted: std::collections::BTreeSet<&str> = selected.iter().copied().collect();

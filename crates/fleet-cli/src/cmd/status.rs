@@ -5,13 +5,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fleet_libvirt::{HostTarget, Session, SessionOptions, StatusOptions, StatusReport};
+use fleet_libvirt::{Session, SessionOptions, StatusOptions, StatusReport};
 use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use crate::cmd::deploy::{
     DifferenceView, Format, HostView, TargetArgs, check_selection, colours_wanted, desired_fleet,
-    finish_table, fleet_target, place_nodes, selection, trimmed, warn_ignored_connect,
+    finish_table, fleet_target, host_targets, place_nodes, selection, trimmed,
 };
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 use crate::pipeline::{self, RolloutArgs};
@@ -58,9 +58,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = pipeline::plan_fleet(&args.fleet, &args.rollout)?;
     let fleet = &planned.loaded.fleet;
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
-    warn_ignored_connect(fleet, &args.target);
-    let hosts = HostTarget::for_fleet(fleet, args.target.connect.as_deref());
-    let target = fleet_target(fleet, &args.fleet)?;
+    let hosts = host_targets(fleet, &args.target)?;
+    let target = fleet_target(fleet, &args.fleet, &args.target)?;
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let placed = place_nodes(fleet, &session, &hosts, &target)?;
     let rendered = pipeline::render_fleet(&planned, selection(&args.target.nodes), &|| {})?;
