@@ -5,12 +5,11 @@
 //! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test -p fleet-tests --test plan`.
 //! Every run plans for the same moment (`--now`), so snapshots never depend on the clock.
 //!
-//! The binary under test is built by this test (into the test's own target directory and profile), since
+//! The binary under test is rebuilt once per run (`fleet_tests::binary::fresh_fleet_binary`), since
 //! `cargo test` does not rebuild another package's binary; `FLEET_BIN` overrides it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use expect_test::expect_file;
 
@@ -36,48 +35,9 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
-/// The `fleet` binary, freshly built once per test run.
-fn fleet_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("FLEET_BIN") {
-            return PathBuf::from(path);
-        }
-        let test_binary = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = test_binary
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary is inside a cargo target directory");
-        let target_dir = profile_dir.parent().expect("target directory");
-        let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-            Some("debug") => "dev",
-            Some(name) => name,
-            None => panic!("unexpected profile directory {}", profile_dir.display()),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--package",
-                "fleet-cli",
-                "--bin",
-                "fleet",
-            ])
-            .args(["--profile", profile])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the fleet binary failed");
-        profile_dir.join("fleet")
-    })
-}
-
 /// Run `fleet plan FLEET --now NOW ARGS` in `directory` (so messages name files relatively).
 fn plan(directory: &Path, fleet: &str, arguments: &[&str]) -> Output {
-    Command::new(fleet_binary())
+    Command::new(fleet_tests::binary::fresh_fleet_binary().expect("the fleet binary builds"))
         .arg("plan")
         .arg(fleet)
         .args(["--now", NOW])
