@@ -7,7 +7,8 @@ use crate::e2e::{self, E2eOptions, Timings};
 use crate::process::{self, cargo, target_dir};
 use crate::setup::{self, SetupOptions};
 
-/// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`.
+/// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`
+/// (also when the workspace tests failed; the result fails if either did).
 pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     setup::run(SetupOptions { e2e: true })?;
     let mut timings = Timings::default();
@@ -17,7 +18,7 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
         process::run(cargo().args(["build", "--package", "fleet-cli", "--bin", "fleet"]))
     })?;
     let fleet_binary = target_dir().join("debug").join("fleet");
-    timings.measure("cargo test --workspace", || {
+    let workspace_tests = timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command
             .args(["test", "--workspace"])
@@ -29,9 +30,17 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
             command.env("FLEET_E2E", "skip");
         }
         process::run(&mut command).context("workspace tests failed")
-    })?;
+    });
     timings.report();
-    e2e::run(E2eOptions::default())
+    // The end-to-end tests run even after a failure above, so one CI run shows every failure.
+    let end_to_end = e2e::run(E2eOptions::default());
+    match (workspace_tests, end_to_end) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
+        (Err(workspace), Err(end_to_end)) => Err(anyhow::anyhow!(
+            "workspace tests and end-to-end tests failed:\n  {workspace:#}\n  {end_to_end:#}"
+        )),
+    }
 }
 
 /// Formatting, lints with warnings denied, docs in step with the CLI, then `test`.
