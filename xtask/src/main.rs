@@ -119,3 +119,31 @@ fn split_at_double_dash(arguments: &[String]) -> (&[String], &[String]) {
         None => (arguments, &[]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(words: &[&str]) -> Vec<String> {
+        words.iter().map(|word| (*word).to_owned()).collect()
+    }
+
+    #[test]
+    fn unknown_flags_are_refused() {
+        let arguments = strings(&["--e2e", "--e2ee"]);
+        let error = parse_flags(&arguments, &["--e2e"]).unwrap_err();
+        assert_eq!(error.to_string(), "unknown option `--e2ee`");
+    }
+
+    #[test]
+    fn arguments_after_double_dash_pass_through() {
+        let arguments = strings(&["--stop-daemons", "--", "--nocapture", "--test-threads=1"]);
+        let (flags, rest) = split_at_double_dash(&arguments);
+        assert_eq!(flags, ["--stop-daemons"]);
+        assert_eq!(rest, ["--nocapture", "--test-threads=1"]);
+        assert_eq!(
+            split_at_double_dash(&strings(&["--prepare-only"])).1.len(),
+            0
+        );
+    }
+}
