@@ -555,12 +555,12 @@ impl<'d, 'a> Decoder<'d, 'a> {
             self.leave_alias(was_direct);
             return result;
         }
-        match &self.doc.node(node).kind {
+        let doc = self.doc;
+        match &doc.node(node).kind {
             NodeKind::Sequence { items, .. } => {
-                let items = items.clone();
                 let mut out = Vec::with_capacity(items.len());
                 let was_direct = self.direct;
-                for item in items {
+                for &item in items {
                     let index = out.len();
                     self.path.push(PathElement::Index(index));
                     self.sort_key.push(u32::try_from(index).unwrap_or(u32::MAX));
@@ -647,15 +647,15 @@ impl<'d, 'a> Decoder<'d, 'a> {
     }
 
     fn mapping_struct<T: Decode>(&mut self, node: NodeId, out: &mut T, go_type: GoType) {
-        let NodeKind::Mapping { pairs, .. } = &self.doc.node(node).kind else {
+        let doc = self.doc;
+        let NodeKind::Mapping { pairs, .. } = &doc.node(node).kind else {
             return;
         };
-        let pairs = pairs.clone();
         let merged = self.merged_fields.take();
         let mut merged_local = merged;
         let mut merge_node = None;
-        let mut done: Vec<String> = Vec::new();
-        for (key, value) in pairs {
+        let mut done: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for &(key, value) in pairs {
             if self.failed() {
                 return;
             }
@@ -663,14 +663,24 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 merge_node = Some(value);
                 continue;
             }
-            let Some(name) = self.string_value(key, GoType::STRING) else {
-                continue;
+            let name: std::borrow::Cow<'_, str> = match &doc.node(key).kind {
+                // The common case: a plain string key, read without allocating.
+                NodeKind::Scalar { value, tag, .. } if tag.as_ref() == yaml::STR_TAG => {
+                    if !self.count() {
+                        return;
+                    }
+                    std::borrow::Cow::Borrowed(value.as_ref())
+                }
+                _ => match self.string_value(key, GoType::STRING) {
+                    Some(name) => std::borrow::Cow::Owned(name),
+                    None => continue,
+                },
             };
             if let Some(merged) = merged_local.as_mut() {
                 if merged.iter().any(|m| *m == name) {
                     continue;
                 }
-                merged.push(name.clone());
+                merged.push(name.to_string());
             }
             if T::has_field(self.version, &name) {
                 if done.iter().any(|d| *d == name) {
@@ -798,8 +808,11 @@ impl<'d, 'a> Decoder<'d, 'a> {
         let Some(node) = node else {
             return;
         };
-        let mut key = self.sort_key.clone();
-        key.push(0);
+        let sort_key = |d: &Self| {
+            let mut key = d.sort_key.clone();
+            key.push(0);
+            key
+        };
         match &self.doc.node(node).kind {
             NodeKind::Mapping { pairs, .. } => {
                 let mut seen: Vec<&str> = Vec::new();
@@ -811,8 +824,9 @@ impl<'d, 'a> Decoder<'d, 'a> {
                     seen.push(name);
                     let path = Path::from_elements(self.path.clone())
                         .join(PathElement::Key(name.to_owned()));
+                    let key = sort_key(self);
                     self.unused.push((
-                        key.clone(),
+                        key,
                         Entry::new(Severity::Warning, path, format!("unused key {name}")),
                     ));
                 }
@@ -822,6 +836,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 let message = format!(
                     "context tree does not match content tree at {path}. Line and column reporting may be inconsistent. Unused keys may not be reported"
                 );
+                let key = sort_key(self);
                 self.unused
                     .push((key, Entry::new(Severity::Warning, path, message)));
             }

@@ -247,6 +247,9 @@ fn run_translation(
         tr.add_mount_units(config, &mut out);
         tr.process_trees(config, &mut out);
     }
+    if cx.version.base() >= 8 {
+        tr.process_quadlets(config, &mut out);
+    }
     if tr.report.is_fatal() {
         return (ignition::Config::default(), tr.report, None);
     }

@@ -142,7 +142,8 @@ impl Tr<'_, '_> {
             let child = self.ts.take().unwrap_or_default();
             self.ts = Some(TranslationSet::from_transcript(&parent, &child, &mappings));
             *config = merged;
-        } else {
+        } else if rendered != ignition::Config::default() {
+            // Merging into an empty parent gives the child unchanged.
             *config = ignition::merge(&rendered, config);
         }
     }

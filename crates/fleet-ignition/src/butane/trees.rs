@@ -367,3 +367,177 @@ fn join_relative(root: &str, relative: &str) -> String {
         (false, false) => format!("{root}/{relative}"),
     }
 }
+
+/// A quadlet named like `name@instance.ext`: its template, `name@.ext`.
+pub(crate) fn quadlet_template(name: &str) -> Option<String> {
+    let at = name.find('@')?;
+    let dot = name.rfind('.')?;
+    if at + 1 == dot {
+        return None;
+    }
+    Some(format!("{}@.{}", &name[..at], &name[dot + 1..]))
+}
+
+fn quadlet_path(rootful: bool, name: &str) -> String {
+    let base = if rootful {
+        "/etc/containers/systemd"
+    } else {
+        "/etc/containers/systemd/users"
+    };
+    crate::ignition::go_path_join(base, name)
+}
+
+impl Tr<'_, '_> {
+    /// `systemd.quadlets` (fcos 1.8.0-experimental): files under /etc/containers/systemd, and
+    /// links for template instances (upstream base/v0_8_exp processQuadlets).
+    pub(crate) fn process_quadlets(&mut self, c: &Config, out: &mut ignition::Config) {
+        if c.systemd.quadlets.is_empty() {
+            return;
+        }
+        let mut tracker = NodeTracker::new(&out.storage);
+        let saved_y = std::mem::take(&mut self.y);
+        let saved_j = std::mem::take(&mut self.j);
+        self.y = vec![f("systemd"), f("quadlets")];
+        self.rec_absolute(vec![f("storage")]);
+        for (qi, quadlet) in c.systemd.quadlets.iter().enumerate() {
+            let quadlet_y = vec![f("systemd"), f("quadlets"), PathElement::Index(qi)];
+            self.y = quadlet_y.clone();
+            if let Some(template) = quadlet_template(&quadlet.name) {
+                let dest = quadlet_path(quadlet.rootful, &quadlet.name);
+                if tracker.exists(&dest) {
+                    self.error_at(&[], ERR_NODE_EXISTS);
+                } else {
+                    let link = ignition::Link {
+                        node: ignition::Node {
+                            path: dest.clone(),
+                            ..ignition::Node::default()
+                        },
+                        target: Some(template),
+                        ..ignition::Link::default()
+                    };
+                    let index = out.storage.links.len();
+                    tracker.links.insert(dest, index);
+                    self.common_source("links", index, &link);
+                    out.storage.links.push(link);
+                    self.y = with_tail(&quadlet_y, &[f("name")]);
+                    self.rec_absolute(vec![
+                        f("storage"),
+                        f("links"),
+                        PathElement::Index(index),
+                        f("path"),
+                    ]);
+                    self.y = quadlet_y.clone();
+                    self.rec_absolute(vec![
+                        f("storage"),
+                        f("links"),
+                        PathElement::Index(index),
+                        f("target"),
+                    ]);
+                }
+            } else {
+                let dest = quadlet_path(quadlet.rootful, &quadlet.name);
+                self.quadlet_file(
+                    quadlet.contents_local.as_deref(),
+                    quadlet.contents.as_deref(),
+                    &dest,
+                    &quadlet_y,
+                    &mut tracker,
+                    out,
+                );
+            }
+            for (di, dropin) in quadlet.dropins.iter().enumerate() {
+                let dropin_y = with_tail(&quadlet_y, &[f("dropins"), PathElement::Index(di)]);
+                let dest = format!(
+                    "{}.d/{}",
+                    quadlet_path(quadlet.rootful, &quadlet.name),
+                    dropin.name
+                );
+                self.quadlet_file(
+                    dropin.contents_local.as_deref(),
+                    dropin.contents.as_deref(),
+                    &dest,
+                    &dropin_y,
+                    &mut tracker,
+                    out,
+                );
+            }
+        }
+        self.y = saved_y;
+        self.j = saved_j;
+    }
+
+    /// Upstream's addFileWithContents.
+    fn quadlet_file(
+        &mut self,
+        local: Option<&str>,
+        inline: Option<&str>,
+        dest: &str,
+        at: &[PathElement],
+        tracker: &mut NodeTracker,
+        out: &mut ignition::Config,
+    ) {
+        self.y = at.to_vec();
+        if tracker.exists(dest) {
+            self.error_at(&[], ERR_NODE_EXISTS);
+            return;
+        }
+        let file = ignition::File {
+            node: ignition::Node {
+                path: dest.to_owned(),
+                ..ignition::Node::default()
+            },
+            ..ignition::File::default()
+        };
+        let index = out.storage.files.len();
+        tracker.files.insert(dest.to_owned(), index);
+        self.common_source("files", index, &file);
+        out.storage.files.push(file);
+        let file_j = |tail: &[&'static str]| {
+            let mut p = vec![f("storage"), f("files"), PathElement::Index(index)];
+            p.extend(tail.iter().map(|t| f(t)));
+            p
+        };
+        self.y = with_tail(at, &[f("name")]);
+        self.rec_absolute(file_j(&["path"]));
+        let mut contents: Vec<u8> = Vec::new();
+        let mut contents_y: Vec<PathElement> = Vec::new();
+        if let Some(local) = local.filter(|l| !l.is_empty()) {
+            contents_y = with_tail(at, &[f("contents_local")]);
+            match self.read_local(local) {
+                Ok(bytes) => contents = bytes,
+                Err(message) => {
+                    self.y = contents_y;
+                    self.error_at(&[], message);
+                    return;
+                }
+            }
+        }
+        if let Some(inline) = inline.filter(|i| !i.is_empty()) {
+            contents_y = with_tail(at, &[f("contents")]);
+            contents = inline.as_bytes().to_vec();
+        }
+        let auto_compress = self.cx.auto_compress;
+        let url = make_data_url(&contents, None, auto_compress);
+        let file = &mut out.storage.files[index];
+        file.contents.source = Some(url.url);
+        let compressed = url.compression.is_some();
+        file.contents.compression = url.compression;
+        file.mode = Some(0o644);
+        self.y = contents_y.clone();
+        self.rec_absolute(file_j(&["contents", "source"]));
+        if compressed {
+            self.y = at.to_vec();
+            self.rec_absolute(file_j(&["contents", "compression"]));
+        }
+        self.y = contents_y;
+        self.rec_absolute(file_j(&["contents"]));
+        self.y = at.to_vec();
+        self.rec_absolute(file_j(&["mode"]));
+    }
+}
+
+fn with_tail(base: &[PathElement], tail: &[PathElement]) -> Vec<PathElement> {
+    let mut p = base.to_vec();
+    p.extend_from_slice(tail);
+    p
+}

@@ -85,6 +85,11 @@ impl Validator<'_> {
                 }
             }
         }
+        if self.base() >= 8 {
+            for (i, quadlet) in c.systemd.quadlets.iter().enumerate() {
+                self.quadlet(quadlet, &root().field("systemd").field("quadlets").index(i));
+            }
+        }
         if self.version >= B::V1_3 {
             self.boot_device(&c.boot_device, &root().field("boot_device"));
         }
@@ -248,6 +253,44 @@ impl Validator<'_> {
             if t.local.is_empty() {
                 self.report
                     .error(path.field("trees").index(i), "local is required");
+            }
+        }
+    }
+
+    fn quadlet(&mut self, q: &Quadlet, path: &Path) {
+        const EXTENSIONS: [&str; 8] = [
+            ".container",
+            ".volume",
+            ".network",
+            ".kube",
+            ".image",
+            ".build",
+            ".pod",
+            ".artifact",
+        ];
+        if !EXTENSIONS.iter().any(|e| q.name.ends_with(e)) {
+            self.report.error(
+                path.field("name"),
+                "unsupported file extension for quadlet: must be one of .container, .volume, .network, .kube, .image, .build, .pod, or .artifact",
+            );
+        } else if super::trees::quadlet_template(&q.name).is_some() {
+            let message = "template instances cannot have contents or contents_local";
+            if q.contents.is_some() {
+                self.report.error(path.field("contents"), message);
+            }
+            if q.contents_local.is_some() {
+                self.report.error(path.field("contents_local"), message);
+            }
+        } else if q.contents_local.is_some() && q.contents.is_some() {
+            self.report
+                .error(path.field("contents_local"), ERR_TOO_MANY_SYSTEMD_SOURCES);
+        }
+        for (j, dropin) in q.dropins.iter().enumerate() {
+            if dropin.contents_local.is_some() && dropin.contents.is_some() {
+                self.report.error(
+                    path.field("dropins").index(j).field("contents_local"),
+                    ERR_TOO_MANY_SYSTEMD_SOURCES,
+                );
             }
         }
     }

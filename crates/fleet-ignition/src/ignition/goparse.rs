@@ -498,11 +498,22 @@ enum Step {
     OptionValue,
 }
 
-/// go-systemd's `unit.Deserialize`: the section of every option, or go-systemd's error text.
-pub(crate) fn parse_unit(contents: &str) -> Result<Vec<String>, String> {
+/// What Ignition looks at in a parsed unit file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UnitFile {
+    /// Some option is in an `[Install]` section.
+    pub(crate) has_install: bool,
+    pub(crate) options: usize,
+}
+
+/// go-systemd's `unit.Deserialize`, for what Ignition checks, or go-systemd's error text.
+pub(crate) fn parse_unit(contents: &str) -> Result<UnitFile, String> {
     let mut reader = BufReader::new(contents.as_bytes());
-    let mut option_sections = Vec::new();
-    let mut section = String::new();
+    let mut unit = UnitFile {
+        has_install: false,
+        options: 0,
+    };
+    let mut in_install = false;
     let mut value: Vec<u8> = Vec::new();
     let mut step = Step::NextSection;
     loop {
@@ -514,7 +525,7 @@ pub(crate) fn parse_unit(contents: &str) -> Result<Vec<String>, String> {
         }
         step = match step {
             Step::NextSection => match reader.read_rune() {
-                None => return Ok(option_sections),
+                None => return Ok(unit),
                 Some('[') => Step::SectionName,
                 Some('#' | ';') => Step::IgnoreLine(false),
                 Some(_) => Step::NextSection,
@@ -524,7 +535,7 @@ pub(crate) fn parse_unit(contents: &str) -> Result<Vec<String>, String> {
                 if eof {
                     return Err("unable to find end of section".to_owned());
                 }
-                section = String::from_utf8_lossy(&bytes[..bytes.len() - 1]).into_owned();
+                in_install = &bytes[..bytes.len() - 1] == b"Install";
                 Step::SectionSuffix
             }
             Step::SectionSuffix => {
@@ -553,7 +564,7 @@ pub(crate) fn parse_unit(contents: &str) -> Result<Vec<String>, String> {
                 }
             }
             Step::NextSectionOrOption => match reader.read_rune() {
-                None => return Ok(option_sections),
+                None => return Ok(unit),
                 Some(c) if c.is_whitespace() => Step::NextSectionOrOption,
                 Some('[') => Step::SectionName,
                 Some('#' | ';') => Step::IgnoreLine(true),
@@ -588,7 +599,8 @@ pub(crate) fn parse_unit(contents: &str) -> Result<Vec<String>, String> {
                         continue;
                     }
                 }
-                option_sections.push(section.clone());
+                unit.options += 1;
+                unit.has_install |= in_install;
                 Step::NextSectionOrOption
             }
         };
@@ -651,16 +663,25 @@ mod tests {
 
     #[test]
     fn unit_parsing_like_go_systemd() {
-        let sections =
+        let unit =
             parse_unit("[Unit]\nDescription=x\n[Install]\nWantedBy=multi-user.target\n").unwrap();
-        assert_eq!(sections, vec!["Unit", "Install"]);
-        assert!(parse_unit("[Install]\n").unwrap().is_empty());
+        assert_eq!(
+            unit,
+            UnitFile {
+                has_install: true,
+                options: 2
+            }
+        );
+        assert!(!parse_unit("[Install]\n").unwrap().has_install);
         assert!(parse_unit("[Unit").is_err());
         assert!(parse_unit("[Unit] x\n").is_err());
         assert!(parse_unit("[Unit]\nName\n").is_err());
         assert_eq!(
             parse_unit("[Service]\nExecStart=/bin/a \\\n  b\n").unwrap(),
-            vec!["Service"]
+            UnitFile {
+                has_install: false,
+                options: 1
+            }
         );
         let long = format!("[Service]\nX={}\n", "a".repeat(3000));
         assert_eq!(

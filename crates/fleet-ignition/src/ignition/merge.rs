@@ -367,7 +367,7 @@ impl Merger {
             parent,
             child,
             child_keys,
-            |t| t.key(),
+            |t| t.key().into_owned(),
             |m, p, c| {
                 let merged = merge(m, p, c);
                 m.one_parent();
@@ -418,7 +418,7 @@ impl Merger {
         child
             .iter()
             .enumerate()
-            .map(|(i, t)| (t.key(), (name, i)))
+            .map(|(i, t)| (t.key().into_owned(), (name, i)))
             .collect()
     }
 

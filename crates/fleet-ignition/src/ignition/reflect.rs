@@ -2,6 +2,8 @@
 //! upstream's duplicate check (config/validate ValidateDups), merge transcripts (config/merge)
 //! and translation bookkeeping (butane translate.getAllPaths) walk over.
 
+use std::borrow::Cow;
+
 use super::model::*;
 
 /// One field of a struct, by its JSON name, in Go declaration order.
@@ -35,8 +37,8 @@ pub(crate) enum Value<'a> {
 pub(crate) trait Reflect {
     fn fields(&self) -> Vec<Field<'_>>;
     /// Ignition's `Key()` for list elements.
-    fn key(&self) -> String {
-        String::new()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed("")
     }
 }
 
@@ -113,8 +115,8 @@ impl Reflect for Resource {
         ]
     }
 
-    fn key(&self) -> String {
-        self.source.clone().unwrap_or_default()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.source.as_deref().unwrap_or(""))
     }
 }
 
@@ -126,8 +128,8 @@ impl Reflect for HttpHeader {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 
@@ -206,8 +208,8 @@ impl Reflect for PasswdGroup {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 
@@ -234,8 +236,8 @@ impl Reflect for PasswdUser {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 
@@ -263,8 +265,8 @@ impl Reflect for Node {
         ]
     }
 
-    fn key(&self) -> String {
-        self.path.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.path)
     }
 }
 
@@ -288,8 +290,8 @@ impl Reflect for Directory {
         ]
     }
 
-    fn key(&self) -> String {
-        self.node.path.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.node.path)
     }
 }
 
@@ -303,8 +305,8 @@ impl Reflect for File {
         ]
     }
 
-    fn key(&self) -> String {
-        self.node.path.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.node.path)
     }
 }
 
@@ -317,8 +319,8 @@ impl Reflect for Link {
         ]
     }
 
-    fn key(&self) -> String {
-        self.node.path.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.node.path)
     }
 }
 
@@ -331,8 +333,8 @@ impl Reflect for Disk {
         ]
     }
 
-    fn key(&self) -> String {
-        self.device.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.device)
     }
 }
 
@@ -356,13 +358,13 @@ impl Reflect for Partition {
         ]
     }
 
-    fn key(&self) -> String {
+    fn key(&self) -> Cow<'_, str> {
         if self.number != 0 {
-            format!("number:{}", self.number)
+            Cow::Owned(format!("number:{}", self.number))
         } else if let Some(label) = &self.label {
-            format!("label:{label}")
+            Cow::Owned(format!("label:{label}"))
         } else {
-            String::new()
+            Cow::Borrowed("")
         }
     }
 }
@@ -381,8 +383,8 @@ impl Reflect for Filesystem {
         ]
     }
 
-    fn key(&self) -> String {
-        self.device.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.device)
     }
 }
 
@@ -406,8 +408,8 @@ impl Reflect for Luks {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 
@@ -450,8 +452,8 @@ impl Reflect for Tang {
         ]
     }
 
-    fn key(&self) -> String {
-        self.url.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.url)
     }
 }
 
@@ -466,8 +468,8 @@ impl Reflect for Raid {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 
@@ -488,8 +490,8 @@ impl Reflect for Unit {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 
@@ -501,8 +503,8 @@ impl Reflect for Dropin {
         ]
     }
 
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 }
 

@@ -30,14 +30,14 @@ pub(crate) fn validate_dups(config: &Config) -> Vec<Entry> {
 
 fn dups_struct(value: &dyn Reflect, path: &mut Vec<PathElement>, out: &mut Vec<Entry>) {
     let fields = value.fields();
-    let mut lists: HashMap<&'static str, HashSet<String>> = HashMap::new();
+    let mut lists: HashMap<&'static str, HashSet<std::borrow::Cow<'_, str>>> = HashMap::new();
     for f in &fields {
         let list_name = f.handle.unwrap_or(f.name);
         match &f.value {
             Value::Strings(items) if !f.ignore_dups => {
                 let seen = lists.entry(list_name).or_default();
                 for (i, item) in items.iter().enumerate() {
-                    if !seen.insert(item.clone()) {
+                    if !seen.insert(std::borrow::Cow::Borrowed(item.as_str())) {
                         out.push(dup_entry(path, f.name, i));
                     }
                 }
@@ -819,10 +819,10 @@ impl V {
             let Some(contents) = template_unit.contents.as_deref().filter(|c| !c.is_empty()) else {
                 continue;
             };
-            let Ok(sections) = parse_unit(contents) else {
+            let Ok(parsed) = parse_unit(contents) else {
                 continue;
             };
-            if !sections.iter().any(|s| s == "Install") {
+            if !parsed.has_install {
                 self.warn(
                     &[s("units"), n(index), s("contents")],
                     format!(
@@ -838,16 +838,17 @@ impl V {
                 v.error(&[s("name")], "invalid systemd unit extension");
             }
             let parsed = match u.contents.as_deref() {
-                None => Ok(Vec::new()),
+                None => Ok(super::goparse::UnitFile {
+                    has_install: false,
+                    options: 0,
+                }),
                 Some(contents) => parse_unit(contents),
             };
             match parsed {
                 Err(e) => v.error(&[s("contents")], format!("invalid unit content: {e}")),
-                Ok(sections) => {
+                Ok(parsed) => {
                     let contents_empty = u.contents.as_deref().is_none_or(str::is_empty);
-                    if u.enabled == Some(true)
-                        && !contents_empty
-                        && !sections.iter().any(|s| s == "Install")
+                    if u.enabled == Some(true) && !contents_empty && !parsed.has_install
                     {
                         v.warn(
                             &[s("contents")],
