@@ -6,45 +6,10 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
-/// The `fleet` binary: `FLEET_BIN` when set (as `cargo xtask e2e` does), else the one beside this test's
-/// own target directory, built on first use when missing.
+/// The `fleet` binary under test: `FLEET_BIN` when set (as `cargo xtask test` and `e2e` do), else
+/// built fresh once per test process (see `fresh_fleet_binary`), so a test never runs a stale one.
 pub fn fleet_binary() -> Result<PathBuf> {
-    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    FOUND
-        .get_or_init(|| locate_or_build().map_err(|error| format!("{error:#}")))
-        .clone()
-        .map_err(anyhow::Error::msg)
-}
-
-fn locate_or_build() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("FLEET_BIN") {
-        let path = PathBuf::from(path);
-        if !path.is_file() {
-            bail!("FLEET_BIN={} is not a file", path.display());
-        }
-        return Ok(path);
-    }
-    // Test binaries live in <target>/<profile>/deps/; the `fleet` binary in <target>/<profile>/.
-    let test_binary = std::env::current_exe().context("cannot find the test binary")?;
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .context("the test binary is not inside a cargo target directory")?;
-    let candidate = profile_dir.join("fleet");
-    if !candidate.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--package", "fleet-cli", "--bin", "fleet"])
-            .status()
-            .context("cannot run cargo to build the fleet binary")?;
-        if !status.success() || !candidate.is_file() {
-            bail!(
-                "cannot build the fleet binary (expected at {})",
-                candidate.display()
-            );
-        }
-    }
-    Ok(candidate)
+    fresh_fleet_binary()
 }
 
 /// The `fleet` binary, rebuilt once per test process: `FLEET_BIN` when set, else `cargo build` into this
