@@ -63,11 +63,17 @@ pub(crate) fn cargo() -> Command {
 }
 
 /// The workspace root: xtask lives one level below it.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; preferring that over the compile-time value
+/// keeps a binary reused from a shared target directory pointed at the checkout it was run from.
 pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
-        .expect("xtask is a direct child of the workspace root")
-        .to_path_buf()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
 }
 
 /// Cargo's target directory, as cargo itself reports it (honours `CARGO_TARGET_DIR` and
