@@ -237,10 +237,10 @@ fn resolve_plain(tag: &str, value: &str) -> (&'static str, Resolved) {
                 if let Some(u) = go_parse_uint(digits, 2) {
                     return (INT_TAG, Resolved::Uint(u));
                 }
-            } else if let Some(digits) = plain.strip_prefix("-0b") {
-                if let Some(i) = go_parse_int(&format!("-{digits}"), 2) {
-                    return (INT_TAG, Resolved::Int(i));
-                }
+            } else if let Some(digits) = plain.strip_prefix("-0b")
+                && let Some(i) = go_parse_int(&format!("-{digits}"), 2)
+            {
+                return (INT_TAG, Resolved::Int(i));
             }
             if let Some(digits) = plain.strip_prefix("0o") {
                 if let Some(i) = go_parse_int(digits, 8) {

@@ -683,7 +683,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 merged.push(name.to_string());
             }
             if T::has_field(self.version, &name) {
-                if done.iter().any(|d| *d == name) {
+                if done.contains(&name) {
                     let line = self.doc.node(key).line;
                     self.type_errors.push(format!(
                         "line {line}: field {name} already set in type {}",
