@@ -1,13 +1,14 @@
 //! `cargo xtask e2e`: everything the end-to-end tests need, then the tests themselves.
 //!
 //! The tests read what this sets up from the environment (documented in docs/testing.md):
-//! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_GUEST_KERNEL`, `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`.
+//! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_TCP_CONNECT`, `FLEET_E2E_GUEST_KERNEL`,
+//! `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::daemons::{self, SYSTEM_URI};
+use crate::daemons::{self, SYSTEM_URI, TCP_URI};
 use crate::guest;
 use crate::process::{self, cargo, target_dir};
 use crate::setup::{self, SetupOptions};
@@ -25,7 +26,12 @@ pub(crate) struct E2eOptions {
 pub(crate) fn run(options: E2eOptions) -> Result<()> {
     let mut timings = Timings::default();
 
-    timings.measure("setup --e2e", || setup::run(SetupOptions { e2e: true }))?;
+    timings.measure("setup --e2e", || {
+        setup::run(SetupOptions {
+            e2e: true,
+            demo: false,
+        })
+    })?;
     let started = timings.measure("daemons and network", daemons::ensure_running)?;
     let outcome = run_with_daemons(&options, &mut timings);
 
@@ -50,6 +56,7 @@ pub(crate) fn run(options: E2eOptions) -> Result<()> {
 }
 
 fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
+    timings.measure("loopback TCP", daemons::check_tcp_listener)?;
     timings.measure("qemu capabilities", daemons::warm_qemu_capabilities)?;
     let guest = timings.measure("tiny guest", guest::ensure_built)?;
     timings.measure("build fleet", || {
@@ -59,6 +66,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
     if options.prepare_only {
         println!("export FLEET_E2E=1");
         println!("export FLEET_E2E_CONNECT={SYSTEM_URI}");
+        println!("export FLEET_E2E_TCP_CONNECT={TCP_URI}");
         println!("export FLEET_E2E_GUEST_KERNEL={}", guest.kernel.display());
         println!("export FLEET_E2E_GUEST_INITRD={}", guest.initrd.display());
         println!("export FLEET_BIN={}", fleet_binary.display());
@@ -73,6 +81,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
                 .args(&options.test_arguments)
                 .env("FLEET_E2E", "1")
                 .env("FLEET_E2E_CONNECT", SYSTEM_URI)
+                .env("FLEET_E2E_TCP_CONNECT", TCP_URI)
                 .env("FLEET_E2E_GUEST_KERNEL", &guest.kernel)
                 .env("FLEET_E2E_GUEST_INITRD", &guest.initrd)
                 .env("FLEET_BIN", &fleet_binary),

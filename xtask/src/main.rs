@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 
 mod bench;
 mod daemons;
+mod demo;
 mod docs;
 mod e2e;
 mod guest;
@@ -23,6 +24,10 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
+    demo [-- ARGS]       the main job on its embedded default: check, plan and deploy the example fleet
+                         (fleet/fleet.toml); on libvirt's in-library test driver, with a placeholder
+                         image, unless fleet/images/ holds a real Fedora CoreOS image (see README);
+                         ARGS go to `fleet deploy`
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
     test [-- ARGS]       setup --e2e, `cargo test --workspace ARGS`, then the end-to-end tests
@@ -56,9 +61,14 @@ fn dispatch(arguments: &[String]) -> Result<()> {
         bail!("no command given");
     };
     match command.as_str() {
+        "demo" => {
+            let (flags, deploy_arguments) = split_at_double_dash(rest);
+            parse_flags(flags, &[])?;
+            demo::run(deploy_arguments)
+        }
         "setup" => {
             let e2e = parse_flags(rest, &["--e2e"])?.contains(&"--e2e");
-            setup::run(setup::SetupOptions { e2e })
+            setup::run(setup::SetupOptions { e2e, demo: false })
         }
         // Everything after `test` goes to `cargo test --workspace` as written (`-- --nocapture` too).
         "test" => tasks::test(rest),

@@ -15,6 +15,8 @@ use crate::process::{self, display, output};
 pub(crate) struct SetupOptions {
     /// Also the real hypervisor (libvirtd, qemu) and the tools that build the end-to-end tiny guest.
     pub(crate) e2e: bool,
+    /// Also what `cargo xtask demo` uses (qemu-img for its placeholder image).
+    pub(crate) demo: bool,
 }
 
 /// Needed to build the workspace: the `virt` crate links libvirt (libvirt0 comes with libvirt-dev).
@@ -35,6 +37,9 @@ const E2E_PACKAGES: &[&str] = &[
     "zstd",
 ];
 
+/// Needed by `cargo xtask demo`: qemu-img makes the placeholder base image.
+const DEMO_PACKAGES: &[&str] = &["qemu-utils"];
+
 /// The machine ships qemu-utils from backports (10.x); bookworm's qemu-system (7.2) conflicts with it,
 /// so these are pinned to qemu-system-x86's own version (qemu-block-extra only when it is installed).
 const QEMU_SYSTEM: &str = "qemu-system-x86";
@@ -44,6 +49,13 @@ pub(crate) fn run(options: SetupOptions) -> Result<()> {
     let mut wanted: Vec<&str> = BUILD_PACKAGES.to_vec();
     if options.e2e {
         wanted.extend(E2E_PACKAGES);
+    }
+    if options.demo {
+        for package in DEMO_PACKAGES {
+            if !wanted.contains(package) {
+                wanted.push(package);
+            }
+        }
     }
     let mut queried = wanted.clone();
     queried.extend(QEMU_PINNED_COMPANIONS);

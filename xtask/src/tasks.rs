@@ -10,7 +10,10 @@ use crate::setup::{self, SetupOptions};
 /// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`
 /// (also when the workspace tests failed; the result fails if either did).
 pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
-    setup::run(SetupOptions { e2e: true })?;
+    setup::run(SetupOptions {
+        e2e: true,
+        demo: false,
+    })?;
     let mut timings = Timings::default();
     // Tests of the `fleet` binary find it through FLEET_BIN; building it here spares them a nested
     // cargo build of their own.
@@ -45,7 +48,10 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
 
 /// Formatting, lints with warnings denied, docs in step with the CLI, then `test`.
 pub(crate) fn ci() -> Result<()> {
-    setup::run(SetupOptions { e2e: false })?;
+    setup::run(SetupOptions {
+        e2e: false,
+        demo: false,
+    })?;
     process::run(cargo().args(["fmt", "--all", "--", "--check"]))
         .context("formatting differs: run `cargo fmt --all`")?;
     process::run(cargo().args([
