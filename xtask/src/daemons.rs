@@ -3,18 +3,54 @@
 //! virtlogd must run before libvirtd starts a domain (qemu's console goes through it with the default
 //! `stdio_handler = "logd"`). We start only what is not already running, remember the PIDs we started,
 //! and stop only those, and only when asked: a developer's box keeps them for the next run.
+//!
+//! libvirtd also listens on loopback TCP without authentication (`LIBVIRTD_CONFIG`), so the tests
+//! reach it through libvirt's remote protocol (`qemu+tcp://127.0.0.1/system`) as fleet reaches a
+//! remote hypervisor. It is started with that configuration file (`-f`) and `--listen`;
+//! /etc/libvirt/libvirtd.conf is left as it is.
+//!
+//! A second, separate hypervisor runs beside it for the multi-host tests (`SECOND_HOST_URI`): another
+//! virtlogd and libvirtd in a mount namespace of their own, where /run/libvirt, /etc/libvirt,
+//! /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt are directories under
+//! `<target>/e2e/second-host/`. It keeps its own domains, pools, networks and files, as another machine
+//! would, shares this machine's qemu, kernel and network stack, and is reachable only over loopback TCP.
+//! Two `[[host]]` entries naming the *same* daemon (say `qemu:///system` and
+//! `qemu+tcp://127.0.0.1/system`) would instead show every domain on both hosts.
 
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::process::{self, output};
+use crate::process::{self, output, target_dir};
 
 /// The URI the end-to-end tests use.
 pub(crate) const SYSTEM_URI: &str = "qemu:///system";
+
+/// The same daemon through libvirt's remote protocol on loopback TCP, as a remote host is reached.
+pub(crate) const TCP_URI: &str = "qemu+tcp://127.0.0.1/system";
+
+/// Where `LIBVIRTD_CONFIG` makes libvirtd listen (libvirt's default TCP port, loopback only).
+const TCP_LISTEN_ADDRESS: &str = "127.0.0.1:16509";
+
+/// libvirtd's configuration for the end-to-end tests: libvirt's defaults (Debian's
+/// /etc/libvirt/libvirtd.conf sets nothing) plus TCP on loopback without authentication.
+///
+/// `auth_tcp = "none"` lets any local user drive libvirt as root while this daemon runs: fine on a
+/// CI machine or a throwaway box, and the reason it is loopback-only and only for the tests.
+const LIBVIRTD_CONFIG: &str = "\
+# Written by `cargo xtask e2e` (xtask/src/daemons.rs); libvirtd runs with `--listen -f` this file.
+# The end-to-end tests reach this daemon through libvirt's remote protocol as they would a remote
+# hypervisor: qemu+tcp://127.0.0.1/system. Loopback only and without authentication: test use only.
+listen_tls = 0
+listen_tcp = 1
+listen_addr = \"127.0.0.1\"
+tcp_port = \"16509\"
+auth_tcp = \"none\"
+";
 
 /// A daemon we know how to find and start.
 #[derive(Debug, Clone, Copy)]
@@ -22,19 +58,76 @@ struct Daemon {
     program: &'static str,
     pid_file: &'static str,
     socket: &'static str,
+    /// Listens on loopback TCP with `LIBVIRTD_CONFIG`.
+    listens_on_tcp: bool,
 }
 
 const VIRTLOGD: Daemon = Daemon {
     program: "virtlogd",
     pid_file: "/run/virtlogd.pid",
     socket: "/run/libvirt/virtlogd-sock",
+    listens_on_tcp: false,
 };
 
 const LIBVIRTD: Daemon = Daemon {
     program: "libvirtd",
     pid_file: "/run/libvirtd.pid",
     socket: "/run/libvirt/libvirt-sock",
+    listens_on_tcp: true,
 };
+
+/// The second hypervisor (see the module docs): its own libvirtd, only on loopback TCP.
+pub(crate) const SECOND_HOST_URI: &str = "qemu+tcp://127.0.0.1:16510/system";
+const SECOND_HOST_LISTEN_ADDRESS: &str = "127.0.0.1:16510";
+
+/// The second libvirtd's configuration: as `LIBVIRTD_CONFIG`, on the next port.
+const SECOND_HOST_LIBVIRTD_CONFIG: &str = "\
+# Written by `cargo xtask e2e` (xtask/src/daemons.rs): the second hypervisor of the end-to-end tests,
+# a libvirtd in its own mount namespace, reached only as qemu+tcp://127.0.0.1:16510/system.
+# Loopback only and without authentication: test use only.
+listen_tls = 0
+listen_tcp = 1
+listen_addr = \"127.0.0.1\"
+tcp_port = \"16510\"
+auth_tcp = \"none\"
+";
+
+/// The second hypervisor's own `default` network, on a bridge and subnet of its own.
+const SECOND_HOST_NETWORK_XML: &str = "<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='fleete2e1' stp='on' delay='0'/>
+  <ip address='10.217.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='10.217.122.2' end='10.217.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+";
+
+/// The system directories libvirt keeps its state in, each replaced in the second hypervisor's mount
+/// namespace by the directory of the same last name under its root (`run`, `etc`, ...).
+const SECOND_HOST_PRIVATE_DIRECTORIES: &[(&str, &str)] = &[
+    ("run", "/run/libvirt"),
+    ("etc", "/etc/libvirt"),
+    ("lib", "/var/lib/libvirt"),
+    ("cache", "/var/cache/libvirt"),
+    ("log", "/var/log/libvirt"),
+];
+
+/// Run by `unshare --mount` as `sh -c SCRIPT sh ROOT START_VIRTLOGD`: hide this machine's libvirt
+/// state behind the second hypervisor's directories, then start its daemons (virtlogd only when
+/// `START_VIRTLOGD` is 1, i.e. not still running from an earlier start).
+const SECOND_HOST_START_SCRIPT: &str = r#"set -e
+root="$1"
+mount --bind "$root/run" /run/libvirt
+mount --bind "$root/etc" /etc/libvirt
+mount --bind "$root/lib" /var/lib/libvirt
+mount --bind "$root/cache" /var/cache/libvirt
+mount --bind "$root/log" /var/log/libvirt
+if [ "$2" = 1 ]; then virtlogd -d -p /run/libvirt/virtlogd.pid; fi
+libvirtd -d --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+"#;
 
 const DEFAULT_NETWORK: &str = "default";
 const DEFAULT_NETWORK_DNSMASQ_PID: &str = "/run/libvirt/network/default.pid";
@@ -60,11 +153,13 @@ pub(crate) struct Started {
     daemons: Vec<(&'static str, u32)>,
     /// Whether the `default` network (and its dnsmasq) came up because of us.
     network: bool,
+    /// The second hypervisor's daemons this process started (its network goes with them).
+    second_host: Vec<(&'static str, u32)>,
 }
 
 impl Started {
     pub(crate) fn is_empty(&self) -> bool {
-        self.daemons.is_empty() && !self.network
+        self.daemons.is_empty() && !self.network && self.second_host.is_empty()
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -76,6 +171,11 @@ impl Started {
         if self.network {
             parts.push(format!("network `{DEFAULT_NETWORK}`"));
         }
+        parts.extend(
+            self.second_host
+                .iter()
+                .map(|(program, pid)| format!("second hypervisor's {program} (pid {pid})")),
+        );
         parts.join(", ")
     }
 }
@@ -92,23 +192,173 @@ pub(crate) fn ensure_running() -> Result<Started> {
         }
     }
     // libvirtd autostarts the network when it starts; count it as ours if its dnsmasq was not there before.
-    let started_network = ensure_default_network()?;
+    let started_network = ensure_network(
+        SYSTEM_URI,
+        DEFAULT_NETWORK_XML,
+        Path::new(DEFAULT_NETWORK_DNSMASQ_PID),
+    )?;
     started.network = started_network || !dnsmasq_was_running;
+    // Whatever happens next, what was started so far is reported (and stopped in CI).
+    if let Err(error) = ensure_second_host(&mut started.second_host) {
+        eprintln!("e2e: the second hypervisor did not come up: {error:#}");
+        if !started.is_empty() {
+            eprintln!(
+                "e2e: stopping what this run started: {}",
+                started.describe()
+            );
+            stop(started)?;
+        }
+        return Err(error);
+    }
     Ok(started)
+}
+
+/// Where the second hypervisor keeps its state (see the module docs).
+pub(crate) fn second_host_root() -> PathBuf {
+    target_dir().join("e2e").join("second-host")
+}
+
+/// Start the second hypervisor's daemons unless they run; then its network, like the first's.
+fn ensure_second_host(started: &mut Vec<(&'static str, u32)>) -> Result<()> {
+    let root = second_host_root();
+    let virtlogd_pid_file = root.join("run").join("virtlogd.pid");
+    let libvirtd_pid_file = root.join("run").join("libvirtd.pid");
+    let running = |pid_file: &Path, program: &str| {
+        pid_from_file(pid_file).filter(|pid| process_named(*pid, program))
+    };
+    let virtlogd_running = running(&virtlogd_pid_file, "virtlogd");
+    if let Some(pid) = running(&libvirtd_pid_file, "libvirtd") {
+        eprintln!("second hypervisor: libvirtd already running (pid {pid})");
+    } else {
+        if !process::is_root()? {
+            bail!(
+                "the second hypervisor's libvirtd is not running and only root can start it: run `sudo cargo xtask e2e`"
+            );
+        }
+        for (name, _) in SECOND_HOST_PRIVATE_DIRECTORIES {
+            let directory = root.join(name);
+            std::fs::create_dir_all(&directory)
+                .with_context(|| format!("cannot create {}", directory.display()))?;
+        }
+        let config = root.join("etc").join("libvirtd.conf");
+        if std::fs::read_to_string(&config).ok().as_deref() != Some(SECOND_HOST_LIBVIRTD_CONFIG) {
+            std::fs::write(&config, SECOND_HOST_LIBVIRTD_CONFIG)
+                .with_context(|| format!("cannot write {}", config.display()))?;
+        }
+        let start_virtlogd = if virtlogd_running.is_some() { "0" } else { "1" };
+        process::run(
+            Command::new("unshare")
+                .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                .arg(SECOND_HOST_START_SCRIPT)
+                .arg("sh")
+                .arg(&root)
+                .arg(start_virtlogd),
+        )
+        .context("cannot start the second hypervisor (unshare needs root and util-linux)")?;
+        let address: SocketAddr = SECOND_HOST_LISTEN_ADDRESS
+            .parse()
+            .context("the second hypervisor's address is malformed")?;
+        wait_until(Duration::from_secs(30), || {
+            TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok()
+        })
+        .with_context(|| {
+            format!("the second hypervisor's libvirtd started but never listened on {SECOND_HOST_LISTEN_ADDRESS}")
+        })?;
+        if virtlogd_running.is_none() {
+            let pid = running(&virtlogd_pid_file, "virtlogd").with_context(|| {
+                format!(
+                    "the second hypervisor's virtlogd wrote no pid file {}",
+                    virtlogd_pid_file.display()
+                )
+            })?;
+            eprintln!("started the second hypervisor's virtlogd (pid {pid})");
+            started.push(("virtlogd", pid));
+        }
+        let pid = running(&libvirtd_pid_file, "libvirtd").with_context(|| {
+            format!(
+                "the second hypervisor's libvirtd wrote no pid file {}",
+                libvirtd_pid_file.display()
+            )
+        })?;
+        eprintln!("started the second hypervisor's libvirtd (pid {pid}), {SECOND_HOST_URI}");
+        started.push(("libvirtd", pid));
+    }
+    ensure_network(
+        SECOND_HOST_URI,
+        SECOND_HOST_NETWORK_XML,
+        &root.join("run").join("network").join("default.pid"),
+    )?;
+    Ok(())
+}
+
+/// The tests reach libvirtd as a remote host over loopback TCP: make sure that works, or say how to
+/// get there (a libvirtd this run did not start is never restarted).
+pub(crate) fn check_tcp_listener() -> Result<()> {
+    let address: SocketAddr = TCP_LISTEN_ADDRESS
+        .parse()
+        .context("the loopback TCP address is malformed")?;
+    if TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_err() {
+        let pid =
+            pid_from_file(LIBVIRTD.pid_file).map_or_else(|| "?".to_owned(), |pid| pid.to_string());
+        bail!(
+            "libvirtd (pid {pid}) runs but does not listen on {TCP_LISTEN_ADDRESS}, which the remote-host \
+             tests need; it was started outside `cargo xtask e2e` (or by an older version), so it is left \
+             alone: stop it (`kill {pid}`) and run `cargo xtask e2e` again, which starts it with \
+             `libvirtd -d --listen -f {}`",
+            libvirtd_config_path().display()
+        );
+    }
+    output(Command::new("virsh").args(["-q", "-c", TCP_URI, "uri"])).with_context(|| {
+        format!(
+            "libvirtd listens on {TCP_LISTEN_ADDRESS} but {TCP_URI} does not answer without \
+             authentication (its auth_tcp is not \"none\"?)"
+        )
+    })?;
+    Ok(())
+}
+
+/// Where `LIBVIRTD_CONFIG` is written for `libvirtd -f`.
+fn libvirtd_config_path() -> PathBuf {
+    target_dir().join("e2e").join("libvirtd.conf")
+}
+
+/// Write `LIBVIRTD_CONFIG` (only when it differs, so the file's age tells when it last changed).
+fn write_libvirtd_config() -> Result<PathBuf> {
+    let path = libvirtd_config_path();
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(LIBVIRTD_CONFIG) {
+        if let Some(directory) = path.parent() {
+            std::fs::create_dir_all(directory)
+                .with_context(|| format!("cannot create {}", directory.display()))?;
+        }
+        std::fs::write(&path, LIBVIRTD_CONFIG)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(path)
 }
 
 /// Undo `ensure_running`: stop the network if we brought it up, then the daemons we started, newest first.
 pub(crate) fn stop(started: Started) -> Result<()> {
+    if !started.second_host.is_empty() {
+        // Its dnsmasq and bridge outlive libvirtd: take the network down first.
+        let _ = process::run(virsh_at(SECOND_HOST_URI).args(["net-destroy", DEFAULT_NETWORK]));
+    }
+    for (program, pid) in started.second_host.into_iter().rev() {
+        stop_daemon(program, pid)?;
+    }
     if started.network {
         process::run(virsh().args(["net-destroy", DEFAULT_NETWORK]))?;
     }
     for (program, pid) in started.daemons.into_iter().rev() {
-        eprintln!("stopping {program} (pid {pid}), which this run started");
-        process::run(Command::new("kill").args(["-TERM", &pid.to_string()]))?;
-        wait_until(Duration::from_secs(30), || !process_named(pid, program))
-            .with_context(|| format!("{program} (pid {pid}) did not exit after SIGTERM"))?;
+        stop_daemon(program, pid)?;
     }
     Ok(())
+}
+
+fn stop_daemon(program: &str, pid: u32) -> Result<()> {
+    eprintln!("stopping {program} (pid {pid}), which this run started");
+    process::run(Command::new("kill").args(["-TERM", &pid.to_string()]))?;
+    wait_until(Duration::from_secs(30), || !process_named(pid, program))
+        .with_context(|| format!("{program} (pid {pid}) did not exit after SIGTERM"))
 }
 
 /// `Some(pid)` when we started the daemon, `None` when it already ran.
@@ -130,7 +380,15 @@ fn ensure_daemon(daemon: Daemon) -> Result<Option<u32>> {
             daemon.program
         );
     }
-    process::run(Command::new(daemon.program).arg("-d"))?;
+    let mut command = Command::new(daemon.program);
+    command.arg("-d");
+    if daemon.listens_on_tcp {
+        command
+            .arg("--listen")
+            .arg("-f")
+            .arg(write_libvirtd_config()?);
+    }
+    process::run(&mut command)?;
     wait_until(Duration::from_secs(30), || {
         UnixStream::connect(daemon.socket).is_ok()
     })
@@ -174,14 +432,17 @@ fn ensure_kvm_device_group() -> Result<()> {
     Ok(())
 }
 
-/// Returns whether this call started the network.
-fn ensure_default_network() -> Result<bool> {
+/// Make sure the `default` network of the daemon at `connect` exists (defined from `xml` when
+/// missing) and is active, and that its dnsmasq (pid in `dnsmasq_pid`) runs. Returns whether this
+/// call started the network.
+fn ensure_network(connect: &str, xml: &str, dnsmasq_pid: &Path) -> Result<bool> {
+    let virsh = || virsh_at(connect);
     let info = match output(virsh().args(["net-info", DEFAULT_NETWORK])) {
         Ok(info) => info,
         Err(_) => {
             let definition = std::env::temp_dir()
                 .join(format!("fleet-xtask-network-{}.xml", std::process::id()));
-            std::fs::write(&definition, DEFAULT_NETWORK_XML)
+            std::fs::write(&definition, xml)
                 .with_context(|| format!("cannot write {}", definition.display()))?;
             let defined = process::run(virsh().arg("net-define").arg(&definition));
             let _ = std::fs::remove_file(&definition);
@@ -197,12 +458,12 @@ fn ensure_default_network() -> Result<bool> {
         process::run(virsh().args(["net-start", DEFAULT_NETWORK]))?;
     }
     // Without systemd nothing else would notice a dnsmasq that died at start (e.g. a port clash).
-    let dnsmasq_alive =
-        pid_from_file(DEFAULT_NETWORK_DNSMASQ_PID).is_some_and(|pid| process_named(pid, "dnsmasq"));
+    let dnsmasq_alive = pid_from_file(dnsmasq_pid).is_some_and(|pid| process_named(pid, "dnsmasq"));
     if !dnsmasq_alive {
         bail!(
-            "network `{DEFAULT_NETWORK}` is active but its dnsmasq is not running (see {DEFAULT_NETWORK_DNSMASQ_PID}); \
-             try `virsh net-destroy {DEFAULT_NETWORK} && virsh net-start {DEFAULT_NETWORK}`"
+            "network `{DEFAULT_NETWORK}` of {connect} is active but its dnsmasq is not running (see {}); \
+             try `virsh -c {connect} net-destroy {DEFAULT_NETWORK} && virsh -c {connect} net-start {DEFAULT_NETWORK}`",
+            dnsmasq_pid.display()
         );
     }
     Ok(!active)
@@ -210,16 +471,33 @@ fn ensure_default_network() -> Result<bool> {
 
 /// Make libvirtd probe qemu now: the first probe after an install or upgrade runs qemu and takes up
 /// to a minute on 2 cores; it is cached under /var/cache/libvirt, so later runs pay nothing.
+///
+/// The second hypervisor keeps its own cache, so it is asked too.
 pub(crate) fn warm_qemu_capabilities() -> Result<()> {
-    output(virsh().args(["domcapabilities", "--virttype", "qemu", "--arch", "x86_64"]))
-        .context("libvirt cannot run qemu (domcapabilities failed)")?;
+    for connect in [SYSTEM_URI, SECOND_HOST_URI] {
+        output(virsh_at(connect).args([
+            "domcapabilities",
+            "--virttype",
+            "qemu",
+            "--arch",
+            "x86_64",
+        ]))
+        .with_context(|| {
+            format!("libvirt at {connect} cannot run qemu (domcapabilities failed)")
+        })?;
+    }
     Ok(())
 }
 
 /// `virsh -c qemu:///system` with libvirt's own error text on failure.
 pub(crate) fn virsh() -> Command {
+    virsh_at(SYSTEM_URI)
+}
+
+/// `virsh -c URI`.
+fn virsh_at(connect: &str) -> Command {
     let mut command = Command::new("virsh");
-    command.args(["-c", SYSTEM_URI, "-q"]);
+    command.args(["-c", connect, "-q"]);
     command
 }
 

@@ -1,14 +1,14 @@
 //! `cargo xtask e2e`: everything the end-to-end tests need, then the tests themselves.
 //!
 //! The tests read what this sets up from the environment (documented in docs/testing.md):
-//! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_TCP_CONNECT`, `FLEET_E2E_GUEST_KERNEL`,
-//! `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`.
+//! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_TCP_CONNECT`, `FLEET_E2E_SECOND_CONNECT`,
+//! `FLEET_E2E_SECOND_ROOT`, `FLEET_E2E_GUEST_KERNEL`, `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::daemons::{self, SYSTEM_URI, TCP_URI};
+use crate::daemons::{self, SECOND_HOST_URI, SYSTEM_URI, TCP_URI};
 use crate::guest;
 use crate::process::{self, cargo, target_dir};
 use crate::setup::{self, SetupOptions};
@@ -67,6 +67,11 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
         println!("export FLEET_E2E=1");
         println!("export FLEET_E2E_CONNECT={SYSTEM_URI}");
         println!("export FLEET_E2E_TCP_CONNECT={TCP_URI}");
+        println!("export FLEET_E2E_SECOND_CONNECT={SECOND_HOST_URI}");
+        println!(
+            "export FLEET_E2E_SECOND_ROOT={}",
+            daemons::second_host_root().display()
+        );
         println!("export FLEET_E2E_GUEST_KERNEL={}", guest.kernel.display());
         println!("export FLEET_E2E_GUEST_INITRD={}", guest.initrd.display());
         println!("export FLEET_BIN={}", fleet_binary.display());
@@ -82,6 +87,8 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
                 .env("FLEET_E2E", "1")
                 .env("FLEET_E2E_CONNECT", SYSTEM_URI)
                 .env("FLEET_E2E_TCP_CONNECT", TCP_URI)
+                .env("FLEET_E2E_SECOND_CONNECT", SECOND_HOST_URI)
+                .env("FLEET_E2E_SECOND_ROOT", daemons::second_host_root())
                 .env("FLEET_E2E_GUEST_KERNEL", &guest.kernel)
                 .env("FLEET_E2E_GUEST_INITRD", &guest.initrd)
                 .env("FLEET_BIN", &fleet_binary),
