@@ -1,10 +1,15 @@
 //! Finding and running the `fleet` binary under test.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use serde_json::Value;
 
 /// The `fleet` binary under test: `FLEET_BIN` when set (as `cargo xtask test` and `e2e` do), else
 /// built fresh once per test process (see `fresh_fleet_binary`), so a test never runs a stale one.
@@ -102,4 +107,165 @@ where
     command
         .spawn()
         .with_context(|| format!("cannot start {command:?}"))
+}
+
+/// A finished `fleet ... --format json` run: its exit status, its parsed stdout and its stderr.
+#[derive(Debug)]
+pub struct JsonRun {
+    pub status: ExitStatus,
+    pub json: Value,
+    pub stderr: String,
+}
+
+/// Run `fleet ARGS --format json` and parse what it prints; a run whose stdout is not JSON is an
+/// error carrying its stderr.
+pub fn run_fleet_json<I, S>(arguments: I) -> Result<JsonRun>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = fleet_command()?;
+    command.args(arguments).args(["--format", "json"]);
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {command:?}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "{command:?} ({}) printed no JSON; stdout:\n{}\nstderr:\n{stderr}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })?;
+    Ok(JsonRun {
+        status: output.status,
+        json,
+        stderr,
+    })
+}
+
+/// What `fleet render FLEET --out DIR` wrote: every node's Ignition bytes and `manifest.json`'s
+/// sha256 per node.
+#[derive(Debug)]
+pub struct RenderedFleet {
+    pub ignition: BTreeMap<String, Vec<u8>>,
+    pub manifest: BTreeMap<String, String>,
+}
+
+/// Render `fleet_toml` into `out` with the binary under test and read the result back.
+pub fn render_fleet(fleet_toml: &Path, out: &Path) -> Result<RenderedFleet> {
+    let output = run_fleet([
+        "render".as_ref(),
+        fleet_toml.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ])?;
+    if !output.status.success() {
+        bail!(
+            "fleet render {} failed ({}): {}",
+            fleet_toml.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let manifest_path = out.join("manifest.json");
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", manifest_path.display()))?;
+    let nodes = manifest["nodes"]
+        .as_object()
+        .with_context(|| format!("{} has no `nodes` object", manifest_path.display()))?;
+    let mut rendered = RenderedFleet {
+        ignition: BTreeMap::new(),
+        manifest: BTreeMap::new(),
+    };
+    for (node, sha256) in nodes {
+        let sha256 = sha256
+            .as_str()
+            .with_context(|| format!("manifest entry of {node} is not a string"))?;
+        let path = out.join(format!("{node}.ign"));
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        rendered.manifest.insert(node.clone(), sha256.to_owned());
+        rendered.ignition.insert(node.clone(), bytes);
+    }
+    Ok(rendered)
+}
+
+/// A `fleet` run that was killed with SIGKILL once its stderr showed a given line.
+#[derive(Debug)]
+pub struct KilledRun {
+    /// The stderr line that triggered the kill; `None` when the run ended on its own first.
+    pub killed_at: Option<String>,
+    /// Every stderr line read before the kill (or the end).
+    pub stderr: Vec<String>,
+    pub status: ExitStatus,
+}
+
+/// Start `fleet ARGS`, read its stderr line by line, and SIGKILL it as soon as `kill_when(line)`
+/// holds: synchronised on what the process reports, never on a sleep. Gives up (kills it and fails)
+/// after `limit`.
+pub fn run_fleet_and_kill_when<I, S>(
+    arguments: I,
+    limit: Duration,
+    mut kill_when: impl FnMut(&str) -> bool,
+) -> Result<KilledRun>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut child = spawn_fleet(arguments)?;
+    let stderr = child.stderr.take().context("fleet's stderr is not piped")?;
+    let mut stdout = child.stdout.take().context("fleet's stdout is not piped")?;
+    // Drain stdout so the child never blocks on a full pipe; the lines come through a channel so
+    // the wait below has a deadline.
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = stdout.read_to_end(&mut sink);
+    });
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    let mut killed_at = None;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(remaining) {
+            Ok(line) => {
+                let matched = kill_when(&line);
+                seen.push(line.clone());
+                if matched {
+                    // SIGKILL: no destructor, no cleanup of fleet's own, as a crash or power loss.
+                    child.kill().context("cannot kill fleet")?;
+                    killed_at = Some(line);
+                    break;
+                }
+            }
+            // The process closed stderr: it ended on its own.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "fleet showed no matching line within {limit:?}; its stderr so far:\n{}",
+                    seen.join("\n")
+                );
+            }
+        }
+    }
+    let status = child.wait().context("cannot wait for fleet")?;
+    Ok(KilledRun {
+        killed_at,
+        stderr: seen,
+        status,
+    })
 }

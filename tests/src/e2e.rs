@@ -2,7 +2,7 @@
 //! loudly on a developer box that did not, and fail in CI, where a skipped end-to-end test would hide a gap.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::virsh::Virsh;
 
@@ -11,8 +11,36 @@ use crate::virsh::Virsh;
 pub struct E2eEnvironment {
     /// The libvirt URI of a running daemon (`qemu:///system`).
     pub connect: String,
+    /// The same daemon through libvirt's remote protocol on loopback TCP (`qemu+tcp://127.0.0.1/system`).
+    pub tcp_connect: String,
+    /// A second, separate hypervisor, when `cargo xtask e2e` started one.
+    pub second_host: Option<SecondHost>,
     /// The tiny guest built by `cargo xtask guest` (see docs/testing.md).
     pub guest: TinyGuest,
+}
+
+/// The second hypervisor `cargo xtask e2e` runs beside the first: its own libvirtd (own domains,
+/// pools, networks and /var/lib/libvirt) in a mount namespace, reachable only over loopback TCP.
+#[derive(Debug, Clone)]
+pub struct SecondHost {
+    /// `qemu+tcp://127.0.0.1:16510/system`.
+    pub connect: String,
+    /// Its state directory: what it sees as /var/lib/libvirt is `ROOT/lib` here, /var/log/libvirt
+    /// is `ROOT/log` (xtask/src/daemons.rs).
+    pub root: PathBuf,
+}
+
+impl SecondHost {
+    /// virsh on the second hypervisor, knowing where its qemu logs are.
+    pub fn virsh(&self) -> Virsh {
+        Virsh::new(&self.connect).with_qemu_log_dir(self.root.join("log").join("qemu"))
+    }
+
+    /// A path as the second hypervisor sees it (under /var/lib/libvirt), as a path here.
+    pub fn local_path(&self, path_on_host: &Path) -> Option<PathBuf> {
+        let relative = path_on_host.strip_prefix("/var/lib/libvirt").ok()?;
+        Some(self.root.join("lib").join(relative))
+    }
 }
 
 /// The tiny guest: a Debian kernel and an initramfs whose `/init` prints the fw_cfg config's sha256.
@@ -30,6 +58,21 @@ impl TinyGuest {
 impl E2eEnvironment {
     pub fn virsh(&self) -> Virsh {
         Virsh::new(&self.connect)
+    }
+
+    /// virsh on the first daemon through loopback TCP, as a remote host is reached.
+    pub fn tcp_virsh(&self) -> Virsh {
+        Virsh::new(&self.tcp_connect).with_qemu_log_dir(PathBuf::from("/var/log/libvirt/qemu"))
+    }
+
+    /// The second hypervisor; panics (the test fails) when `cargo xtask e2e` did not provide one.
+    pub fn require_second_host(&self, test_name: &str) -> &SecondHost {
+        self.second_host.as_ref().unwrap_or_else(|| {
+            panic!(
+                "end-to-end test `{test_name}` needs the second hypervisor (FLEET_E2E_SECOND_CONNECT \
+                 and FLEET_E2E_SECOND_ROOT); run it through `cargo xtask e2e`"
+            )
+        })
     }
 }
 
@@ -82,7 +125,24 @@ fn ready_environment(test_name: &str) -> E2eEnvironment {
              `cargo xtask e2e` starts the daemons"
         );
     }
-    E2eEnvironment { connect, guest }
+    let tcp_connect = std::env::var("FLEET_E2E_TCP_CONNECT")
+        .unwrap_or_else(|_| "qemu+tcp://127.0.0.1/system".to_owned());
+    let second_host = match (
+        std::env::var("FLEET_E2E_SECOND_CONNECT"),
+        std::env::var_os("FLEET_E2E_SECOND_ROOT"),
+    ) {
+        (Ok(connect), Some(root)) => Some(SecondHost {
+            connect,
+            root: PathBuf::from(root),
+        }),
+        _ => None,
+    };
+    E2eEnvironment {
+        connect,
+        tcp_connect,
+        second_host,
+        guest,
+    }
 }
 
 /// `FLEET_E2E_GUEST_*` when set, else `<target>/e2e-guest/NAME` next to this test binary's target dir.

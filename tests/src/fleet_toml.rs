@@ -2,6 +2,7 @@
 //! with the pool and a throwaway base image inside the test's own directory.
 
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -13,19 +14,81 @@ use crate::workdir::WorkDir;
 /// A fleet of tiny guests; `write` turns it into files in a `WorkDir`.
 #[derive(Debug, Clone)]
 pub struct E2eFleet {
-    /// Fleet name; also names the pool (`<name>-pool`).
+    /// Fleet name; also names the pool (`<name>-pool`, or `fleet-<name>` with `PoolLocation::HostDefault`).
     pub name: String,
-    /// libvirt URI written as `[fleet] connect`.
+    /// libvirt URI written as `[fleet] connect` (used when `hosts` is empty).
     pub connect: String,
-    /// Groups as (name, node count); node names are `<name>-<group>-<index>` so they never clash
-    /// with domains that are not the test's.
-    pub groups: Vec<(String, u32)>,
+    /// Groups in file order; node names are `<fleet>-<group>-<index>` so they never clash with
+    /// domains that are not the test's.
+    pub groups: Vec<E2eGroup>,
+    /// `[[host]]` entries; empty: every node on `connect`.
+    pub hosts: Vec<E2eHost>,
     pub vcpus: u32,
     pub memory_mib: u64,
     pub disk_gib: u64,
     pub network: String,
+    pub pool: PoolLocation,
     /// Raw TOML appended at the end (extra groups, nodes with overrides, ...).
     pub extra_toml: String,
+}
+
+/// A `[[group]]` of `count` tiny-guest nodes.
+#[derive(Debug, Clone)]
+pub struct E2eGroup {
+    pub name: String,
+    pub count: u32,
+    /// `mode = "reserved"` addressing in 192.168.122.0/24 (the `default` network), node *i* at
+    /// `first_address + i - 1`.
+    pub reserved_from: Option<Ipv4Addr>,
+    /// Overrides the fleet's memory for this group.
+    pub memory_mib: Option<u64>,
+    /// Pins every node of the group to this `[[host]]`.
+    pub host: Option<String>,
+}
+
+impl E2eGroup {
+    pub fn new(name: &str, count: u32) -> E2eGroup {
+        E2eGroup {
+            name: name.to_owned(),
+            count,
+            reserved_from: None,
+            memory_mib: None,
+            host: None,
+        }
+    }
+
+    pub fn reserved_from(mut self, first_address: Ipv4Addr) -> E2eGroup {
+        self.reserved_from = Some(first_address);
+        self
+    }
+
+    pub fn memory_mib(mut self, memory_mib: u64) -> E2eGroup {
+        self.memory_mib = Some(memory_mib);
+        self
+    }
+
+    pub fn on_host(mut self, host: &str) -> E2eGroup {
+        self.host = Some(host.to_owned());
+        self
+    }
+}
+
+/// A `[[host]]` entry.
+#[derive(Debug, Clone)]
+pub struct E2eHost {
+    pub name: String,
+    pub connect: String,
+}
+
+/// Where the fleet's storage pool lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolLocation {
+    /// `<workdir>/pool`, named `<fleet>-pool`: one host, removed with the test's directory.
+    WorkDir,
+    /// fleet's default, `/var/lib/libvirt/fleet-<fleet>` named `fleet-<fleet>`: on every host its
+    /// own directory, as on separate machines (the second hypervisor of `cargo xtask e2e` has its
+    /// own /var/lib/libvirt).
+    HostDefault,
 }
 
 /// What `E2eFleet::write` created.
@@ -34,6 +97,7 @@ pub struct E2eFleetFiles {
     pub fleet_name: String,
     pub fleet_toml: PathBuf,
     pub pool_name: String,
+    /// The pool's directory as written in (or defaulted by) the fleet file, i.e. as each host sees it.
     pub pool_dir: PathBuf,
     pub base_image: PathBuf,
 }
@@ -50,6 +114,16 @@ impl E2eFleetFiles {
         self.pool_dir
             .join(format!("{}.{node}.ign", self.fleet_name))
     }
+
+    /// The names of the volumes fleet keeps for a node: overlay, Ignition, console log.
+    pub fn node_volumes(&self, node: &str) -> [String; 3] {
+        let fleet = &self.fleet_name;
+        [
+            format!("{fleet}.{node}.qcow2"),
+            format!("{fleet}.{node}.ign"),
+            format!("{fleet}.{node}.console.log"),
+        ]
+    }
 }
 
 impl E2eFleet {
@@ -59,26 +133,59 @@ impl E2eFleet {
             name: name.to_owned(),
             connect: connect.to_owned(),
             groups: Vec::new(),
+            hosts: Vec::new(),
             vcpus: 1,
             memory_mib: 256,
             disk_gib: 10,
             network: "default".to_owned(),
+            pool: PoolLocation::WorkDir,
             extra_toml: String::new(),
         }
     }
 
-    pub fn group(mut self, name: &str, count: u32) -> E2eFleet {
-        self.groups.push((name.to_owned(), count));
+    /// A plain group of `count` nodes (DHCP addressing, the fleet's settings).
+    pub fn group(self, name: &str, count: u32) -> E2eFleet {
+        self.with_group(E2eGroup::new(name, count))
+    }
+
+    pub fn with_group(mut self, group: E2eGroup) -> E2eFleet {
+        self.groups.push(group);
         self
+    }
+
+    pub fn host(mut self, name: &str, connect: &str) -> E2eFleet {
+        self.hosts.push(E2eHost {
+            name: name.to_owned(),
+            connect: connect.to_owned(),
+        });
+        self
+    }
+
+    pub fn pool(mut self, pool: PoolLocation) -> E2eFleet {
+        self.pool = pool;
+        self
+    }
+
+    /// The node names of a group, in order.
+    pub fn group_node_names(&self, group: &str) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter(|candidate| candidate.name == group)
+            .flat_map(|group| self.names_in(group))
+            .collect()
     }
 
     /// The node names the fleet expands to, in file order.
     pub fn node_names(&self) -> Vec<String> {
         self.groups
             .iter()
-            .flat_map(|(group, count)| {
-                (1..=*count).map(move |index| format!("{}-{group}-{index}", self.name))
-            })
+            .flat_map(|group| self.names_in(group))
+            .collect()
+    }
+
+    fn names_in(&self, group: &E2eGroup) -> Vec<String> {
+        (1..=group.count)
+            .map(|index| format!("{}-{}-{index}", self.name, group.name))
             .collect()
     }
 
@@ -87,11 +194,18 @@ impl E2eFleet {
     pub fn write(&self, workdir: &WorkDir, guest: &TinyGuest) -> Result<E2eFleetFiles> {
         let base_image = workdir.join("base.qcow2");
         create_empty_qcow2(&base_image, 64)?;
+        let (pool_name, pool_dir) = match self.pool {
+            PoolLocation::WorkDir => (format!("{}-pool", self.name), workdir.join("pool")),
+            PoolLocation::HostDefault => (
+                format!("fleet-{}", self.name),
+                PathBuf::from(format!("/var/lib/libvirt/fleet-{}", self.name)),
+            ),
+        };
         let files = E2eFleetFiles {
             fleet_name: self.name.clone(),
             fleet_toml: workdir.join("fleet.toml"),
-            pool_name: format!("{}-pool", self.name),
-            pool_dir: workdir.join("pool"),
+            pool_name,
+            pool_dir,
             base_image,
         };
         workdir.write("fleet.toml", self.to_toml(&files, guest))?;
@@ -113,12 +227,26 @@ impl E2eFleet {
              path = {image}\n\
              kernel = {kernel}\n\
              initrd = {initrd}\n\
-             cmdline = {cmdline}\n\
-             \n\
-             [fleet.pool]\n\
-             name = {pool}\n\
-             path = {pool_dir}\n\
-             \n\
+             cmdline = {cmdline}\n",
+            name = toml_string(&self.name),
+            connect = toml_string(&self.connect),
+            network = toml_string(&self.network),
+            image = toml_string(&files.base_image.to_string_lossy()),
+            kernel = toml_string(&guest.kernel.to_string_lossy()),
+            initrd = toml_string(&guest.initrd.to_string_lossy()),
+            cmdline = toml_string(TinyGuest::CMDLINE),
+        );
+        if self.pool == PoolLocation::WorkDir {
+            let _ = write!(
+                toml,
+                "\n[fleet.pool]\nname = {pool}\npath = {pool_dir}\n",
+                pool = toml_string(&files.pool_name),
+                pool_dir = toml_string(&files.pool_dir.to_string_lossy()),
+            );
+        }
+        let _ = write!(
+            toml,
+            "\n\
              [defaults]\n\
              vcpus = {vcpus}\n\
              memory_mib = {memory}\n\
@@ -133,25 +261,45 @@ impl E2eFleet {
              days = [\"Sat\"]\n\
              start = \"02:00\"\n\
              length_minutes = 240\n",
-            name = toml_string(&self.name),
-            connect = toml_string(&self.connect),
-            network = toml_string(&self.network),
-            image = toml_string(&files.base_image.to_string_lossy()),
-            pool = toml_string(&files.pool_name),
-            pool_dir = toml_string(&files.pool_dir.to_string_lossy()),
-            kernel = toml_string(&guest.kernel.to_string_lossy()),
-            initrd = toml_string(&guest.initrd.to_string_lossy()),
-            cmdline = toml_string(TinyGuest::CMDLINE),
             vcpus = self.vcpus,
             memory = self.memory_mib,
             disk = self.disk_gib,
         );
-        for (group, count) in &self.groups {
+        for group in &self.groups {
             let _ = write!(
                 toml,
                 "\n[[group]]\nname = {group_name}\ncount = {count}\nhostname = {pattern}\n",
-                group_name = toml_string(group),
-                pattern = toml_string(&format!("{}-{group}-{{index}}", self.name)),
+                group_name = toml_string(&group.name),
+                count = group.count,
+                pattern = toml_string(&format!("{}-{}-{{index}}", self.name, group.name)),
+            );
+            if let Some(memory) = group.memory_mib {
+                let _ = writeln!(toml, "memory_mib = {memory}");
+            }
+            if let Some(first_address) = group.reserved_from {
+                let _ = write!(
+                    toml,
+                    "\n[group.network]\nmode = \"reserved\"\ncidr = \"192.168.122.0/24\"\n\
+                     gateway = \"192.168.122.1\"\nfirst_address = \"{first_address}\"\n",
+                );
+            }
+            if let Some(host) = &group.host {
+                for node in self.names_in(group) {
+                    let _ = write!(
+                        toml,
+                        "\n[[group.node]]\nname = {node}\nhost = {host}\n",
+                        node = toml_string(&node),
+                        host = toml_string(host),
+                    );
+                }
+            }
+        }
+        for host in &self.hosts {
+            let _ = write!(
+                toml,
+                "\n[[host]]\nname = {name}\nconnect = {connect}\n",
+                name = toml_string(&host.name),
+                connect = toml_string(&host.connect),
             );
         }
         if !self.extra_toml.is_empty() {
@@ -220,7 +368,15 @@ mod tests {
         };
         let fleet = E2eFleet::new("e2e-check", "qemu:///system")
             .group("web", 3)
-            .group("db", 1);
+            .with_group(E2eGroup::new("db", 2).reserved_from(Ipv4Addr::new(192, 168, 122, 240)))
+            .with_group(
+                E2eGroup::new("big", 1)
+                    .memory_mib(16 * 1024 * 1024)
+                    .on_host("far"),
+            )
+            .host("near", "qemu+tcp://127.0.0.1/system")
+            .host("far", "qemu+tcp://127.0.0.1:16510/system")
+            .pool(PoolLocation::HostDefault);
         let files = fleet.write(&workdir, &guest).unwrap();
         let output =
             crate::binary::run_fleet(["check".as_ref(), files.fleet_toml.as_os_str()]).unwrap();
@@ -237,13 +393,22 @@ mod tests {
             "json".as_ref(),
         ])
         .unwrap();
-        let listing = String::from_utf8_lossy(&nodes.stdout);
+        let listing: serde_json::Value = serde_json::from_slice(&nodes.stdout).unwrap();
+        let listed = |name: &str| {
+            listing
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|node| node["name"] == name)
+                .unwrap_or_else(|| panic!("{name} missing from {listing}"))
+                .clone()
+        };
         for name in fleet.node_names() {
-            assert!(
-                listing.contains(&format!("\"{name}\"")),
-                "{name} missing from {listing}"
-            );
+            listed(&name);
         }
+        assert_eq!(listed("e2e-check-db-2")["address"], "192.168.122.241");
+        assert_eq!(listed("e2e-check-big-1")["host"], "far");
+        assert_eq!(listed("e2e-check-big-1")["memory_mib"], 16 * 1024 * 1024);
     }
 
     #[test]

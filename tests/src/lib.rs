@@ -5,6 +5,7 @@
 //! xtask e2e` prepares all three and sets the variables `e2e::environment` reads (see docs/testing.md).
 
 pub mod binary;
+pub mod checks;
 pub mod console;
 pub mod e2e;
 pub mod fleet_toml;

@@ -1,6 +1,7 @@
 //! Driving and inspecting real libvirt through `virsh`, so the tests observe libvirt independently of
 //! fleet's own code (and only `fleet-libvirt` links the `virt` crate).
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,13 +11,23 @@ use anyhow::{Context, Result, bail};
 #[derive(Debug, Clone)]
 pub struct Virsh {
     connect: String,
+    /// Where this daemon's qemu driver writes each domain's own log (`NAME.log`), as a path here;
+    /// known for `qemu:///system` and set by the harness for the daemons it knows.
+    qemu_log_dir: Option<PathBuf>,
 }
 
 impl Virsh {
     pub fn new(connect: &str) -> Virsh {
         Virsh {
             connect: connect.to_owned(),
+            qemu_log_dir: (connect == "qemu:///system").then(|| PathBuf::from(QEMU_SYSTEM_LOG_DIR)),
         }
+    }
+
+    /// The same, knowing where the daemon keeps its qemu logs (a daemon reached over TCP).
+    pub fn with_qemu_log_dir(mut self, directory: PathBuf) -> Virsh {
+        self.qemu_log_dir = Some(directory);
+        self
     }
 
     pub fn connect(&self) -> &str {
@@ -92,6 +103,68 @@ impl Virsh {
             .collect())
     }
 
+    /// Domains whose names start with `prefix` (a test's fleet name), sorted.
+    pub fn domains_named_like(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .domain_names()?
+            .into_iter()
+            .filter(|name| name.starts_with(prefix))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// `count` consecutive IPv4 addresses from `candidates` that no DHCP host entry and no lease of
+    /// `network` uses, so a test's reservations never collide with anyone else's.
+    pub fn free_addresses(
+        &self,
+        network: &str,
+        candidates: std::ops::RangeInclusive<Ipv4Addr>,
+        count: u32,
+    ) -> Result<Ipv4Addr> {
+        let mut taken = std::collections::BTreeSet::new();
+        for host in self.dhcp_hosts(network)? {
+            taken.extend(addresses_in(&host));
+        }
+        for lease in non_empty_lines(&self.run(["net-dhcp-leases", network])?) {
+            taken.extend(addresses_in(&lease));
+        }
+        let (first, last) = (u32::from(*candidates.start()), u32::from(*candidates.end()));
+        (first..=last.saturating_sub(count.saturating_sub(1)))
+            .find(|start| {
+                (*start..start + count).all(|address| !taken.contains(&Ipv4Addr::from(address)))
+            })
+            .map(Ipv4Addr::from)
+            .with_context(|| {
+                format!(
+                    "no {count} consecutive free addresses in {candidates:?} on network {network}"
+                )
+            })
+    }
+
+    /// Remove libvirt's own qemu logs of these domains (`NAME.log` and rotated copies), which
+    /// libvirt keeps after undefine and fleet leaves alone (see docs/provisioning.md).
+    pub fn remove_qemu_logs(&self, domains: &[String]) {
+        let Some(directory) = &self.qemu_log_dir else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(directory) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            let belongs = domains.iter().any(|domain| {
+                file_name
+                    .strip_prefix(domain.as_str())
+                    .is_some_and(|rest| rest == ".log" || rest.starts_with(".log."))
+            });
+            if belongs {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// The `<host .../>` DHCP entries of a network, as their XML lines.
     pub fn dhcp_hosts(&self, network: &str) -> Result<Vec<String>> {
         let definition = self.run(["net-dumpxml", network])?;
@@ -105,7 +178,7 @@ impl Virsh {
 }
 
 /// What of a test fleet is still on the host; `is_empty` after `fleet destroy`.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Leftovers {
     pub domains: Vec<String>,
     pub pools: Vec<String>,
@@ -119,6 +192,16 @@ pub struct Leftovers {
 impl Leftovers {
     pub fn is_empty(&self) -> bool {
         self == &Leftovers::default()
+    }
+
+    /// Nothing fleet created is left; libvirt's own qemu logs may be (fleet leaves them to libvirt,
+    /// see docs/provisioning.md).
+    pub fn nothing_of_fleets_own(&self) -> bool {
+        Leftovers {
+            qemu_logs: Vec::new(),
+            ..self.clone()
+        }
+        .is_empty()
     }
 }
 
@@ -161,14 +244,13 @@ impl Virsh {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        let qemu_logs = if self.connect == "qemu:///system" {
-            node_names
+        let qemu_logs = match &self.qemu_log_dir {
+            Some(directory) => node_names
                 .iter()
-                .map(|node| Path::new(QEMU_SYSTEM_LOG_DIR).join(format!("{node}.log")))
+                .map(|node| directory.join(format!("{node}.log")))
                 .filter(|log| log.exists())
-                .collect()
-        } else {
-            Vec::new()
+                .collect(),
+            None => Vec::new(),
         };
         Ok(Leftovers {
             domains,
@@ -178,6 +260,13 @@ impl Virsh {
             qemu_logs,
         })
     }
+}
+
+/// The IPv4 addresses written in a line of virsh output (`ip='192.168.122.5'`, `192.168.122.5/24`).
+fn addresses_in(text: &str) -> Vec<Ipv4Addr> {
+    text.split(|character: char| !(character.is_ascii_digit() || character == '.'))
+        .filter_map(|word| word.parse().ok())
+        .collect()
 }
 
 fn non_empty_lines(text: &str) -> Vec<String> {
@@ -224,9 +313,9 @@ impl DomainGuard {
                 self.virsh.run(["undefine", "--nvram", &self.name])?;
                 // libvirt keeps qemu's own log of the domain; it is ours to remove, except after a
                 // failure, when it may explain it.
-                if self.virsh.connect == "qemu:///system" && !std::thread::panicking() {
-                    let log = Path::new(QEMU_SYSTEM_LOG_DIR).join(format!("{}.log", self.name));
-                    let _ = std::fs::remove_file(log);
+                if !std::thread::panicking() {
+                    self.virsh
+                        .remove_qemu_logs(std::slice::from_ref(&self.name));
                 }
                 Ok(())
             }
@@ -314,6 +403,20 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_found_in_dhcp_entries_and_leases() {
+        assert_eq!(
+            addresses_in("<host mac='52:54:00:aa:bb:cc' name='n-1' ip='192.168.122.31'/>"),
+            [Ipv4Addr::new(192, 168, 122, 31)]
+        );
+        assert_eq!(
+            addresses_in(
+                " 2026-01-01 10:00:00  52:54:00:aa:bb:cc  ipv4  192.168.122.77/24  n-2  -"
+            ),
+            [Ipv4Addr::new(192, 168, 122, 77)]
+        );
+    }
 
     #[test]
     fn tiny_guest_xml_escapes_paths_and_carries_every_part() {

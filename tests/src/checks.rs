@@ -1,0 +1,194 @@
+//! Checks the end-to-end deploy tests share: reading fleet's JSON reports by node, the guests'
+//! proof that each received exactly its own Ignition, and what a fleet leaves in a storage pool.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::Value;
+
+use crate::binary::RenderedFleet;
+use crate::console::{GuestReport, sha256_hex, wait_for_report};
+use crate::virsh::Virsh;
+
+/// TCG boots the tiny guest in ~8 s on 2 cores when alone; several at once on a loaded machine take
+/// a few times that. The limit is per wait, and the guests boot in parallel.
+pub const REPORT_LIMIT: Duration = Duration::from_secs(300);
+
+/// `fleet SUBCOMMAND FLEET_TOML EXTRA...` as arguments.
+pub fn fleet_args(subcommand: &str, fleet_toml: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut arguments = vec![
+        OsString::from(subcommand),
+        fleet_toml.as_os_str().to_owned(),
+    ];
+    arguments.extend(extra.iter().map(OsString::from));
+    arguments
+}
+
+/// The `nodes` array of a deploy, status or destroy JSON report, by node name.
+pub fn nodes_by_name(report: &Value) -> Result<BTreeMap<String, Value>> {
+    let nodes = report["nodes"]
+        .as_array()
+        .with_context(|| format!("no `nodes` array in {report}"))?;
+    nodes
+        .iter()
+        .map(|node| {
+            let name = node["name"]
+                .as_str()
+                .with_context(|| format!("a node without a name in {report}"))?;
+            Ok((name.to_owned(), node.clone()))
+        })
+        .collect()
+}
+
+/// The `hosts` array of a JSON report, by host name.
+pub fn hosts_by_name(report: &Value) -> Result<BTreeMap<String, Value>> {
+    let hosts = report["hosts"]
+        .as_array()
+        .with_context(|| format!("no `hosts` array in {report}"))?;
+    Ok(hosts
+        .iter()
+        .filter_map(|host| Some((host["name"].as_str()?.to_owned(), host.clone())))
+        .collect())
+}
+
+/// `fleet render --out` agrees with itself: every expected node has a file whose sha256 is the
+/// manifest's, and no two nodes share a config (so a guest's hash names exactly one node).
+pub fn check_rendered(rendered: &RenderedFleet, nodes: &[String]) -> Result<()> {
+    let listed: BTreeSet<&String> = rendered.manifest.keys().collect();
+    let expected: BTreeSet<&String> = nodes.iter().collect();
+    ensure!(
+        listed == expected,
+        "the manifest lists {listed:?}, the fleet has {expected:?}"
+    );
+    let mut seen = BTreeMap::new();
+    for (node, bytes) in &rendered.ignition {
+        let sha256 = sha256_hex(bytes);
+        ensure!(
+            rendered.manifest[node] == sha256,
+            "{node}.ign has sha256 {sha256}, the manifest says {}",
+            rendered.manifest[node]
+        );
+        if let Some(other) = seen.insert(sha256, node) {
+            bail!("{node} and {other} were rendered the same config");
+        }
+    }
+    Ok(())
+}
+
+/// A node whose guest should report its config: where its console log is (as a path here) and
+/// which daemon runs it.
+#[derive(Debug, Clone)]
+pub struct GuestToCheck {
+    pub node: String,
+    pub console_log: PathBuf,
+    pub virsh: Virsh,
+}
+
+/// Every guest reports on its console the size and sha256 of exactly its own rendered Ignition
+/// (the guests boot in parallel; the waits follow one another).
+pub fn check_guests_report_their_own_ignition(
+    guests: &[GuestToCheck],
+    rendered: &RenderedFleet,
+) -> Result<()> {
+    for guest in guests {
+        let expected = rendered
+            .ignition
+            .get(&guest.node)
+            .with_context(|| format!("{} was not rendered", guest.node))?;
+        let report = wait_for_report(&guest.console_log, REPORT_LIMIT, || {
+            guest.virsh.is_running(&guest.node)
+        })
+        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        ensure!(
+            report == GuestReport::expected_for(expected),
+            "guest {} on {} reported {report:?}, its rendered Ignition is {:?}",
+            guest.node,
+            guest.virsh.connect(),
+            GuestReport::expected_for(expected)
+        );
+    }
+    Ok(())
+}
+
+/// The volumes of `pool` (refreshed) are exactly one base image plus, for each of `nodes`, its
+/// overlay, Ignition volume and console log: nothing orphaned, nothing missing.
+pub fn check_pool_holds_exactly(
+    virsh: &Virsh,
+    pool: &str,
+    fleet_name: &str,
+    nodes: &[String],
+) -> Result<()> {
+    let volumes: BTreeSet<String> = virsh.volume_names(pool)?.into_iter().collect();
+    let mut expected: BTreeSet<String> = nodes
+        .iter()
+        .flat_map(|node| {
+            [
+                format!("{fleet_name}.{node}.qcow2"),
+                format!("{fleet_name}.{node}.ign"),
+                format!("{fleet_name}.{node}.console.log"),
+            ]
+        })
+        .collect();
+    let base_images: Vec<&String> = volumes
+        .iter()
+        .filter(|volume| volume.starts_with("fleet-base-") && volume.ends_with(".qcow2"))
+        .collect();
+    ensure!(
+        base_images.len() == 1,
+        "pool {pool} on {} should hold one base image, holds {base_images:?}",
+        virsh.connect()
+    );
+    expected.insert(base_images[0].clone());
+    ensure!(
+        volumes == expected,
+        "pool {pool} on {}: unexpected {:?}, missing {:?}",
+        virsh.connect(),
+        volumes.difference(&expected).collect::<Vec<_>>(),
+        expected.difference(&volumes).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_read_by_node_name() {
+        let report: Value = serde_json::json!({
+            "hosts": [{"name": "hv1", "error": null}],
+            "nodes": [{"name": "a", "outcome": "done"}, {"name": "b", "outcome": "failed"}]
+        });
+        let nodes = nodes_by_name(&report).unwrap();
+        assert_eq!(nodes["b"]["outcome"], "failed");
+        assert_eq!(nodes.len(), 2);
+        assert!(hosts_by_name(&report).unwrap()["hv1"]["error"].is_null());
+        assert!(nodes_by_name(&serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn a_render_where_two_nodes_share_a_config_is_refused() {
+        let same = b"{}".to_vec();
+        let rendered = RenderedFleet {
+            ignition: BTreeMap::from([("a".to_owned(), same.clone()), ("b".to_owned(), same)]),
+            manifest: BTreeMap::from([
+                ("a".to_owned(), sha256_hex(b"{}")),
+                ("b".to_owned(), sha256_hex(b"{}")),
+            ]),
+        };
+        let error = check_rendered(&rendered, &["a".to_owned(), "b".to_owned()]).unwrap_err();
+        assert!(error.to_string().contains("the same config"), "{error}");
+    }
+
+    #[test]
+    fn a_manifest_hash_that_does_not_match_the_file_is_refused() {
+        let rendered = RenderedFleet {
+            ignition: BTreeMap::from([("a".to_owned(), b"{}".to_vec())]),
+            manifest: BTreeMap::from([("a".to_owned(), sha256_hex(b"other"))]),
+        };
+        assert!(check_rendered(&rendered, &["a".to_owned()]).is_err());
+    }
+}
