@@ -353,13 +353,21 @@ impl Session {
     ) -> Contexts<'s> {
         let slots: Vec<(&String, &HostSlot)> = self.hosts.iter().collect();
         let prepared = run_parallel(&slots, jobs, &|(name, slot)| match slot {
-            HostSlot::Unreachable { target, error } => Err(Error::Connect {
-                uri: target.uri.clone(),
-                message: match error {
-                    Error::Connect { message, .. } => message.clone(),
-                    other => other.to_string(),
-                },
-            }),
+            HostSlot::Unreachable { target, error } => {
+                let unreachable = Error::Connect {
+                    uri: target.uri.clone(),
+                    message: match error {
+                        Error::Connect { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    },
+                };
+                // The progress says why this host's nodes fail, as for a host that fails later.
+                on_event(Event::HostReady {
+                    host: name,
+                    error: Some(&unreachable),
+                });
+                Err(unreachable)
+            }
             HostSlot::Connected(connections) => {
                 let on_step = |step| on_event(Event::HostStep { host: name, step });
                 let context = host::prepare(connections, target, preparation(name), &on_step);
