@@ -3,7 +3,8 @@
 //! documented contract, output must be byte-identical across runs and tables must fit 100 columns.
 //!
 //! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test -p fleet-tests --test plan`.
-//! Every run plans for the same moment (`--now`), so snapshots never depend on the clock.
+//! Every run predicts for the same moment (`--now`), so snapshots never depend on the clock; the plan
+//! itself (roles, wariness, windows) is the same whatever the moment, which a test checks across seasons.
 //!
 //! The binary under test is rebuilt once per run (`fleet_tests::binary::fresh_fleet_binary`), since
 //! `cargo test` does not rebuild another package's binary; `FLEET_BIN` overrides it.
@@ -131,6 +132,101 @@ fn the_same_input_gives_byte_identical_output() {
     }
 }
 
+/// What `fleet plan --format json` says nodes receive, without the predictions for one rollout.
+fn assignment_of(plan: &serde_json::Value) -> serde_json::Value {
+    let mut assignment = plan.clone();
+    let object = assignment.as_object_mut().expect("an object");
+    for key in ["rollout", "staging_allowance_minutes", "warnings"] {
+        object.remove(key);
+    }
+    for group in object["groups"].as_array_mut().expect("groups") {
+        let group = group.as_object_mut().expect("a group");
+        for key in ["soak_ends_at", "first_reboot_at", "last_reboot_at"] {
+            assert!(group.remove(key).is_some(), "{key}");
+        }
+    }
+    for node in object["nodes"].as_array_mut().expect("nodes") {
+        let node = node.as_object_mut().expect("a node");
+        for key in ["eligible_at", "reboot_at"] {
+            assert!(node.remove(key).is_some(), "{key}");
+        }
+    }
+    assignment
+}
+
+#[test]
+fn the_plan_is_the_same_in_every_season() {
+    // Winter, the week before the EU's spring change, summer, the week before its autumn change: the
+    // predictions move with the rollout and the zone's offset, what nodes receive does not.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let plans: Vec<serde_json::Value> = [
+        "2026-01-05T00:00:00Z",
+        "2026-03-23T00:00:00Z",
+        "2026-07-06T00:00:00Z",
+        "2026-10-19T00:00:00Z",
+    ]
+    .iter()
+    .map(|now| {
+        let output = Command::new(fleet_tests::binary::fresh_fleet_binary().expect("fleet builds"))
+            .args(["plan", "fleet/fleet.toml", "--format", "json", "--now", now])
+            .current_dir(&root)
+            .output()
+            .expect("the fleet binary runs");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    })
+    .collect();
+    for plan in &plans {
+        assert_eq!(
+            plan["warnings"],
+            serde_json::json!([]),
+            "the typical rollout keeps canaries first"
+        );
+        assert_eq!(assignment_of(plan), assignment_of(&plans[0]));
+    }
+    // Winter and summer rollouts reboot web-01 at the same local time, an hour apart in UTC.
+    let web_01 = |plan: &serde_json::Value| plan["nodes"][0]["reboot_at"].clone();
+    assert_eq!(web_01(&plans[0]), "2026-01-07T00:00:00Z");
+    assert_eq!(web_01(&plans[2]), "2026-07-07T23:00:00Z");
+}
+
+#[test]
+fn a_rollout_that_breaks_canaries_first_is_warned_about() {
+    // A 12-hour rollout offers the release to cautious nodes before the canaries have soaked: the plan is
+    // not changed for it, the prediction says so, and planning still succeeds.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let short = ["--rollout-duration", "12h"];
+    let table = plan(&root, "fleet/fleet.toml", &short);
+    check_run("example-12h-rollout", "table", &table);
+    assert_fits_100_columns("example-12h-rollout", &text(&table.stdout));
+    let json = plan(
+        &root,
+        "fleet/fleet.toml",
+        &[&short[..], &["--format", "json"]].concat(),
+    );
+    check_run("example-12h-rollout", "json", &json);
+    let warned: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let groups: Vec<&str> = warned["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|warning| warning["group"].as_str().expect("a group"))
+        .collect();
+    assert_eq!(groups, ["web", "db"]);
+    let typical: serde_json::Value =
+        serde_json::from_slice(&plan(&root, "fleet/fleet.toml", &["--format", "json"]).stdout)
+            .expect("JSON");
+    assert_eq!(assignment_of(&warned), assignment_of(&typical));
+    // CSV stays one line per node; the warnings go to stderr.
+    let csv = plan(
+        &root,
+        "fleet/fleet.toml",
+        &[&short[..], &["--format", "csv"]].concat(),
+    );
+    assert_eq!(csv.status.code(), Some(0));
+    assert_eq!(text(&csv.stderr).matches("warning: group ").count(), 2);
+}
+
 #[test]
 fn rollout_options_move_the_predictions() {
     let output = plan(
@@ -147,7 +243,11 @@ fn rollout_options_move_the_predictions() {
             "csv",
         ],
     );
-    check_run("pinned-wednesday", "csv", &output);
+    // This rollout lets a cautious db node reboot before the canary has soaked: the plan is kept, the
+    // CSV stays one line per node and the warning goes to stderr.
+    assert_eq!(output.status.code(), Some(0));
+    expect_file![snapshot("pinned-wednesday.csv")].assert_eq(&text(&output.stdout));
+    expect_file![snapshot("pinned-wednesday.stderr")].assert_eq(&text(&output.stderr));
 }
 
 #[test]
@@ -178,6 +278,7 @@ fn the_json_contract_holds() {
     assert_eq!(plan["rollout"]["start"], "2025-06-03T14:00:00Z");
     assert_eq!(plan["rollout"]["duration_minutes"], 2880);
     assert_eq!(plan["rollout"]["start_fraction"], 0.0);
+    assert!(plan["warnings"].is_array());
     for group in plan["groups"].as_array().expect("groups") {
         assert!(group["name"].is_string());
         for key in ["nodes", "canaries", "max_unavailable", "soak_minutes"] {

@@ -1,6 +1,7 @@
 //! `fleet render` over the example fleet: every node's composed Butane equals its snapshot; the
-//! Ignition files decode to what the plan and fleet.toml say (Zincati fragments, hostname, keyfile);
-//! files are private and byte-identical across runs; the manifest lists their hashes.
+//! Ignition files decode to what the plan and fleet.toml say (Zincati fragments, hostname, keyfile),
+//! and the plan `fleet plan` shows in every season is what they carry; render takes no date or
+//! rollout; files are private and byte-identical across runs; the manifest lists their hashes.
 //!
 //! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test -p fleet-tests --test render`.
 
@@ -14,8 +15,17 @@ use fleet_tests::binary::run_fleet;
 use fleet_tests::console::sha256_hex;
 use serde_json::Value;
 
-/// Plan as if it were this moment, so nothing depends on the clock.
+/// `fleet plan` predicts as if it were this moment, so its times never depend on the clock.
 const NOW: &str = "2025-06-01T00:00:00Z";
+
+/// Moments in winter, just before the EU's spring change, in summer and in autumn: the plan shown at
+/// each of them must be what render writes.
+const SEASONS: [&str; 4] = [
+    "2026-01-05T00:00:00Z",
+    "2026-03-23T00:00:00Z",
+    "2026-07-06T00:00:00Z",
+    "2026-10-19T00:00:00Z",
+];
 
 fn example_fleet() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet/fleet.toml")
@@ -38,8 +48,6 @@ fn render_into(directory: &Path) {
         fleet.to_str().unwrap(),
         "--out",
         directory.to_str().unwrap(),
-        "--now",
-        NOW,
     ]);
 }
 
@@ -88,8 +96,6 @@ fn every_example_node_composes_as_its_snapshot() {
             "--node",
             name,
             "--butane",
-            "--now",
-            NOW,
         ]);
         expect_file![format!("../data/render/example/{name}.bu")].assert_eq(&butane);
     }
@@ -100,15 +106,23 @@ fn ignition_carries_the_plan_and_the_generated_files() {
     let directory = tempfile::tempdir().unwrap();
     render_into(directory.path());
     let fleet = example_fleet();
-    let plan: Value = serde_json::from_str(&fleet_ok(&[
-        "plan",
-        fleet.to_str().unwrap(),
-        "--format",
-        "json",
-        "--now",
-        NOW,
-    ]))
-    .unwrap();
+    for now in SEASONS {
+        let plan: Value = serde_json::from_str(&fleet_ok(&[
+            "plan",
+            fleet.to_str().unwrap(),
+            "--format",
+            "json",
+            "--now",
+            now,
+        ]))
+        .unwrap();
+        check_ignition_carries(directory.path(), &plan);
+    }
+}
+
+/// Every node's Ignition in `directory` carries what `plan` (fleet plan's JSON) says.
+fn check_ignition_carries(directory: &Path, plan: &Value) {
+    let fleet = example_fleet();
     let nodes: Value = serde_json::from_str(&fleet_ok(&[
         "nodes",
         fleet.to_str().unwrap(),
@@ -119,7 +133,7 @@ fn ignition_carries_the_plan_and_the_generated_files() {
 
     for node_plan in plan["nodes"].as_array().unwrap() {
         let name = node_plan["name"].as_str().unwrap();
-        let path = directory.path().join(format!("{name}.ign"));
+        let path = directory.join(format!("{name}.ign"));
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name}.ign must be private");
         let ignition: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -298,8 +312,6 @@ fn a_broken_snippet_is_reported_with_its_line_and_nothing_is_written() {
         fleet_dir.join("fleet.toml").to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--now",
-        NOW,
     ])
     .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -321,8 +333,6 @@ fn secrets_stay_out_of_logs() {
         fleet.to_str().unwrap(),
         "--out",
         directory.path().to_str().unwrap(),
-        "--now",
-        NOW,
     ])
     .unwrap();
     assert!(output.status.success());
@@ -335,4 +345,28 @@ fn secrets_stay_out_of_logs() {
         !logs.contains("AAAAC3NzaC1lZDI1NTE5"),
         "a key reached the logs"
     );
+}
+
+#[test]
+fn render_takes_no_date_and_no_rollout() {
+    // What nodes receive depends on fleet.toml alone: there is nothing to say about when or which rollout.
+    let directory = tempfile::tempdir().unwrap();
+    let fleet = example_fleet();
+    for option in [
+        &["--now", NOW][..],
+        &["--rollout-start", "2026-01-06T14:00:00Z"],
+        &["--rollout-duration", "24h"],
+        &["--rollout-start-fraction", "0.1"],
+        &["--staging-allowance", "30m"],
+    ] {
+        let mut arguments = vec![
+            "render",
+            fleet.to_str().unwrap(),
+            "--out",
+            directory.path().to_str().unwrap(),
+        ];
+        arguments.extend_from_slice(option);
+        let output = run_fleet(&arguments).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{option:?} is a usage error");
+    }
 }

@@ -1,5 +1,8 @@
 //! From a fleet file to what every node should receive: load, plan, then render each node's
-//! Ignition in parallel. `plan`, `render` and `deploy` all go through here, so they agree.
+//! Ignition in parallel. `plan`, `render`, `deploy` and `status` all go through here, so they agree.
+//!
+//! What nodes receive depends on the fleet file alone; only `fleet plan` also predicts a rollout
+//! (`RolloutArgs`), from the plan, and the prediction never flows back into it.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -8,14 +11,14 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use fleet_ignition::IgnitionVersion;
 use fleet_ignition::render::{self, RenderWarning, SnippetLibrary, ZincatiFragmentFile};
-use fleet_plan::{Plan, PlanOptions, Rollout};
+use fleet_plan::{Plan, PredictOptions, Rollout};
 use fleet_spec::LoadedFleet;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use crate::fleet_file::{LocalFiles, load_fleet};
 
-/// The rollout the plan predicts reboots for, shared by every command that plans.
+/// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct RolloutArgs {
     /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now.
@@ -30,18 +33,19 @@ pub(crate) struct RolloutArgs {
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]
     pub(crate) rollout_start_fraction: f64,
 
-    /// Time from a node seeing a release to having it staged (Zincati's poll plus the download).
+    /// Time from a node seeing a release to having it staged (Zincati's poll plus the download), for
+    /// predictions; the plan itself assumes 15 minutes.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes)]
     pub(crate) staging_allowance: u32,
 
-    /// Plan as if it were this moment (RFC 3339) instead of now; it only chooses the default rollout.
+    /// Predict as if it were this moment (RFC 3339) instead of now; it only chooses the default rollout.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub(crate) now: Option<DateTime<Utc>>,
 }
 
 impl RolloutArgs {
-    /// The planner's options; the clock is read here, and only when no start is given.
-    pub(crate) fn plan_options(&self) -> PlanOptions {
+    /// The prediction's options; the clock is read here, and only when no start is given.
+    pub(crate) fn predict_options(&self) -> PredictOptions {
         let rollout = match self.rollout_start {
             Some(start) => Rollout {
                 start,
@@ -54,14 +58,14 @@ impl RolloutArgs {
                 ..Rollout::typical_after(self.now.unwrap_or_else(Utc::now))
             },
         };
-        PlanOptions {
+        PredictOptions {
             rollout,
             staging_allowance_minutes: self.staging_allowance,
         }
     }
 }
 
-/// A loaded fleet with its plan.
+/// A loaded fleet with its plan (what every node receives).
 #[derive(Debug)]
 pub(crate) struct PlannedFleet {
     pub(crate) path: PathBuf,
@@ -70,10 +74,11 @@ pub(crate) struct PlannedFleet {
     pub(crate) plan: Plan,
 }
 
-/// Load and plan the fleet at `path`; problems are printed with their locations.
-pub(crate) fn plan_fleet(path: &Path, rollout: &RolloutArgs) -> anyhow::Result<PlannedFleet> {
+/// Load and plan the fleet at `path`; problems are printed with their locations. The plan depends on
+/// the fleet file alone: no clock, no rollout.
+pub(crate) fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
     let loaded = load_fleet(path)?;
-    let plan = fleet_plan::plan(&loaded.fleet, &rollout.plan_options()).map_err(|error| {
+    let plan = fleet_plan::plan(&loaded.fleet).map_err(|error| {
         anyhow::anyhow!(
             "cannot plan {}:\n{}",
             path.display(),

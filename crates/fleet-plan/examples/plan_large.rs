@@ -7,7 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use fleet_plan::{PlaceOptions, Placement, PlanOptions, Rollout, UnknownCapacity, place, plan};
+use fleet_plan::{
+    PlaceOptions, Placement, PredictOptions, Rollout, UnknownCapacity, place, plan, predict,
+};
 
 fn main() {
     let arguments: Vec<usize> = std::env::args()
@@ -22,14 +24,22 @@ fn main() {
     let nodes_per_group = arguments.get(1).copied().unwrap_or(200);
     let hosts = arguments.get(2).copied().unwrap_or(0);
     let fleet = common::large_fleet(groups, nodes_per_group, hosts);
-    let options = PlanOptions::new(Rollout::typical_after(common::at("2025-06-01T00:00:00Z")));
+    let options = PredictOptions::new(Rollout::typical_after(common::at("2025-06-01T00:00:00Z")));
     let started = Instant::now();
-    let planned = plan(&fleet, &options).expect("plannable");
+    let planned = plan(&fleet).expect("plannable");
     println!(
         "planned {} nodes in {} groups in {:?}",
         planned.nodes.len(),
         planned.groups.len(),
         started.elapsed()
+    );
+    let started = Instant::now();
+    let predicted = predict(&planned, &options).expect("a valid rollout");
+    println!(
+        "predicted {} nodes in {:?} ({} warnings)",
+        predicted.nodes.len(),
+        started.elapsed(),
+        predicted.warnings.len()
     );
     if hosts > 0 {
         let started = Instant::now();

@@ -60,8 +60,8 @@ pub enum PlanError {
 
     #[error(
         "node {node}: its pinned rollout_wariness {wariness} lets it see the release at {eligible}, before \
-         the canaries of group {group} finish soaking at {soak_end}; raise it to at least {minimum} or \
-         remove the pin"
+         the canaries of group {group} finish soaking at {soak_end}, in a typical rollout (Tuesday 14:00 UTC \
+         over 48 hours); raise it to at least {minimum} or remove the pin"
     )]
     PinnedWarinessTooEager {
         node: String,
@@ -176,13 +176,13 @@ pub struct WindowShortage {
     pub left_out_note: String,
 }
 
-/// The canaries' soak ends after the last moment the rollout can hold cautious nodes back.
+/// In a typical rollout the canaries' soak ends after the last moment the rollout can hold cautious nodes back.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
-    "group {group}: the cautious nodes cannot wait out the canaries' soak: the canaries are back by \
-     {canaries_back} and soak {soak_minutes} minutes until {soak_end}, but even at rollout_wariness 1.0 a node \
-     sees the release at {latest_eligible}{window_note}; lengthen the rollout, shorten soak_minutes or widen \
-     the maintenance periods"
+    "group {group}: the cautious nodes cannot wait out the canaries' soak in a typical rollout (Tuesday \
+     14:00 UTC over 48 hours): the canaries are back by {canaries_back} and soak {soak_minutes} minutes until \
+     {soak_end}, but even at rollout_wariness 1.0 a node sees the release at {latest_eligible}{window_note}; \
+     {remedy}"
 )]
 pub struct SoakShortage {
     pub group: String,
@@ -192,4 +192,6 @@ pub struct SoakShortage {
     pub latest_eligible: String,
     /// For window-based groups, why no window helps; otherwise empty.
     pub window_note: String,
+    /// What to change.
+    pub remedy: &'static str,
 }

@@ -1,16 +1,19 @@
 //! The rollout planner: canary and cautious roles, Zincati reboot windows that bound unavailability, reboot prediction and host placement. Pure: no clock, no I/O, no libvirt.
 //!
-//! [`plan`] turns a validated [`fleet_spec::Fleet`] and a [`Rollout`] into a [`Plan`]; [`zincati_fragments`]
-//! writes a node's plan as Zincati configuration fragments; [`place`] puts nodes on hosts.
+//! [`plan`] turns a validated [`fleet_spec::Fleet`] into a [`Plan`] (what every node receives, from the fleet
+//! alone); [`predict`] says what a plan means in one [`Rollout`]; [`zincati_fragments`] writes a node's plan
+//! as Zincati configuration fragments; [`place`] puts nodes on hosts.
 //! docs/planner.md explains every rule.
 
 mod error;
 mod fleet_load;
 mod placement;
 mod planner;
+mod prediction;
 mod roles;
 mod rollout;
 mod slots;
+mod typical;
 mod week;
 mod zincati;
 mod zone;
@@ -21,14 +24,18 @@ pub use placement::{
     UnknownCapacity, place,
 };
 pub use planner::{
-    CANARY_WARINESS, CAUTIOUS_MIN_WARINESS, DEFAULT_STAGING_ALLOWANCE_MINUTES, DST_HORIZON_DAYS,
-    ELIGIBILITY_LEAD_MINUTES, GroupPlan, MIN_WINDOW_MINUTES, NodePlan, Plan, PlanOptions,
-    PlannedStrategy, ZINCATI_RECHECK_MINUTES, plan,
+    CANARY_WARINESS, CAUTIOUS_MIN_WARINESS, DEFAULT_STAGING_ALLOWANCE_MINUTES,
+    ELIGIBILITY_LEAD_MINUTES, GroupPlan, MIN_WINDOW_MINUTES, NodePlan, Plan, PlannedStrategy,
+    ZINCATI_RECHECK_MINUTES, plan,
+};
+pub use prediction::{
+    GroupPrediction, NodePrediction, PredictOptions, Prediction, RolloutWarning, predict,
 };
 pub use roles::{assign_roles, canary_count};
 pub use rollout::{
     Rollout, TYPICAL_ROLLOUT_DURATION_MINUTES, TYPICAL_ROLLOUT_HOUR_UTC, TYPICAL_ROLLOUT_WEEKDAY,
 };
+pub use typical::{HORIZON_FIRST_YEAR, HORIZON_YEARS};
 pub use week::{ZincatiWindow, day_abbreviation, days_label};
 pub use zincati::{
     AirlockOptions, GROUP_FRAGMENT, STRATEGY_FRAGMENT, WARINESS_FRAGMENT, ZincatiFragment,

@@ -1,24 +1,29 @@
-//! The rollout planner: roles, explicit wariness, staggered Zincati windows that keep every group within
-//! its max-unavailable bound (and the fleet within its reboot cap), and predicted reboots.
+//! The rollout planner's assignment: roles, explicit wariness and staggered Zincati windows that keep every
+//! group within its max-unavailable bound (and the fleet within its reboot cap) on real instants, and let
+//! every group's canaries reboot and soak before its cautious nodes in the typical rollout of every week.
 //!
+//! The assignment depends on the fleet alone, never on when fleet runs: it is what every node receives.
+//! Predictions for one particular rollout are made from it in `prediction.rs`.
 //! The reasoning behind every choice here is written down in docs/planner.md.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::TimeZone;
 use fleet_spec::{Fleet, Group, MaintenancePolicy, Node, Role, Tz, UpdateStrategy};
 
 use crate::PlanError;
 use crate::error::{SoakShortage, WindowShortage};
 use crate::fleet_load::{FleetLoad, deepest_overlap};
 use crate::roles::assign_roles;
-use crate::rollout::{Rollout, minute_to_time, seconds_to_minute_ceiling};
+use crate::rollout::{Rollout, minute_to_time, round_up_thousandths, seconds_to_minute_ceiling};
 use crate::slots::{SlotClass, SlotLayout, cut_slots, single_slot_classes, slot_classes};
+use crate::typical::{reference_week, representative_weeks, zone_table_span};
 use crate::week::{MINUTES_PER_DAY, WeekSpan, ZincatiWindow, days_label, wall_time_of, weekday_of};
 use crate::zone::ZoneTable;
 
 /// Time from a node first seeing a release to having it staged: Zincati polls every 300 s plus up to
-/// 10 % jitter (5.5 minutes), then downloads and stages the update (allowed 9.5 minutes).
+/// 10 % jitter (5.5 minutes), then downloads and stages the update (allowed 9.5 minutes). The assignment
+/// is made with this allowance; predictions may use another.
 pub const DEFAULT_STAGING_ALLOWANCE_MINUTES: u32 = 15;
 
 /// A staged update waiting for a window is re-checked every 300 s plus up to 10 % jitter: a node reboots
@@ -39,32 +44,9 @@ pub const CAUTIOUS_MIN_WARINESS: f64 = 0.1;
 /// slow download still makes the window.
 pub const ELIGIBILITY_LEAD_MINUTES: u32 = 60;
 
-/// Daylight-saving rules are read from the zone database over this many days from the rollout.
-pub const DST_HORIZON_DAYS: i64 = 2 * 366;
-
-/// What to plan for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlanOptions {
-    /// The rollout to order canaries before cautious nodes for, and to predict reboots in.
-    pub rollout: Rollout,
-    /// Minutes from eligibility to a staged update (poll delay plus download), see the default's docs.
-    pub staging_allowance_minutes: u32,
-}
-
-impl PlanOptions {
-    pub fn new(rollout: Rollout) -> Self {
-        PlanOptions {
-            rollout,
-            staging_allowance_minutes: DEFAULT_STAGING_ALLOWANCE_MINUTES,
-        }
-    }
-}
-
-/// The whole plan: one entry per group and per node, in fleet order.
+/// The whole assignment: one entry per group and per node, in fleet order. It depends on the fleet alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub rollout: Rollout,
-    pub staging_allowance_minutes: u32,
     /// The fleet-wide cap on concurrent reboots, if the fleet sets one.
     pub max_concurrent_reboots: Option<u32>,
     /// The most nodes of the whole fleet that can be down at one instant under this plan.
@@ -140,12 +122,9 @@ pub struct GroupPlan {
     pub windows_available: Option<usize>,
     /// The most nodes of this group that can be down at one instant under this plan.
     pub worst_concurrent_down: u64,
-    /// When the last canary is back and has soaked, for this rollout.
-    pub soak_ends_at: Option<DateTime<Utc>>,
-    pub first_reboot_at: Option<DateTime<Utc>>,
-    pub last_reboot_at: Option<DateTime<Utc>>,
 }
 
+/// What one node receives: its role, its wariness and its strategy with its windows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePlan {
     pub name: String,
@@ -158,11 +137,6 @@ pub struct NodePlan {
     pub rollout_wariness: f64,
     pub wariness_pinned: bool,
     pub strategy: PlannedStrategy,
-    /// When the update server first offers this node the release.
-    pub eligible_at: DateTime<Utc>,
-    /// The first moment the node may reboot: inside one of its windows, at or after eligibility plus the
-    /// staging allowance (Zincati reboots within `ZINCATI_RECHECK_MINUTES` after it).
-    pub reboot_at: DateTime<Utc>,
 }
 
 impl NodePlan {
@@ -178,9 +152,8 @@ impl NodePlan {
     }
 }
 
-/// Plan every group of `fleet` for `options.rollout`.
-pub fn plan(fleet: &Fleet, options: &PlanOptions) -> Result<Plan, PlanError> {
-    options.rollout.validate()?;
+/// Plan every group of `fleet`: roles, wariness and windows, from the fleet alone.
+pub fn plan(fleet: &Fleet) -> Result<Plan, PlanError> {
     let cap = fleet.max_concurrent_reboots.map(u64::from);
     let unwindowed = unwindowed_reboots(fleet);
     let unwindowed_total: u64 = unwindowed.iter().map(|(_, count)| count).sum();
@@ -201,11 +174,12 @@ pub fn plan(fleet: &Fleet, options: &PlanOptions) -> Result<Plan, PlanError> {
         Some(cap) => cap - unwindowed_total,
         None => u64::MAX,
     };
+    let zones = ZoneCatalog::for_fleet(fleet);
     // Multi-day windows (same time on several days) read best, but under a binding fleet cap the groups
     // planned first would take whole classes and starve the later ones: then plan single days throughout.
     match plan_fleet(
         fleet,
-        options,
+        &zones,
         windowed_cap,
         unwindowed_total,
         ClassMode::SameTimeAcrossDays,
@@ -218,7 +192,7 @@ pub fn plan(fleet: &Fleet, options: &PlanOptions) -> Result<Plan, PlanError> {
         {
             plan_fleet(
                 fleet,
-                options,
+                &zones,
                 windowed_cap,
                 unwindowed_total,
                 ClassMode::SingleDays,
@@ -237,19 +211,58 @@ enum ClassMode {
     SingleDays,
 }
 
+/// The zones of the fleet's windowed groups, each with its offsets over the planning horizon and the
+/// typical rollouts that stand for every week in it.
+struct ZoneCatalog {
+    tables: Vec<ZoneTable>,
+    /// For each table, one typical rollout per class of weeks with the same offsets (never empty).
+    weeks: Vec<Vec<Rollout>>,
+}
+
+impl ZoneCatalog {
+    fn for_fleet(fleet: &Fleet) -> Self {
+        let staging = i64::from(DEFAULT_STAGING_ALLOWANCE_MINUTES);
+        let (from, to) = zone_table_span(staging);
+        let mut catalog = ZoneCatalog {
+            tables: Vec::new(),
+            weeks: Vec::new(),
+        };
+        for group in &fleet.groups {
+            let zone = group.maintenance.time_zone;
+            if group.nodes.is_empty()
+                || !matches!(group.maintenance.strategy, UpdateStrategy::Periodic)
+                || catalog.index(zone).is_some()
+            {
+                continue;
+            }
+            let table = ZoneTable::build(zone, from, to);
+            let mut weeks = representative_weeks(&table, staging);
+            if weeks.is_empty() {
+                weeks.push(reference_week());
+            }
+            catalog.tables.push(table);
+            catalog.weeks.push(weeks);
+        }
+        catalog
+    }
+
+    fn index(&self, zone: Tz) -> Option<usize> {
+        self.tables.iter().position(|table| table.zone == zone)
+    }
+}
+
 fn plan_fleet(
     fleet: &Fleet,
-    options: &PlanOptions,
+    zones: &ZoneCatalog,
     windowed_cap: u64,
     unwindowed_total: u64,
     mode: ClassMode,
 ) -> Result<Plan, PlanError> {
-    let mut planner = Planner::new(fleet, options, mode);
+    let mut planner = Planner::new(fleet, zones, mode, windowed_cap);
     let mut errors = Vec::new();
     let mut groups = Vec::with_capacity(fleet.groups.len());
     let mut node_plans: Vec<Option<NodePlan>> = vec![None; fleet.nodes.len()];
     let cap = fleet.max_concurrent_reboots.map(u64::from);
-    planner.start_fleet_load(windowed_cap);
 
     let mut earlier_windowed: Vec<String> = Vec::new();
     for group in &fleet.groups {
@@ -273,11 +286,8 @@ fn plan_fleet(
     if let Some(error) = PlanError::from_list(errors) {
         return Err(error);
     }
-    let worst_concurrent_reboots =
-        planner.load.as_ref().map_or(0, FleetLoad::worst) + unwindowed_total;
+    let worst_concurrent_reboots = planner.load.worst() + unwindowed_total;
     Ok(Plan {
-        rollout: options.rollout,
-        staging_allowance_minutes: options.staging_allowance_minutes,
         max_concurrent_reboots: fleet.max_concurrent_reboots,
         worst_concurrent_reboots,
         groups,
@@ -384,68 +394,31 @@ struct SetDecision {
 
 struct Planner<'a> {
     fleet: &'a Fleet,
-    options: &'a PlanOptions,
-    zones: Vec<ZoneTable>,
+    zones: &'a ZoneCatalog,
     layouts: Vec<(MaintenancePolicy, SlotLayout)>,
-    load: Option<FleetLoad>,
+    load: FleetLoad,
     mode: ClassMode,
 }
 
 type GroupOutcome = Result<(GroupPlan, Vec<(usize, NodePlan)>), Vec<PlanError>>;
 
 impl<'a> Planner<'a> {
-    fn new(fleet: &'a Fleet, options: &'a PlanOptions, mode: ClassMode) -> Self {
+    fn new(fleet: &'a Fleet, zones: &'a ZoneCatalog, mode: ClassMode, windowed_cap: u64) -> Self {
+        let tables: Vec<&ZoneTable> = zones.tables.iter().collect();
         Planner {
             fleet,
-            options,
-            zones: Vec::new(),
+            zones,
             layouts: Vec::new(),
-            load: None,
+            load: FleetLoad::new(windowed_cap, &tables),
             mode,
         }
-    }
-
-    fn horizon(&self) -> (i64, i64) {
-        let start = self.options.rollout.start_minute();
-        (
-            start - 8 * MINUTES_PER_DAY,
-            start + DST_HORIZON_DAYS * MINUTES_PER_DAY,
-        )
-    }
-
-    fn zone_index(&mut self, zone: Tz) -> usize {
-        if let Some(index) = self.zones.iter().position(|table| table.zone == zone) {
-            return index;
-        }
-        let (from, to) = self.horizon();
-        self.zones.push(ZoneTable::build(zone, from, to));
-        self.zones.len() - 1
-    }
-
-    /// Build the fleet-wide load over the zones of every windowed group.
-    fn start_fleet_load(&mut self, cap: u64) {
-        let zones: Vec<Tz> = self
-            .fleet
-            .groups
-            .iter()
-            .filter(|group| {
-                !group.nodes.is_empty()
-                    && matches!(group.maintenance.strategy, UpdateStrategy::Periodic)
-            })
-            .map(|group| group.maintenance.time_zone)
-            .collect();
-        for zone in zones {
-            self.zone_index(zone);
-        }
-        let tables: Vec<&ZoneTable> = self.zones.iter().collect();
-        self.load = Some(FleetLoad::new(cap, &tables));
     }
 
     fn layout(&mut self, policy: &MaintenancePolicy, zone_index: usize) -> SlotLayout {
         if let Some((_, layout)) = self.layouts.iter().find(|(known, _)| known == policy) {
             return layout.clone();
         }
-        let unsafe_spans = self.zones[zone_index].unsafe_spans();
+        let unsafe_spans = self.zones.tables[zone_index].unsafe_spans();
         let layout = cut_slots(
             &policy.periods,
             policy.window_minutes,
@@ -484,24 +457,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn staging(&self) -> i64 {
-        i64::from(self.options.staging_allowance_minutes)
-    }
-
-    fn rollout(&self) -> &Rollout {
-        &self.options.rollout
-    }
-
-    /// When the canaries of a group are back and have soaked: the latest canary reboot, plus Zincati's
-    /// re-check delay and the reboot allowance, plus the soak.
-    fn soak_end(&self, group: &Group, canary_reboots: &[i64]) -> Option<i64> {
-        canary_reboots.iter().max().map(|&last| {
-            last + i64::from(ZINCATI_RECHECK_MINUTES)
-                + i64::from(group.maintenance.reboot_allowance_minutes)
-                + i64::from(group.rollout.soak_minutes)
-        })
-    }
-
     fn plan_windowed_group(
         &mut self,
         group: &Group,
@@ -522,11 +477,16 @@ impl<'a> Planner<'a> {
                 window_minutes: policy.window_minutes,
             }]);
         }
-        let zone_index = self.zone_index(policy.time_zone);
+        let Some(zone_index) = self.zones.index(policy.time_zone) else {
+            // Every windowed group's zone is in the catalog; this only guards the lookup.
+            return Err(vec![PlanError::ZincatiWouldReject {
+                node: group.name.clone(),
+                reason: format!("unknown time zone {:?}", policy.time_zone.name()),
+            }]);
+        };
         let layout = self.layout(policy, zone_index);
-        let windowed_cap = self.load.as_ref().map_or(u64::MAX, |load| load.cap());
         let set_bound = bound
-            .min(usize::try_from(windowed_cap).unwrap_or(usize::MAX))
+            .min(usize::try_from(self.load.cap()).unwrap_or(usize::MAX))
             .max(1);
         let sets = form_sets(self.fleet, group, roles, set_bound);
         if sets.len() > layout.slot_starts.len() {
@@ -581,17 +541,21 @@ impl<'a> Planner<'a> {
         for decision in &decisions {
             if let Some(class) = &decision.class {
                 let footprints = footprints_of(class, layout.footprint_minutes);
-                if let Some(load) = self.load.as_mut() {
-                    load.add(zone_index, &footprints, decision.set.members.len() as u32);
-                }
+                self.load
+                    .add(zone_index, &footprints, decision.set.members.len() as u32);
             }
         }
-        Ok(self.finish_group(group, roles, bound, decisions, Some((&layout, zone_index))))
+        Ok(self.finish_group(group, roles, bound, decisions, Some(&layout)))
     }
 
-    /// Choose a class of windows and a wariness for every set. Canary sets take the classes whose windows
-    /// come first after the rollout starts; cautious sets take the first classes after the canaries'
-    /// soak, with wariness raised until just before their window (never below the soak).
+    /// Choose a class of windows and a wariness for every set, so that in the typical rollout of every week
+    /// the group's canaries reboot and soak before any cautious node can reboot.
+    ///
+    /// Canary sets take the classes whose windows open first after the rollout starts, in the week where
+    /// they open latest. Cautious sets take, in the same sense, the first classes after the canaries' soak,
+    /// with wariness raised until just before their window (never below the soak) and never below an
+    /// earlier cautious set's, and raised further when needed so that, in every week, they reboot no
+    /// earlier than the cautious sets before them: nodes with earlier windows are less wary.
     fn assign_windows(
         &self,
         group: &Group,
@@ -600,9 +564,9 @@ impl<'a> Planner<'a> {
         sets: Vec<NodeSet>,
         classes: &[SlotClass],
     ) -> Result<Vec<SetDecision>, AssignFailure> {
-        let zone = &self.zones[zone_index];
-        let rollout = *self.rollout();
-        let staging = self.staging();
+        let zone = &self.zones.tables[zone_index];
+        let weeks = &self.zones.weeks[zone_index];
+        let staging = i64::from(DEFAULT_STAGING_ALLOWANCE_MINUTES);
         let admitted: Vec<Vec<WeekSpan>> = classes
             .iter()
             .map(|class| {
@@ -617,6 +581,16 @@ impl<'a> Planner<'a> {
             .map(|class| footprints_of(class, layout.footprint_minutes))
             .collect();
         let mut taken = vec![false; classes.len()];
+        let start_of = |week: usize| weeks[week].start_minute();
+        let eligible = |week: usize, wariness: f64| {
+            seconds_to_minute_ceiling(weeks[week].eligible_second(wariness))
+        };
+        // Per week: the minute a node of `wariness` first sees the release, plus `extra` minutes.
+        let eligible_each_week = |wariness: f64, extra: i64| -> Vec<i64> {
+            (0..weeks.len())
+                .map(|week| eligible(week, wariness) + extra)
+                .collect()
+        };
         let first_admitted = |class: usize, from_minute: i64| -> i64 {
             zone.first_admitted_minute(&admitted[class], from_minute)
                 .unwrap_or(i64::MAX / 2)
@@ -627,31 +601,43 @@ impl<'a> Planner<'a> {
             zone.first_opening_minute(&admitted[class], from_minute)
                 .unwrap_or(i64::MAX / 2)
         };
-        let fits = |class: usize, nodes: usize| -> bool {
-            self.load
-                .as_ref()
-                .is_none_or(|load| load.fits(zone_index, &footprints[class], nodes as u32))
-        };
-        // Rankings of classes by first admitted minute from a given minute, shared by sets with the same start.
-        let mut rankings: HashMap<i64, Vec<(i64, usize)>> = HashMap::new();
-        let mut ranking = |from_minute: i64, valid: &dyn Fn(usize) -> bool| -> Vec<(i64, usize)> {
-            rankings
-                .entry(from_minute)
-                .or_insert_with(|| {
-                    let mut order: Vec<(i64, usize)> = (0..classes.len())
-                        .map(|class| (first_opening(class, from_minute), class))
-                        .collect();
-                    order.sort_unstable();
-                    order
+        // When a class first opens after `from` (one minute per week), relative to each week's rollout
+        // start: the latest and the earliest over the weeks.
+        let openings = |class: usize, from: &[i64]| -> (i64, i64) {
+            from.iter()
+                .enumerate()
+                .map(|(week, &from_minute)| first_opening(class, from_minute) - start_of(week))
+                .fold((i64::MIN, i64::MAX), |(latest, earliest), relative| {
+                    (latest.max(relative), earliest.min(relative))
                 })
-                .iter()
-                .copied()
-                .filter(|(_, class)| valid(*class))
+        };
+        // Every week's reboot minute for a set of `wariness` in `class`.
+        let reboots = |class: usize, wariness: f64| -> Vec<i64> {
+            eligible_each_week(wariness, staging)
+                .into_iter()
+                .map(|from_minute| first_admitted(class, from_minute))
                 .collect()
         };
+        let fits = |class: usize, nodes: usize| -> bool {
+            self.load.fits(zone_index, &footprints[class], nodes as u32)
+        };
+        // Classes by their latest first opening over the weeks (then their earliest, then their order).
+        let ranking = |from: &[i64], valid: &dyn Fn(usize) -> bool| -> Vec<usize> {
+            let mut order: Vec<(i64, i64, usize)> = (0..classes.len())
+                .filter(|&class| valid(class))
+                .map(|class| {
+                    let (latest, earliest) = openings(class, from);
+                    (latest, earliest, class)
+                })
+                .collect();
+            order.sort_unstable();
+            order.into_iter().map(|(_, _, class)| class).collect()
+        };
+        let mut canary_rankings: HashMap<Vec<i64>, Vec<usize>> = HashMap::new();
 
         let mut decisions = Vec::with_capacity(sets.len());
-        let mut canary_reboots = Vec::new();
+        // Per week, the reboot minute of every canary.
+        let mut canary_reboots: Vec<Vec<i64>> = vec![Vec::new(); weeks.len()];
         let (canary_sets, cautious_sets): (Vec<NodeSet>, Vec<NodeSet>) =
             sets.into_iter().partition(|set| set.role == Role::Canary);
 
@@ -661,20 +647,25 @@ impl<'a> Planner<'a> {
                 .clone()
                 .unwrap_or_else(|| vec![CANARY_WARINESS; set.members.len()]);
             let latest = wariness.iter().copied().fold(0.0, f64::max);
-            let from = seconds_to_minute_ceiling(rollout.eligible_second(latest)) + staging;
-            let choice = ranking(from, &|_| true)
-                .into_iter()
-                .find(|(_, class)| !taken[*class] && fits(*class, set.members.len()));
-            let Some((_, class)) = choice else {
+            let from = eligible_each_week(latest, staging);
+            let order = canary_rankings
+                .entry(from.clone())
+                .or_insert_with(|| ranking(&from, &|_| true));
+            let choice = order
+                .iter()
+                .copied()
+                .find(|&class| !taken[class] && fits(class, set.members.len()));
+            let Some(class) = choice else {
                 return Err(AssignFailure::FleetCap {
                     placed: decisions.len(),
                 });
             };
             taken[class] = true;
             for &member_wariness in &wariness {
-                let from =
-                    seconds_to_minute_ceiling(rollout.eligible_second(member_wariness)) + staging;
-                canary_reboots.push(first_admitted(class, from));
+                for (week, member_reboot) in reboots(class, member_wariness).into_iter().enumerate()
+                {
+                    canary_reboots[week].push(member_reboot);
+                }
             }
             decisions.push(SetDecision {
                 set,
@@ -683,88 +674,151 @@ impl<'a> Planner<'a> {
             });
         }
 
-        let soak_end = if cautious_sets.is_empty() {
-            None
-        } else {
-            self.soak_end(group, &canary_reboots)
-        };
-        let floor = soak_end.map_or(0.0, |end| rollout.wariness_not_before(end * 60));
+        // Per week, when the canaries are back and have soaked (none without canaries or cautious nodes).
+        let soak_ends: Vec<Option<i64>> = canary_reboots
+            .iter()
+            .map(|week_reboots| {
+                if cautious_sets.is_empty() {
+                    None
+                } else {
+                    self.soak_end(group, week_reboots)
+                }
+            })
+            .collect();
+        // The week whose soak ends latest after its rollout starts: the one errors describe.
+        let worst_week = (0..weeks.len())
+            .max_by_key(|&week| {
+                (
+                    soak_ends[week].map_or(i64::MIN, |end| end - start_of(week)),
+                    std::cmp::Reverse(week),
+                )
+            })
+            .unwrap_or(0);
+        let floor = soak_ends
+            .iter()
+            .enumerate()
+            .filter_map(|(week, end)| end.map(|end| weeks[week].wariness_not_before(end * 60)))
+            .fold(0.0, f64::max);
         let lowest = floor.clamp(CAUTIOUS_MIN_WARINESS, 1.0);
-        let lowest_eligible = seconds_to_minute_ceiling(rollout.eligible_second(lowest));
-        // A class is safe for a cautious set when not even an instantly staged update could reboot in it
-        // before the soak ends.
-        let safe_from = |class: usize, eligible_minute: i64| {
-            soak_end.is_none_or(|end| first_admitted(class, eligible_minute) >= end)
+        // A class is safe for a cautious set when in no week could even an instantly staged update reboot
+        // in it before the soak ends (`eligible`: per week, the set's first minute of eligibility).
+        let safe_from = |class: usize, eligible: &[i64]| {
+            eligible.iter().zip(&soak_ends).all(|(&from_minute, end)| {
+                end.is_none_or(|end| first_admitted(class, from_minute) >= end)
+            })
         };
-        let unpinned_order = ranking(lowest_eligible + staging, &|class| {
-            safe_from(class, lowest_eligible)
-        });
+        let lowest_eligible = eligible_each_week(lowest, 0);
+        let lowest_staged = eligible_each_week(lowest, staging);
+        let unpinned_order = ranking(&lowest_staged, &|class| safe_from(class, &lowest_eligible));
+        // A wariness that makes the set eligible about the lead plus staging before the class first opens
+        // in the week where it opens earliest, never below `base`.
+        let target_wariness = |class: usize, base: f64| -> f64 {
+            let (_, earliest) = openings(class, &eligible_each_week(base, staging));
+            let target = earliest - staging - i64::from(ELIGIBILITY_LEAD_MINUTES);
+            weeks[0]
+                .wariness_not_before((start_of(0) + target) * 60)
+                .max(base)
+                .min(1.0)
+        };
+        // The unpinned cautious sets placed so far, so that in every week a set reboots no earlier than
+        // every set less wary than it.
+        let mut order_so_far = OrderSoFar::new(lowest, weeks.len());
+        let keeps_order = |class: usize, wariness: f64, order: &OrderSoFar| {
+            reboots(class, wariness)
+                .iter()
+                .zip(order.required(wariness))
+                .all(|(reboot, earliest)| *reboot >= earliest)
+        };
 
         for set in cautious_sets {
-            let choice;
-            let wariness: Vec<f64>;
-            match &set.pinned {
+            let (class, wariness) = match &set.pinned {
                 None => {
-                    choice = unpinned_order
+                    let available: Vec<usize> = unpinned_order
                         .iter()
                         .copied()
-                        .find(|(_, class)| !taken[*class] && fits(*class, set.members.len()));
-                    let Some((first_minute, _)) = choice else {
-                        let any_safe = !unpinned_order.is_empty();
-                        return Err(if any_safe {
-                            AssignFailure::FleetCap {
-                                placed: decisions.len(),
-                            }
-                        } else {
+                        .filter(|&class| !taken[class] && fits(class, set.members.len()))
+                        .collect();
+                    let Some(&first_available) = available.first() else {
+                        return Err(if unpinned_order.is_empty() {
                             AssignFailure::Soak {
-                                soak_end: soak_end.unwrap_or_default(),
-                                canaries_back: canary_reboots
+                                rollout: weeks[worst_week],
+                                soak_end: soak_ends[worst_week].unwrap_or_default(),
+                                canaries_back: canary_reboots[worst_week]
                                     .iter()
                                     .max()
                                     .copied()
                                     .unwrap_or_default(),
                             }
+                        } else {
+                            AssignFailure::FleetCap {
+                                placed: decisions.len(),
+                            }
                         });
                     };
-                    let target = first_minute - staging - i64::from(ELIGIBILITY_LEAD_MINUTES);
-                    let value = rollout
-                        .wariness_not_before(target * 60)
-                        .max(lowest)
-                        .min(1.0);
-                    wariness = vec![value; set.members.len()];
+                    // The first class (in rank order) where the set can keep the order in every week,
+                    // raising its wariness as little as needed; else the first class, out of order.
+                    let ordered = available.iter().find_map(|&class| {
+                        let target = target_wariness(class, order_so_far.wariness);
+                        if keeps_order(class, target, &order_so_far) {
+                            return Some((class, target));
+                        }
+                        // As wary as the most wary set so far, it need not reboot after that set.
+                        let level = order_so_far.wariness;
+                        if keeps_order(class, level, &order_so_far) {
+                            return Some((class, level));
+                        }
+                        if !keeps_order(class, 1.0, &order_so_far) {
+                            return None;
+                        }
+                        // Above `target` the requirement no longer changes with the wariness: search it.
+                        let (mut low, mut high) = (round_up_thousandths(target), 1000);
+                        while high - low > 1 {
+                            let middle = low + (high - low) / 2;
+                            if keeps_order(class, middle as f64 / 1000.0, &order_so_far) {
+                                high = middle;
+                            } else {
+                                low = middle;
+                            }
+                        }
+                        Some((class, high as f64 / 1000.0))
+                    });
+                    let (class, value) = ordered.unwrap_or_else(|| {
+                        (
+                            first_available,
+                            target_wariness(first_available, order_so_far.wariness),
+                        )
+                    });
+                    order_so_far.record(value, reboots(class, value));
+                    (class, vec![value; set.members.len()])
                 }
                 Some(pinned) => {
                     let earliest = pinned.iter().copied().fold(f64::INFINITY, f64::min);
                     let latest = pinned.iter().copied().fold(0.0, f64::max);
-                    let earliest_minute =
-                        seconds_to_minute_ceiling(rollout.eligible_second(earliest));
-                    let latest_minute = seconds_to_minute_ceiling(rollout.eligible_second(latest));
-                    let safe = ranking(latest_minute + staging, &|class| {
-                        safe_from(class, earliest_minute)
+                    let earliest_eligible = eligible_each_week(earliest, 0);
+                    let safe = ranking(&eligible_each_week(latest, staging), &|class| {
+                        safe_from(class, &earliest_eligible)
                     });
                     if safe.is_empty() {
                         let node = &self.fleet.nodes[set.members[0]];
                         return Err(AssignFailure::PinnedTooEager {
+                            rollout: weeks[worst_week],
                             node: node.name.clone(),
                             wariness: earliest,
-                            eligible_minute: earliest_minute,
-                            soak_end: soak_end.unwrap_or_default(),
+                            eligible_minute: earliest_eligible[worst_week],
+                            soak_end: soak_ends[worst_week].unwrap_or_default(),
                             minimum: lowest,
                         });
                     }
-                    choice = safe
+                    let Some(class) = safe
                         .into_iter()
-                        .find(|(_, class)| !taken[*class] && fits(*class, set.members.len()));
-                    if choice.is_none() {
+                        .find(|&class| !taken[class] && fits(class, set.members.len()))
+                    else {
                         return Err(AssignFailure::FleetCap {
                             placed: decisions.len(),
                         });
-                    }
-                    wariness = pinned.clone();
+                    };
+                    (class, pinned.clone())
                 }
-            }
-            let Some((_, class)) = choice else {
-                continue;
             };
             taken[class] = true;
             decisions.push(SetDecision {
@@ -774,6 +828,16 @@ impl<'a> Planner<'a> {
             });
         }
         Ok(decisions)
+    }
+
+    /// When the canaries of a group are back and have soaked: the latest canary reboot, plus Zincati's
+    /// re-check delay and the reboot allowance, plus the soak.
+    fn soak_end(&self, group: &Group, canary_reboots: &[i64]) -> Option<i64> {
+        soak_end(
+            canary_reboots.iter().copied().max(),
+            group.maintenance.reboot_allowance_minutes,
+            group.rollout.soak_minutes,
+        )
     }
 
     fn describe_failure(
@@ -798,27 +862,31 @@ impl<'a> Planner<'a> {
                 },
             },
             AssignFailure::Soak {
+                rollout,
                 soak_end,
                 canaries_back,
             } => {
-                let latest = seconds_to_minute_ceiling(self.rollout().latest_eligible_second());
+                let latest = seconds_to_minute_ceiling(rollout.latest_eligible_second());
                 PlanError::SoakImpossible(Box::new(SoakShortage {
                     group: group.name.clone(),
-                    canaries_back: describe_minute(
+                    canaries_back: describe_in_rollout(
                         canaries_back
                             + i64::from(ZINCATI_RECHECK_MINUTES)
                             + i64::from(group.maintenance.reboot_allowance_minutes),
                         zone,
+                        &rollout,
                     ),
                     soak_minutes: group.rollout.soak_minutes,
-                    soak_end: describe_minute(soak_end, zone),
-                    latest_eligible: describe_minute(latest, zone),
+                    soak_end: describe_in_rollout(soak_end, zone, &rollout),
+                    latest_eligible: describe_in_rollout(latest, zone, &rollout),
                     window_note: " and every window left for the cautious nodes opens between then and the end \
                                   of the soak"
                         .to_owned(),
+                    remedy: "shorten soak_minutes or widen the maintenance periods",
                 }))
             }
             AssignFailure::PinnedTooEager {
+                rollout,
                 node,
                 wariness,
                 eligible_minute,
@@ -828,8 +896,8 @@ impl<'a> Planner<'a> {
                 node,
                 group: group.name.clone(),
                 wariness,
-                eligible: describe_minute(eligible_minute, zone),
-                soak_end: describe_minute(soak_end, zone),
+                eligible: describe_in_rollout(eligible_minute, zone, &rollout),
+                soak_end: describe_in_rollout(soak_end, zone, &rollout),
                 minimum,
             },
         }
@@ -856,8 +924,8 @@ impl<'a> Planner<'a> {
         } else {
             String::new()
         };
-        let cap_note = match self.load.as_ref().map(FleetLoad::cap) {
-            Some(cap) if (cap as usize) < bound => {
+        let cap_note = match self.load.cap() {
+            cap if (cap as usize) < bound => {
                 format!(" (at most {cap} per window under the fleet-wide max_concurrent_reboots)")
             }
             _ => String::new(),
@@ -907,14 +975,15 @@ impl<'a> Planner<'a> {
     }
 
     /// Groups without windows (fleet_lock, immediate): wariness alone orders canaries before cautious nodes.
+    /// Without windows nothing depends on the zone's offsets, so one typical week stands for all.
     fn plan_unwindowed_group(
         &mut self,
         group: &Group,
         roles: &[Role],
         bound: usize,
     ) -> GroupOutcome {
-        let rollout = *self.rollout();
-        let staging = self.staging();
+        let rollout = reference_week();
+        let staging = i64::from(DEFAULT_STAGING_ALLOWANCE_MINUTES);
         let zone = group.maintenance.time_zone;
         let members: Vec<(usize, Role)> = group.nodes.clone().zip(roles.iter().copied()).collect();
         let canary_reboots: Vec<i64> = members
@@ -941,16 +1010,18 @@ impl<'a> Planner<'a> {
             let latest = seconds_to_minute_ceiling(rollout.latest_eligible_second());
             return Err(vec![PlanError::SoakImpossible(Box::new(SoakShortage {
                 group: group.name.clone(),
-                canaries_back: describe_minute(
+                canaries_back: describe_in_rollout(
                     canary_reboots.iter().max().copied().unwrap_or_default()
                         + i64::from(ZINCATI_RECHECK_MINUTES)
                         + i64::from(group.maintenance.reboot_allowance_minutes),
                     zone,
+                    &rollout,
                 ),
                 soak_minutes: group.rollout.soak_minutes,
-                soak_end: describe_minute(end, zone),
-                latest_eligible: describe_minute(latest, zone),
+                soak_end: describe_in_rollout(end, zone, &rollout),
+                latest_eligible: describe_in_rollout(latest, zone, &rollout),
                 window_note: String::new(),
+                remedy: "shorten soak_minutes",
             }))]);
         }
         let mut errors = Vec::new();
@@ -972,8 +1043,8 @@ impl<'a> Planner<'a> {
                             node: self.fleet.nodes[set.members[0]].name.clone(),
                             group: group.name.clone(),
                             wariness: pinned[0],
-                            eligible: describe_minute(eligible, zone),
-                            soak_end: describe_minute(end, zone),
+                            eligible: describe_in_rollout(eligible, zone, &rollout),
+                            soak_end: describe_in_rollout(end, zone, &rollout),
                             minimum: lowest,
                         });
                     }
@@ -990,8 +1061,7 @@ impl<'a> Planner<'a> {
                     };
                     let value = lowest + step * cautious_position as f64;
                     cautious_position += 1;
-                    let rounded =
-                        crate::rollout::round_up_thousandths(value).clamp(0, 1000) as f64 / 1000.0;
+                    let rounded = round_up_thousandths(value).clamp(0, 1000) as f64 / 1000.0;
                     vec![rounded.max(lowest).min(1.0); set.members.len()]
                 }
             };
@@ -1014,14 +1084,10 @@ impl<'a> Planner<'a> {
         roles: &[Role],
         bound: usize,
         decisions: Vec<SetDecision>,
-        windowed: Option<(&SlotLayout, usize)>,
+        layout: Option<&SlotLayout>,
     ) -> (GroupPlan, Vec<(usize, NodePlan)>) {
-        let rollout = self.rollout();
-        let staging = self.staging();
         let policy = &group.maintenance;
         let mut nodes = Vec::with_capacity(roles.len());
-        let mut canary_reboots = Vec::new();
-        let mut reboots = Vec::new();
         let mut overlap_spans = Vec::new();
         for decision in &decisions {
             let windows = decision
@@ -1029,31 +1095,13 @@ impl<'a> Planner<'a> {
                 .as_ref()
                 .map(|class| zincati_windows(class, policy.window_minutes))
                 .unwrap_or_default();
-            if let (Some(class), Some((layout, _))) = (&decision.class, windowed) {
+            if let (Some(class), Some(layout)) = (&decision.class, layout) {
                 for span in footprints_of(class, layout.footprint_minutes) {
                     overlap_spans.push((span, decision.set.members.len() as u64));
                 }
             }
             for (&node_index, &wariness) in decision.set.members.iter().zip(&decision.wariness) {
                 let node: &Node = &self.fleet.nodes[node_index];
-                let eligible_second = rollout.eligible_second(wariness);
-                let staged = seconds_to_minute_ceiling(eligible_second) + staging;
-                let reboot_minute = match (&decision.class, windowed) {
-                    (Some(class), Some((layout, zone_index))) => {
-                        let spans: Vec<WeekSpan> = class
-                            .iter()
-                            .map(|&start| WeekSpan::new(start, layout.admitted_minutes))
-                            .collect();
-                        self.zones[zone_index]
-                            .first_admitted_minute(&spans, staged)
-                            .unwrap_or(staged)
-                    }
-                    _ => staged,
-                };
-                if decision.set.role == Role::Canary {
-                    canary_reboots.push(reboot_minute);
-                }
-                reboots.push(reboot_minute);
                 let strategy = match &policy.strategy {
                     UpdateStrategy::Periodic => PlannedStrategy::Periodic {
                         time_zone: policy.time_zone,
@@ -1076,21 +1124,12 @@ impl<'a> Planner<'a> {
                         rollout_wariness: wariness,
                         wariness_pinned: node.pinned_wariness.is_some(),
                         strategy,
-                        eligible_at: DateTime::from_timestamp(eligible_second, 0)
-                            .unwrap_or(rollout.start),
-                        reboot_at: minute_to_time(reboot_minute),
                     },
                 ));
             }
         }
         nodes.sort_by_key(|(index, _)| *index);
-        let has_cautious = roles.contains(&Role::Cautious);
-        let soak_end = if has_cautious {
-            self.soak_end(group, &canary_reboots)
-        } else {
-            None
-        };
-        let worst_concurrent_down = match (&policy.strategy, windowed) {
+        let worst_concurrent_down = match (&policy.strategy, layout) {
             (UpdateStrategy::Periodic, Some(_)) => deepest_overlap(overlap_spans),
             (UpdateStrategy::FleetLock { .. }, _) => bound as u64,
             _ => roles.len() as u64,
@@ -1109,33 +1148,88 @@ impl<'a> Planner<'a> {
             time_zone: policy.time_zone,
             window_minutes: policy.window_minutes,
             reboot_allowance_minutes: policy.reboot_allowance_minutes,
-            windows_available: windowed.map(|(layout, _)| layout.slot_starts.len()),
+            windows_available: layout.map(|layout| layout.slot_starts.len()),
             worst_concurrent_down,
-            soak_ends_at: soak_end.map(minute_to_time),
-            first_reboot_at: reboots.iter().min().copied().map(minute_to_time),
-            last_reboot_at: reboots.iter().max().copied().map(minute_to_time),
         };
         (group_plan, nodes)
     }
 }
 
-/// Why a group's windows could not be assigned.
+/// The unpinned cautious sets of a group placed so far: the highest wariness given, and per week the latest
+/// reboot of the sets below that wariness and of the sets at it. Sets are placed with never-decreasing
+/// wariness, so a new set must reboot no earlier than `below`, and than `at` too when it is more wary.
+struct OrderSoFar {
+    wariness: f64,
+    below: Vec<i64>,
+    at: Vec<i64>,
+}
+
+impl OrderSoFar {
+    fn new(lowest: f64, weeks: usize) -> Self {
+        OrderSoFar {
+            wariness: lowest,
+            below: vec![i64::MIN; weeks],
+            at: vec![i64::MIN; weeks],
+        }
+    }
+
+    /// Per week, the earliest a set of `wariness` may reboot.
+    fn required(&self, wariness: f64) -> impl Iterator<Item = i64> + '_ {
+        let above = wariness > self.wariness;
+        self.below
+            .iter()
+            .zip(&self.at)
+            .map(move |(&below, &at)| if above { below.max(at) } else { below })
+    }
+
+    fn record(&mut self, wariness: f64, reboots: Vec<i64>) {
+        if wariness > self.wariness {
+            for (below, at) in self.below.iter_mut().zip(&self.at) {
+                *below = (*below).max(*at);
+            }
+            self.at = reboots;
+            self.wariness = wariness;
+        } else {
+            for (at, reboot) in self.at.iter_mut().zip(reboots) {
+                *at = (*at).max(reboot);
+            }
+        }
+    }
+}
+
+/// Why a group's windows could not be assigned; `rollout` is the typical week the numbers come from.
 #[derive(Debug, Clone)]
 enum AssignFailure {
     FleetCap {
         placed: usize,
     },
     Soak {
+        rollout: Rollout,
         soak_end: i64,
         canaries_back: i64,
     },
     PinnedTooEager {
+        rollout: Rollout,
         node: String,
         wariness: f64,
         eligible_minute: i64,
         soak_end: i64,
         minimum: f64,
     },
+}
+
+/// When canaries whose last reboot starts at `last_canary_reboot` are back and have soaked: plus Zincati's
+/// re-check delay, the reboot allowance and the soak.
+pub(crate) fn soak_end(
+    last_canary_reboot: Option<i64>,
+    reboot_allowance_minutes: u32,
+    soak_minutes: u32,
+) -> Option<i64> {
+    last_canary_reboot.map(|last| {
+        last + i64::from(ZINCATI_RECHECK_MINUTES)
+            + i64::from(reboot_allowance_minutes)
+            + i64::from(soak_minutes)
+    })
 }
 
 fn footprints_of(class: &SlotClass, footprint_minutes: i64) -> Vec<WeekSpan> {
@@ -1196,9 +1290,18 @@ fn describe_span(span: WeekSpan) -> String {
     )
 }
 
-/// A minute as people read it in a zone: `Wed 2025-06-04 01:16 CEST`.
-pub(crate) fn describe_minute(minute: i64, zone: Tz) -> String {
-    zone.from_utc_datetime(&minute_to_time(minute).naive_utc())
-        .format("%a %Y-%m-%d %H:%M %Z")
-        .to_string()
+/// A minute as people read it in a zone, within a rollout: `Wed 01:16 CEST`, with `the week after` or
+/// `N weeks after` when it falls a week or more after the rollout's first day.
+pub(crate) fn describe_in_rollout(minute: i64, zone: Tz, rollout: &Rollout) -> String {
+    let local = zone.from_utc_datetime(&minute_to_time(minute).naive_utc());
+    let first_day = zone
+        .from_utc_datetime(&rollout.start.naive_utc())
+        .date_naive();
+    let weeks = (local.date_naive() - first_day).num_days().max(0) / 7;
+    let text = local.format("%a %H:%M %Z").to_string();
+    match weeks {
+        0 => text,
+        1 => format!("{text} the week after"),
+        weeks => format!("{text} {weeks} weeks after"),
+    }
 }

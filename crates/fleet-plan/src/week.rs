@@ -107,7 +107,6 @@ impl ZincatiWindow {
     }
 
     /// The spans of the week during which Zincati lets the node reboot (closing minute included).
-    #[cfg(test)]
     pub(crate) fn admitted_spans(&self) -> impl Iterator<Item = WeekSpan> + '_ {
         let start_of_day = minute_of_day(self.start);
         self.days.iter().map(move |day| {

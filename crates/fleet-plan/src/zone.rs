@@ -32,9 +32,18 @@ pub(crate) struct ZoneTable {
     segments: Vec<Segment>,
 }
 
+/// How far apart the zone database is sampled when looking for offset changes. No zone changes its offset
+/// twice within a day (rules put changes weeks or months apart; a unit test checks the zones with the most
+/// unusual rules hour by hour), and a change between two samples is found to the minute by bisection.
+const SCAN_STEP_MINUTES: i64 = 24 * MINUTES_PER_HOUR;
+
 impl ZoneTable {
-    /// Scan `zone` hour by hour between `from_utc` and `to_utc`, pinning every change to its minute.
+    /// Scan `zone` between `from_utc` and `to_utc`, pinning every change to its minute.
     pub(crate) fn build(zone: Tz, from_utc: i64, to_utc: i64) -> Self {
+        Self::build_with_step(zone, from_utc, to_utc, SCAN_STEP_MINUTES)
+    }
+
+    fn build_with_step(zone: Tz, from_utc: i64, to_utc: i64, step_minutes: i64) -> Self {
         let mut segments = vec![Segment {
             start_utc: i64::MIN,
             offset_minutes: offset_at(zone, from_utc),
@@ -43,7 +52,7 @@ impl ZoneTable {
         let mut previous_offset = segments[0].offset_minutes;
         let mut time = from_utc;
         while time < to_utc {
-            time = (time + MINUTES_PER_HOUR).min(to_utc);
+            time = (time + step_minutes).min(to_utc);
             let offset = offset_at(zone, time);
             if offset != previous_offset {
                 // The change lies in (previous_time, time]: find its first minute.
@@ -264,6 +273,33 @@ mod tests {
             berlin_2025().unsafe_spans(),
             vec![WeekSpan::new(sunday_two, 60)]
         );
+    }
+
+    #[test]
+    fn daily_samples_find_every_change_an_hourly_scan_finds() {
+        // Zones with unusual rules: changes tied to Ramadan, to Saturdays or Fridays, by half an hour or two
+        // hours, at local midnight, or far south; over the assignment's horizon.
+        let (from, to) = crate::typical::zone_table_span(15);
+        for name in [
+            "Africa/Casablanca",
+            "Asia/Gaza",
+            "Asia/Jerusalem",
+            "America/Santiago",
+            "America/Asuncion",
+            "Australia/Lord_Howe",
+            "Antarctica/Troll",
+            "Pacific/Chatham",
+            "America/Havana",
+            "Europe/Dublin",
+        ] {
+            let zone: Tz = name.parse().unwrap();
+            let daily: Vec<Transition> = ZoneTable::build(zone, from, to).transitions().collect();
+            let hourly: Vec<Transition> =
+                ZoneTable::build_with_step(zone, from, to, MINUTES_PER_HOUR)
+                    .transitions()
+                    .collect();
+            assert_eq!(daily, hourly, "{name}");
+        }
     }
 
     #[test]

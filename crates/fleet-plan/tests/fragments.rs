@@ -4,11 +4,10 @@
 mod common;
 
 use common::check::{admitted_minutes, merge_fragments};
-use common::{FleetBuilder, GroupSpec, at, maintenance, period};
+use common::{FleetBuilder, GroupSpec, maintenance, period};
 use expect_test::expect;
 use fleet_plan::{
-    NodePlan, PlanOptions, PlannedStrategy, Rollout, ZincatiFragment, ZincatiWindow, plan,
-    zincati_fragments,
+    NodePlan, PlannedStrategy, ZincatiFragment, ZincatiWindow, plan, zincati_fragments,
 };
 use fleet_spec::{Canaries, MaxUnavailable, Role, UpdateStrategy, WallTime, Weekday};
 
@@ -29,8 +28,6 @@ fn sample_node(strategy: PlannedStrategy) -> NodePlan {
         rollout_wariness: 0.25,
         wariness_pinned: false,
         strategy,
-        eligible_at: at("2025-06-04T02:00:00Z"),
-        reboot_at: at("2025-06-04T03:00:00Z"),
     }
 }
 
@@ -186,8 +183,7 @@ fn planned_fragments_merge_back_into_the_plan() {
         )
         .group(GroupSpec::new("api", 3, locked))
         .build();
-    let options = PlanOptions::new(Rollout::typical_after(at("2025-03-01T00:00:00Z")));
-    let planned = plan(&fleet, &options).expect("plannable");
+    let planned = plan(&fleet).expect("plannable");
     for node in &planned.nodes {
         let merged = merge_fragments(&zincati_fragments(node).expect("valid"));
         assert_eq!(merged.rollout_wariness, Some(node.rollout_wariness));

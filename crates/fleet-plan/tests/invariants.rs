@@ -1,11 +1,12 @@
 //! Property tests over random fleets and policies: every promise of the plan, checked on real instants by
-//! an independent simulation (tests/common/check.rs), or an explained error; never a panic.
+//! an independent simulation (tests/common/check.rs), for the typical rollout of every week of a year and
+//! for an arbitrary rollout (where a broken order must be warned about), or an explained error; never a panic.
 
 mod common;
 
-use common::check::{check_plan, simulation_ranges};
+use common::check::{Expect, check_plan, check_prediction, simulation_ranges};
 use common::{FleetBuilder, GroupSpec, at, maintenance, period};
-use fleet_plan::{PlanError, PlanOptions, Rollout, plan};
+use fleet_plan::{PlanError, PredictOptions, Rollout, plan, predict};
 use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, Tz, UpdateStrategy, Weekday};
 use proptest::prelude::*;
 
@@ -183,23 +184,40 @@ proptest! {
     fn every_promise_holds_on_real_instants(
         groups in prop::collection::vec(random_group(), 1..4),
         cap in prop::option::weighted(0.4, 1_u32..8),
-        rollout_day in 0_i64..365,
+        first_day in 0_i64..(19 * 365),
+        rollout_day in 0_i64..7,
         duration_hours in prop_oneof![Just(48_u32), 12_u32..96],
         start_fraction in prop_oneof![Just(0.0_f64), 0.0_f64..0.5],
+        staging in prop_oneof![Just(15_u32), 0_u32..120],
     ) {
         let fleet = build_fleet(&groups, cap);
-        let after = at("2025-01-01T00:00:00Z") + chrono::Duration::days(rollout_day);
-        let mut rollout = Rollout::typical_after(after);
-        rollout.duration_minutes = duration_hours * 60;
-        rollout.start_fraction = start_fraction;
-        let options = PlanOptions::new(rollout);
-        match plan(&fleet, &options) {
+        let year_start = at("2025-01-01T00:00:00Z") + chrono::Duration::days(first_day);
+        match plan(&fleet) {
             Ok(planned) => {
                 if std::env::var_os("PLAN_PROPTEST_VERBOSE").is_some() { eprintln!("OK {} nodes", planned.nodes.len()); }
-                let again = plan(&fleet, &options).expect("the same input plans again");
+                let again = plan(&fleet).expect("the same input plans again");
                 prop_assert_eq!(&planned, &again, "planning is deterministic");
-                let ranges = simulation_ranges(&zones_of(&fleet), rollout.start);
-                if let Err(problem) = check_plan(&fleet, &planned, &ranges) {
+                let ranges = simulation_ranges(&zones_of(&fleet), year_start);
+                let checked = match check_plan(&fleet, &planned, &ranges) {
+                    Ok(checked) => checked,
+                    Err(problem) => return Err(TestCaseError::fail(problem)),
+                };
+                // The typical rollout of every week of a year: canaries first with the soak, no warning.
+                let mut week = Rollout::typical_after(year_start);
+                for _ in 0..53 {
+                    let prediction = predict(&planned, &PredictOptions::new(week)).expect("a valid rollout");
+                    if let Err(problem) = check_prediction(&fleet, &checked, &prediction, Expect::Typical) {
+                        prop_assert!(false, "{}", problem);
+                    }
+                    week.start += chrono::Duration::days(7);
+                }
+                // Any other rollout: predictions follow the formulas, and a broken order is warned about.
+                let mut rollout = Rollout::typical_after(year_start + chrono::Duration::days(rollout_day));
+                rollout.duration_minutes = duration_hours * 60;
+                rollout.start_fraction = start_fraction;
+                let options = PredictOptions { rollout, staging_allowance_minutes: staging };
+                let prediction = predict(&planned, &options).expect("a valid rollout");
+                if let Err(problem) = check_prediction(&fleet, &checked, &prediction, Expect::AnyRollout) {
                     prop_assert!(false, "{}", problem);
                 }
             }
@@ -225,10 +243,9 @@ fn a_period_straddling_each_transition_keeps_the_bound() {
                     .canaries(Canaries::Count(0)),
             )
             .build();
+        let planned = plan(&fleet).unwrap_or_else(|error| panic!("{zone}: {error}"));
         for start in ["2025-03-01T00:00:00Z", "2025-09-20T00:00:00Z"] {
-            let options = PlanOptions::new(Rollout::typical_after(at(start)));
-            let planned = plan(&fleet, &options).unwrap_or_else(|error| panic!("{zone}: {error}"));
-            let ranges = simulation_ranges(&zones_of(&fleet), options.rollout.start);
+            let ranges = simulation_ranges(&zones_of(&fleet), at(start));
             check_plan(&fleet, &planned, &ranges)
                 .unwrap_or_else(|problem| panic!("{zone}: {problem}"));
         }
@@ -285,7 +302,7 @@ proptest! {
             builder = builder.pin_wariness("g-01", f64::from(thousandths) / 1000.0);
         }
         let fleet = builder.build();
-        let options = PlanOptions {
+        let options = PredictOptions {
             rollout: Rollout {
                 start: at("2025-03-25T14:00:00Z"),
                 duration_minutes,
@@ -293,8 +310,10 @@ proptest! {
             },
             staging_allowance_minutes: staging,
         };
-        match plan(&fleet, &options) {
+        match plan(&fleet) {
             Ok(planned) => {
+                let prediction = predict(&planned, &options).expect("a valid rollout");
+                prop_assert_eq!(prediction.nodes.len(), count);
                 prop_assert_eq!(planned.nodes.len(), count);
                 for group in &planned.groups {
                     prop_assert!(group.worst_concurrent_down <= group.max_unavailable as u64);

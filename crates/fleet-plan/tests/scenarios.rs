@@ -3,39 +3,51 @@
 
 mod common;
 
-use common::check::{check_plan, merge_fragments, simulation_ranges};
+use common::check::{Expect, check_plan, check_prediction, merge_fragments, simulation_ranges};
 use common::{FleetBuilder, GroupSpec, at, maintenance, period};
 use expect_test::expect;
-use fleet_plan::{Plan, PlanError, PlanOptions, Rollout, plan, zincati_fragments};
+use fleet_plan::{
+    Plan, PlanError, PredictOptions, Prediction, Rollout, plan, predict, zincati_fragments,
+};
 use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, UpdateStrategy, Weekday::*};
 
-fn typical() -> PlanOptions {
+fn typical() -> PredictOptions {
     // The first Tuesday 14:00 UTC after this date is 2025-06-03.
-    PlanOptions::new(Rollout::typical_after(at("2025-06-01T00:00:00Z")))
+    PredictOptions::new(Rollout::typical_after(at("2025-06-01T00:00:00Z")))
 }
 
-fn planned(fleet: &Fleet) -> Plan {
-    let options = typical();
-    let plan = plan(fleet, &options).unwrap_or_else(|error| panic!("{error}"));
+/// Plan `fleet`, check the plan on real instants and its predictions for the typical rollout of every week
+/// of 2025, and predict the rollout of 2025-06-03.
+fn plan_checked(fleet: &Fleet) -> (Plan, Prediction) {
+    let plan = plan(fleet).unwrap_or_else(|error| panic!("{error}"));
     let zones: Vec<_> = fleet
         .groups
         .iter()
         .map(|group| group.maintenance.time_zone)
         .collect();
-    check_plan(
+    let checked = check_plan(
         fleet,
         &plan,
-        &simulation_ranges(&zones, options.rollout.start),
+        &simulation_ranges(&zones, at("2025-01-01T00:00:00Z")),
     )
     .unwrap_or_else(|problem| panic!("{problem}"));
-    plan
+    let mut week = Rollout::typical_after(at("2025-01-01T00:00:00Z"));
+    while week.start < at("2026-01-01T00:00:00Z") {
+        let prediction = predict(&plan, &PredictOptions::new(week)).expect("a valid rollout");
+        check_prediction(fleet, &checked, &prediction, Expect::Typical)
+            .unwrap_or_else(|problem| panic!("{problem}"));
+        week.start += chrono::Duration::days(7);
+    }
+    let prediction = predict(&plan, &typical()).expect("a valid rollout");
+    (plan, prediction)
 }
 
 /// `name role wariness windows reboot_at` per node, for compact expectations.
-fn summary(plan: &Plan) -> String {
+fn summary((plan, prediction): &(Plan, Prediction)) -> String {
     plan.nodes
         .iter()
-        .map(|node| {
+        .zip(&prediction.nodes)
+        .map(|(node, predicted)| {
             let windows: Vec<String> = node
                 .windows()
                 .iter()
@@ -54,7 +66,7 @@ fn summary(plan: &Plan) -> String {
                 node.role.as_str(),
                 node.rollout_wariness,
                 windows.join(", "),
-                node.reboot_at.format("%a %d %H:%MZ")
+                predicted.reboot_at.format("%a %d %H:%MZ")
             )
         })
         .collect()
@@ -66,7 +78,7 @@ fn the_issue_example_is_infeasible_with_numbers_and_remedies() {
     let fleet = FleetBuilder::new()
         .group(GroupSpec::new("web", 12, policy).canaries(Canaries::Count(0)))
         .build();
-    let error = plan(&fleet, &typical()).expect_err("12 windows do not fit in 6");
+    let error = plan(&fleet).expect_err("12 windows do not fit in 6");
     expect![[r#"group web: 12 nodes at max_unavailable 1 need 12 disjoint windows; the maintenance period Sat,Sun 22:00–02:00 (UTC) with 60-minute windows and a 10-minute allowance holds 6; widen the period, shorten the windows or raise max_unavailable"#]]
         .assert_eq(&error.to_string());
     let PlanError::NotEnoughWindows(shortage) = error else {
@@ -86,7 +98,7 @@ fn canaries_need_windows_of_their_own() {
         )
         .build();
     // 1 canary + 5 cautious at 2 per window: 1 + 3 = 4 windows; 6 nodes alone would need 3.
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
     expect![[r#"
         web-01 canary 0 [Sat 22:00+60] Sat 07 22:00Z
         web-02 cautious 1 [Sun 00:22+60] Sun 08 00:22Z
@@ -95,7 +107,7 @@ fn canaries_need_windows_of_their_own() {
         web-05 cautious 1 [Sun 22:00+60] Sun 08 22:00Z
         web-06 cautious 1 [Sun 23:11+60] Sun 08 23:11Z
     "#]]
-    .assert_eq(&summary(&plan));
+    .assert_eq(&summary(&planned));
 }
 
 #[test]
@@ -110,7 +122,8 @@ fn one_node_group_is_cautious_unless_pinned() {
         .group(GroupSpec::new("pinned", 1, policy))
         .pin_role("pinned-01", Role::Canary)
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
+    let plan = &planned.0;
     assert_eq!(
         plan.node("solo-01").map(|node| node.role),
         Some(Role::Cautious)
@@ -142,7 +155,8 @@ fn percentages_round_down_but_never_below_one() {
         .group(GroupSpec::new("e", 10, policy.clone()).canaries(Canaries::Fraction(0.3)))
         .group(GroupSpec::new("f", 10, policy.clone()).canaries(Canaries::Fraction(0.25)))
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
+    let plan = &planned.0;
     let bounds: Vec<usize> = plan
         .groups
         .iter()
@@ -165,13 +179,14 @@ fn windows_cross_midnight_and_the_week_end() {
     let fleet = FleetBuilder::new()
         .group(GroupSpec::new("night", 3, policy).canaries(Canaries::Count(0)))
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
+    let plan = &planned.0;
     expect![[r#"
         night-01 cautious 1 [Sun 23:00+40] Mon 09 03:00Z
         night-02 cautious 1 [Sun 23:51+40] Mon 09 03:51Z
         night-03 cautious 1 [Mon 00:42+40] Mon 09 04:42Z
     "#]]
-    .assert_eq(&summary(&plan));
+    .assert_eq(&summary(&planned));
     // Zincati reads Sunday 23:51 + 40 as two pieces, Sunday to the week's end and Monday from 00:00.
     let fragments = zincati_fragments(&plan.nodes[1]).expect("valid");
     let merged = merge_fragments(&fragments);
@@ -200,13 +215,13 @@ fn pinned_roles_and_wariness_are_honoured() {
         .pin_role("db-01", Role::Canary)
         .pin_wariness("db-03", 0.9)
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
     expect![[r#"
         db-01 canary 0 [Tue–Thu 01:00+60] Tue 03 23:00Z
-        db-02 cautious 0.694 [Tue–Thu 02:11+60] Thu 05 00:11Z
+        db-02 cautious 0.714 [Tue–Thu 03:22+60] Thu 05 01:22Z
         db-03 cautious 0.9 [Sat 22:00+60] Sat 07 20:00Z
     "#]]
-    .assert_eq(&summary(&plan));
+    .assert_eq(&summary(&planned));
 }
 
 #[test]
@@ -223,12 +238,12 @@ fn a_pinned_wariness_too_eager_for_the_soak_is_refused() {
         .group(GroupSpec::new("api", 3, policy).soak(8 * 1440))
         .pin_wariness("api-03", 0.05)
         .build();
-    let error = plan(&fleet, &typical()).expect_err("0.05 sees the release within the soak");
+    let error = plan(&fleet).expect_err("0.05 sees the release within the soak");
     assert!(
         matches!(error, PlanError::PinnedWarinessTooEager { .. }),
         "{error}"
     );
-    expect!["node api-03: its pinned rollout_wariness 0.05 lets it see the release at Tue 2025-06-03 16:25 UTC, before the canaries of group api finish soaking at Wed 2025-06-11 14:32 UTC; raise it to at least 1 or remove the pin"].assert_eq(&error.to_string());
+    expect!["node api-03: its pinned rollout_wariness 0.05 lets it see the release at Tue 16:25 UTC, before the canaries of group api finish soaking at Wed 14:32 UTC the week after, in a typical rollout (Tuesday 14:00 UTC over 48 hours); raise it to at least 1 or remove the pin"].assert_eq(&error.to_string());
 
     // With windows every day, a window after the soak exists even for the eager pin: it is chosen.
     let policy = maintenance(
@@ -240,13 +255,13 @@ fn a_pinned_wariness_too_eager_for_the_soak_is_refused() {
         .group(GroupSpec::new("api", 3, policy).soak(600))
         .pin_wariness("api-03", 0.05)
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
     expect![[r#"
         api-01 canary 0 [Tue 14:16+30] Tue 03 14:16Z
         api-02 cautious 0.22 [Wed 01:12+30] Wed 04 01:12Z
         api-03 cautious 0.05 [Wed 01:53+30] Wed 04 01:53Z
     "#]]
-    .assert_eq(&summary(&plan));
+    .assert_eq(&summary(&planned));
 }
 
 #[test]
@@ -256,9 +271,9 @@ fn a_soak_longer_than_the_rollout_needs_windows_that_wait() {
     let fleet = FleetBuilder::new()
         .group(GroupSpec::new("slow", 3, fridays).soak(10 * 1440))
         .build();
-    let error = plan(&fleet, &typical()).expect_err("a ten-day soak outlasts the rollout");
+    let error = plan(&fleet).expect_err("a ten-day soak outlasts the rollout");
     assert!(matches!(error, PlanError::SoakImpossible(_)), "{error}");
-    expect!["group slow: the cautious nodes cannot wait out the canaries' soak: the canaries are back by Fri 2025-06-06 03:16 UTC and soak 14400 minutes until Mon 2025-06-16 03:16 UTC, but even at rollout_wariness 1.0 a node sees the release at Thu 2025-06-05 14:00 UTC and every window left for the cautious nodes opens between then and the end of the soak; lengthen the rollout, shorten soak_minutes or widen the maintenance periods"].assert_eq(&error.to_string());
+    expect!["group slow: the cautious nodes cannot wait out the canaries' soak in a typical rollout (Tuesday 14:00 UTC over 48 hours): the canaries are back by Fri 03:16 UTC and soak 14400 minutes until Mon 03:16 UTC the week after, but even at rollout_wariness 1.0 a node sees the release at Thu 14:00 UTC and every window left for the cautious nodes opens between then and the end of the soak; shorten soak_minutes or widen the maintenance periods"].assert_eq(&error.to_string());
 
     // Windows every day and a four-day soak: the cautious nodes get windows on the day the soak ends.
     let daily = maintenance(
@@ -269,13 +284,13 @@ fn a_soak_longer_than_the_rollout_needs_windows_that_wait() {
     let fleet = FleetBuilder::new()
         .group(GroupSpec::new("daily", 3, daily).soak(4 * 1440))
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
     expect![[r#"
         daily-01 canary 0 [Wed 03:00+30] Wed 04 03:00Z
         daily-02 cautious 1 [Sun 03:41+30] Sun 08 03:41Z
         daily-03 cautious 1 [Sun 04:22+30] Sun 08 04:22Z
     "#]]
-    .assert_eq(&summary(&plan));
+    .assert_eq(&summary(&planned));
 
     // Sundays only and a three-day soak: Zincati cannot skip a window, so the cautious nodes (eligible by
     // Thursday at the latest) would reboot on the canary's Sunday.
@@ -284,7 +299,7 @@ fn a_soak_longer_than_the_rollout_needs_windows_that_wait() {
         .group(GroupSpec::new("weekly", 3, sundays).soak(3 * 1440))
         .build();
     assert!(matches!(
-        fleet_plan::plan(&fleet, &typical()),
+        fleet_plan::plan(&fleet),
         Err(PlanError::SoakImpossible(_))
     ));
 }
@@ -301,7 +316,8 @@ fn the_fleet_cap_spreads_groups_apart() {
         .group(GroupSpec::new("a", 3, policy.clone()))
         .group(GroupSpec::new("b", 3, policy.clone()))
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
+    let plan = &planned.0;
     assert_eq!(plan.worst_concurrent_reboots, 1);
     // Three groups of three need nine windows; the period holds six slots a day at one node each, in
     // six classes of three days: planned as single days, the eighteen slots are enough.
@@ -311,7 +327,8 @@ fn the_fleet_cap_spreads_groups_apart() {
         .group(GroupSpec::new("b", 3, policy.clone()))
         .group(GroupSpec::new("c", 3, policy.clone()))
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
+    let plan = &planned.0;
     assert_eq!(plan.worst_concurrent_reboots, 1);
     assert!(
         plan.nodes
@@ -323,7 +340,7 @@ fn the_fleet_cap_spreads_groups_apart() {
     for name in ["a", "b", "c", "d", "e", "f", "g"] {
         builder = builder.group(GroupSpec::new(name, 3, policy.clone()));
     }
-    let error = fleet_plan::plan(&builder.build(), &typical()).expect_err("21 windows in 18 slots");
+    let error = fleet_plan::plan(&builder.build()).expect_err("21 windows in 18 slots");
     expect!["group g: the fleet-wide max_concurrent_reboots 1 leaves room for 0 of the 3 windows it needs beside the groups planned before it (a, b, c, d, e, f); raise max_concurrent_reboots, give the groups different maintenance periods or lower max_unavailable"].assert_eq(&error.to_string());
 }
 
@@ -337,7 +354,7 @@ fn the_fleet_cap_too_small_for_unwindowed_groups_is_refused() {
         .cap(2)
         .group(GroupSpec::new("locked", 6, policy).max_unavailable(MaxUnavailable::Count(3)))
         .build();
-    let error = plan(&fleet, &typical()).expect_err("3 slots exceed the cap of 2");
+    let error = plan(&fleet).expect_err("3 slots exceed the cap of 2");
     expect![[r#"max_concurrent_reboots 2 leaves no room for windows: groups that reboot outside windows may already have 3 nodes down at once (locked 3); raise max_concurrent_reboots or move those groups to the periodic strategy"#]]
         .assert_eq(&error.to_string());
 }
@@ -348,7 +365,7 @@ fn daylight_saving_spans_are_left_out_and_said_so() {
     let fleet = FleetBuilder::new()
         .group(GroupSpec::new("dst", 4, policy).canaries(Canaries::Count(0)))
         .build();
-    let error = plan(&fleet, &typical()).expect_err("the hour 02:00–03:00 is unusable");
+    let error = plan(&fleet).expect_err("the hour 02:00–03:00 is unusable");
     expect![[r#"group dst: 4 nodes at max_unavailable 1 need 4 disjoint windows; the maintenance period Sun 01:00–04:00 (Europe/Berlin) with 50-minute windows and a 10-minute allowance holds 1 (Sun 02:00–03:00 left out: daylight-saving changes in Europe/Berlin skip or repeat it); widen the period, shorten the windows or raise max_unavailable"#]]
         .assert_eq(&error.to_string());
 }
@@ -366,16 +383,17 @@ fn fleet_lock_groups_order_by_wariness_alone() {
                 .soak(120),
         )
         .build();
-    let plan = planned(&fleet);
+    let planned = plan_checked(&fleet);
+    let plan = &planned.0;
     expect![[r#"
         locked-01 canary 0 [] Tue 03 14:15Z
         locked-02 cautious 0.1 [] Tue 03 19:04Z
         locked-03 cautious 0.55 [] Wed 04 16:40Z
         locked-04 cautious 1 [] Thu 05 14:15Z
     "#]]
-    .assert_eq(&summary(&plan));
+    .assert_eq(&summary(&planned));
     let airlock =
-        fleet_plan::airlock_config(&plan, &fleet_plan::AirlockOptions::default()).expect("one URL");
+        fleet_plan::airlock_config(plan, &fleet_plan::AirlockOptions::default()).expect("one URL");
     expect![[r#"
         # airlock configuration written by `fleet plan --airlock-config`: one reboot group per fleet
         # group using the fleet_lock strategy, with as many slots as the group's max_unavailable.
@@ -398,4 +416,61 @@ fn fleet_lock_groups_order_by_wariness_alone() {
         slots = 2
     "#]]
     .assert_eq(&airlock);
+}
+
+#[test]
+fn a_rollout_other_than_the_typical_one_is_predicted_and_warned_about() {
+    // Windows every night, two hours of soak: made for 48-hour rollouts. A 6-hour rollout from Wednesday
+    // offers the release to the cautious nodes before the canary's window, so they could reboot first.
+    let policy = maintenance(
+        "Europe/Berlin",
+        vec![period(&[Mon, Tue, Wed, Thu, Fri, Sat, Sun], "01:00", 240)],
+        30,
+    );
+    let fleet = FleetBuilder::new()
+        .group(
+            GroupSpec::new("web", 4, policy)
+                .max_unavailable(MaxUnavailable::Count(1))
+                .soak(120),
+        )
+        .build();
+    let (plan, _) = plan_checked(&fleet);
+    let checked = check_plan(
+        &fleet,
+        &plan,
+        &simulation_ranges(
+            &[fleet.groups[0].maintenance.time_zone],
+            at("2025-06-01T00:00:00Z"),
+        ),
+    )
+    .expect("the plan holds");
+    let short = PredictOptions::new(Rollout {
+        start: at("2025-06-04T14:00:00Z"),
+        duration_minutes: 6 * 60,
+        start_fraction: 0.0,
+    });
+    let prediction = predict(&plan, &short).expect("a valid rollout");
+    check_prediction(&fleet, &checked, &prediction, Expect::AnyRollout)
+        .unwrap_or_else(|problem| panic!("{problem}"));
+    expect![[r#"
+        web-01 canary 0 [Mon–Sun 01:00+30] Wed 04 23:00Z
+        web-02 cautious 0.676 [Mon–Sat 01:41+30] Wed 04 23:41Z
+        web-03 cautious 0.69 [Mon–Sat 02:22+30] Thu 05 00:22Z
+        web-04 cautious 0.719 [Mon–Sat 03:44+30] Thu 05 01:44Z
+    "#]]
+    .assert_eq(&summary(&(plan.clone(), prediction.clone())));
+    let warnings: Vec<String> = prediction
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    expect![[r#"
+        [
+            "group web: in this rollout cautious nodes web-02 and web-03 could reboot from Thu 2025-06-05 01:41 CEST, before the canaries finish soaking at Thu 2025-06-05 03:16 CEST; the plan keeps canaries first in the typical rollout (Tuesday 14:00 UTC, 48 hours, from 0, 15-minute staging), not in this one",
+        ]
+    "#]]
+    .assert_debug_eq(&warnings);
+    // The typical rollout of that week keeps the order: no warning.
+    let typical = predict(&plan, &typical()).expect("a valid rollout");
+    assert!(typical.warnings.is_empty(), "{:?}", typical.warnings);
 }

@@ -25,7 +25,7 @@ use tabled::settings::{Color, Padding, Style, Width};
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::{DEFAULT_FLEET_FILE, LocalFiles};
-use crate::pipeline::{self, PlannedFleet, RolloutArgs, Selection};
+use crate::pipeline::{self, PlannedFleet, Selection};
 
 /// Tables fit a terminal this wide.
 const TABLE_WIDTH: usize = 100;
@@ -81,9 +81,6 @@ pub(crate) struct Args {
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-
-    #[command(flatten)]
-    rollout: RolloutArgs,
 }
 
 /// Which fleet nodes, on which connection.
@@ -156,7 +153,7 @@ pub(crate) enum Format {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let planned = pipeline::plan_fleet(&args.fleet, &args.rollout)?;
+    let planned = pipeline::plan_fleet(&args.fleet)?;
     let fleet = &planned.loaded.fleet;
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
     let hosts = host_targets(fleet, &args.target)?;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, TimeZone as _, Utc};
 use fleet_plan::{
-    AirlockOptions, GroupPlan, NodePlan, PlaceOptions, Placement, PlacementPlan, Plan,
-    UnknownCapacity, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config, day_abbreviation,
-    place,
+    AirlockOptions, GroupPlan, GroupPrediction, NodePlan, NodePrediction, PlaceOptions, Placement,
+    PlacementPlan, Plan, Prediction, RolloutWarning, UnknownCapacity, ZINCATI_RECHECK_MINUTES,
+    ZincatiWindow, airlock_config, day_abbreviation, place, predict,
 };
 use fleet_spec::{Fleet, Tz};
 use serde::Serialize;
@@ -31,18 +31,23 @@ const TABLE_WIDTH: usize = 100;
 /// Windows are staggered so that no group ever has more than its max_unavailable nodes down (from a
 /// window's opening to its close plus the reboot allowance) and the whole fleet stays within
 /// max_concurrent_reboots, on real instants, across daylight-saving changes. Canaries reboot first;
-/// cautious nodes only after the canaries have soaked.
+/// cautious nodes only after the canaries have soaked, in the typical Fedora CoreOS rollout (Tuesday
+/// 14:00 UTC, 48 hours) of every week, summer and winter.
 ///
-/// Predictions are for one rollout: by default the typical Fedora CoreOS one, starting the next
-/// Tuesday at 14:00 UTC and lasting 48 hours. Times in the table are in each group's time zone;
-/// JSON and CSV give UTC. Nothing is changed anywhere: this only reads the fleet file.
+/// Roles, wariness and windows (what `fleet render` and `fleet deploy` write into every node)
+/// depend on the fleet file alone. The times are a prediction for one rollout: by default the
+/// typical one starting the next Tuesday at 14:00 UTC; the --rollout-* options predict another one
+/// without changing the plan, and if canaries would not come first in it, a warning says so. Times
+/// in the table are in each group's time zone; JSON and CSV give UTC. Nothing is changed anywhere:
+/// this only reads the fleet file.
 ///
-/// Exit status: 0 planned, 1 the fleet is invalid or cannot be planned (the message says why and
-/// what to change), 2 usage error.
+/// Exit status: 0 planned (also with warnings), 1 the fleet is invalid or cannot be planned (the
+/// message says why and what to change), 2 usage error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
   fleet plan                                          plan ./fleet.toml for next Tuesday's rollout
+  fleet plan --now 2026-01-05T00:00:00Z               predict the rollout of 2026-01-06
   fleet plan fleet/fleet.toml --rollout-start 2025-06-03T14:00:00Z --rollout-duration 24h
   fleet plan --rollout-start-fraction 0.1             10 % of nodes see the release at once
   fleet plan --format json | jq '.nodes[] | {name, reboot_at}'
@@ -76,9 +81,10 @@ enum Format {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let planned_fleet = plan_fleet(&args.fleet, &args.rollout)?;
+    let planned_fleet = plan_fleet(&args.fleet)?;
     let fleet = &planned_fleet.loaded.fleet;
     let planned = &planned_fleet.plan;
+    let prediction = predict(planned, &args.rollout.predict_options())?;
     let no_capacities = Default::default();
     let placed = place(
         fleet,
@@ -101,14 +107,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
-    let view = PlanView::new(fleet, planned, &placed);
+    let view = PlanView::new(fleet, planned, &prediction, &placed);
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
             writeln!(stdout)?;
         }
-        Format::Csv => write_csv(&mut stdout, &view)?,
+        Format::Csv => {
+            write_csv(&mut stdout, &view)?;
+            // The CSV stays one line per node; warnings go beside it.
+            for warning in &view.warnings {
+                eprintln!("warning: {}", warning.message);
+            }
+        }
         Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
     Ok(ExitCode::SUCCESS)
@@ -150,6 +162,17 @@ struct PlanView {
     groups: Vec<GroupView>,
     nodes: Vec<NodeView>,
     hosts: Vec<HostView>,
+    warnings: Vec<WarningView>,
+}
+
+/// A group whose cautious nodes the predicted rollout could let reboot before its canaries soaked.
+#[derive(Debug, Serialize)]
+struct WarningView {
+    group: String,
+    nodes: Vec<String>,
+    soak_ends_at: String,
+    earliest_reboot_at: String,
+    message: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -235,28 +258,40 @@ struct CapacityView {
 }
 
 impl PlanView {
-    fn new(fleet: &Fleet, plan: &Plan, placed: &PlacementPlan) -> Self {
-        let groups: Vec<GroupView> = plan.groups.iter().map(GroupView::new).collect();
+    fn new(fleet: &Fleet, plan: &Plan, prediction: &Prediction, placed: &PlacementPlan) -> Self {
+        let groups: Vec<GroupView> = plan
+            .groups
+            .iter()
+            .zip(&prediction.groups)
+            .map(|(group, predicted)| GroupView::new(group, predicted))
+            .collect();
         let nodes = plan
             .nodes
             .iter()
-            .map(|node| {
+            .zip(&prediction.nodes)
+            .map(|(node, predicted)| {
                 let zone = plan
                     .group(&node.group)
                     .map_or(Tz::UTC, |group| group.time_zone);
-                NodeView::new(fleet, node, zone, placed.placement.host_of(&node.name))
+                NodeView::new(
+                    fleet,
+                    node,
+                    predicted,
+                    zone,
+                    placed.placement.host_of(&node.name),
+                )
             })
             .collect();
         PlanView {
             reboot_allowance_minutes: plan.reboot_allowance_minutes(),
-            staging_allowance_minutes: plan.staging_allowance_minutes,
+            staging_allowance_minutes: prediction.staging_allowance_minutes,
             recheck_minutes: ZINCATI_RECHECK_MINUTES,
             max_concurrent_reboots: plan.max_concurrent_reboots,
             worst_concurrent_reboots: plan.worst_concurrent_reboots,
             rollout: RolloutView {
-                start: rfc3339(plan.rollout.start),
-                duration_minutes: plan.rollout.duration_minutes,
-                start_fraction: plan.rollout.start_fraction,
+                start: rfc3339(prediction.rollout.start),
+                duration_minutes: prediction.rollout.duration_minutes,
+                start_fraction: prediction.rollout.start_fraction,
             },
             groups,
             nodes,
@@ -278,12 +313,25 @@ impl PlanView {
                     },
                 })
                 .collect(),
+            warnings: prediction.warnings.iter().map(WarningView::new).collect(),
+        }
+    }
+}
+
+impl WarningView {
+    fn new(warning: &RolloutWarning) -> Self {
+        WarningView {
+            group: warning.group.clone(),
+            nodes: warning.nodes.clone(),
+            soak_ends_at: rfc3339(warning.soak_ends_at),
+            earliest_reboot_at: rfc3339(warning.earliest_reboot_at),
+            message: warning.to_string(),
         }
     }
 }
 
 impl GroupView {
-    fn new(group: &GroupPlan) -> Self {
+    fn new(group: &GroupPlan, predicted: &GroupPrediction) -> Self {
         GroupView {
             name: group.name.clone(),
             nodes: group.nodes,
@@ -296,16 +344,22 @@ impl GroupView {
             reboot_allowance_minutes: group.reboot_allowance_minutes,
             windows_available: group.windows_available,
             worst_concurrent_down: group.worst_concurrent_down,
-            soak_ends_at: group.soak_ends_at.map(rfc3339),
-            first_reboot_at: group.first_reboot_at.map(rfc3339),
-            last_reboot_at: group.last_reboot_at.map(rfc3339),
+            soak_ends_at: predicted.soak_ends_at.map(rfc3339),
+            first_reboot_at: predicted.first_reboot_at.map(rfc3339),
+            last_reboot_at: predicted.last_reboot_at.map(rfc3339),
             zone: group.time_zone,
         }
     }
 }
 
 impl NodeView {
-    fn new(fleet: &Fleet, node: &NodePlan, zone: Tz, host: Option<&str>) -> Self {
+    fn new(
+        fleet: &Fleet,
+        node: &NodePlan,
+        predicted: &NodePrediction,
+        zone: Tz,
+        host: Option<&str>,
+    ) -> Self {
         let pinned = fleet
             .node(&node.name)
             .is_some_and(|spec| spec.pinned_wariness.is_some());
@@ -330,13 +384,13 @@ impl NodeView {
                     length_minutes: window.length_minutes,
                 })
                 .collect(),
-            eligible_at: rfc3339(node.eligible_at),
-            reboot_at: rfc3339(node.reboot_at),
+            eligible_at: rfc3339(predicted.eligible_at),
+            reboot_at: rfc3339(predicted.reboot_at),
             host: host.map(str::to_owned),
             pinned,
             zone,
-            eligible: node.eligible_at,
-            reboot: node.reboot_at,
+            eligible: predicted.eligible_at,
+            reboot: predicted.reboot_at,
             zincati_windows: node.windows().to_vec(),
         }
     }
@@ -587,7 +641,36 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
             }
         )?,
     }
+    for warning in &view.warnings {
+        let label = if colour {
+            Color::FG_YELLOW.colorize("warning:")
+        } else {
+            "warning:".to_owned()
+        };
+        let wrapped = wrap_words(&format!("warning: {}", warning.message), TABLE_WIDTH);
+        let wrapped = wrapped.strip_prefix("warning:").unwrap_or(&wrapped);
+        writeln!(out, "\n{label}{wrapped}")?;
+    }
     Ok(())
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word keeps its own
+/// line), continuation lines indented by two spaces.
+fn wrap_words(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let length = line.chars().count();
+        if length > 0 && length + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+            line.push_str("  ");
+        } else if length > 0 {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.join("\n")
 }
 
 fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
@@ -653,6 +736,18 @@ mod tests {
         assert!(parse_minutes("12x").is_err());
         assert!(parse_minutes("h").is_err());
         assert!(parse_minutes("").is_err());
+    }
+
+    #[test]
+    fn warnings_wrap_at_word_boundaries() {
+        assert_eq!(
+            wrap_words("warning: group web: in this rollout", 20),
+            "warning: group web:\n  in this rollout"
+        );
+        assert_eq!(wrap_words("short", 20), "short");
+        for line in wrap_words(&"word ".repeat(60), 30).lines() {
+            assert!(line.chars().count() <= 30, "{line:?}");
+        }
     }
 
     #[test]

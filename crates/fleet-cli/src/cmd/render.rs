@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::fleet_file::DEFAULT_FLEET_FILE;
-use crate::pipeline::{self, NodeIgnition, RenderedFleet, RolloutArgs, Selection};
+use crate::pipeline::{self, NodeIgnition, RenderedFleet, Selection};
 
 /// The manifest fleet writes beside the Ignition files.
 const MANIFEST: &str = "manifest.json";
@@ -25,12 +25,15 @@ const MANIFEST: &str = "manifest.json";
 /// Each node's config is its Butane snippets (the fleet's, its group's, its own, merged in that
 /// order by Ignition's rules) plus what fleet.toml generates for it: /etc/hostname, a
 /// NetworkManager keyfile for static addressing, users, kernel arguments, the time zone, and the
-/// Zincati fragments of the rollout plan (rollout_wariness, strategy, reboot windows). A path
-/// fleet.toml generates wins over a snippet writing the same path, with a warning.
+/// Zincati fragments of the rollout plan (rollout_wariness, strategy, reboot windows; `fleet plan`
+/// shows and explains them). A path fleet.toml generates wins over a snippet writing the same path,
+/// with a warning.
 ///
 /// With --out, writes DIR/NODE.ign for every node (mode 0600, each written atomically) and
 /// DIR/manifest.json (node → sha256, spec version); .ign files of nodes no longer in the fleet
-/// that an earlier manifest lists are removed. The same fleet.toml gives byte-identical files.
+/// that an earlier manifest lists are removed. The same fleet.toml gives byte-identical files,
+/// whenever it is rendered: the plan depends on the fleet file alone, not on the date or on any
+/// particular rollout.
 /// With --node, prints one node's config on stdout instead (--butane: as Butane, for review).
 ///
 /// Exit status: 0 rendered, 1 the fleet or a snippet is invalid (nothing is written), 2 usage error.
@@ -71,9 +74,6 @@ pub(crate) struct Args {
     /// Render this many nodes at once (default: one per CPU).
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
-
-    #[command(flatten)]
-    rollout: RolloutArgs,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -83,7 +83,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .build_global()
             .context("cannot start the render threads")?;
     }
-    let planned = pipeline::plan_fleet(&args.fleet, &args.rollout)?;
+    let planned = pipeline::plan_fleet(&args.fleet)?;
     match (&args.out, &args.node) {
         (_, Some(node)) => print_node(&planned, node, args.butane, args.pretty),
         (Some(out), None) => write_all(&planned, out),

@@ -14,7 +14,7 @@ use crate::cmd::deploy::{
     finish_table, fleet_target, host_targets, place_nodes, selection, trimmed,
 };
 use crate::fleet_file::DEFAULT_FLEET_FILE;
-use crate::pipeline::{self, RolloutArgs};
+use crate::pipeline;
 
 /// Show every node as libvirt has it: state, drift from the fleet file, address.
 ///
@@ -49,13 +49,10 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-
-    #[command(flatten)]
-    rollout: RolloutArgs,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let planned = pipeline::plan_fleet(&args.fleet, &args.rollout)?;
+    let planned = pipeline::plan_fleet(&args.fleet)?;
     let fleet = &planned.loaded.fleet;
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
     let hosts = host_targets(fleet, &args.target)?;

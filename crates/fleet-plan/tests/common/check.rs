@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike, Utc};
-use fleet_plan::{Plan, Rollout, ZincatiFragment, zincati_fragments};
+use fleet_plan::{Plan, Prediction, Rollout, ZincatiFragment, zincati_fragments};
 use fleet_spec::{Fleet, Role, Tz, UpdateStrategy};
 
 const WEEK: usize = 7 * 24 * 60;
@@ -177,17 +177,57 @@ pub struct CheckedNode {
     pub name: String,
     pub group: usize,
     pub role: Role,
+    pub wariness: f64,
+    pub wariness_pinned: bool,
     pub zone: Option<Tz>,
     pub admitted: Vec<bool>,
 }
 
-/// Check a plan of `fleet` against every promise, minute by minute over `minutes` (UTC minutes).
-pub fn check_plan(
-    fleet: &Fleet,
-    plan: &Plan,
-    simulated: &[std::ops::Range<i64>],
-) -> Result<(), String> {
-    // Each node planned once, in fleet order.
+/// A zone's wall clock with its offset remembered per quarter hour: every offset change of the zone
+/// database since 1970 falls on a quarter hour of UTC, so one lookup per quarter hour is exact.
+pub struct WallClock {
+    zone: Tz,
+    quarter: i64,
+    offset_minutes: i64,
+}
+
+impl WallClock {
+    pub fn new(zone: Tz) -> Self {
+        WallClock {
+            zone,
+            quarter: i64::MIN,
+            offset_minutes: 0,
+        }
+    }
+
+    /// The wall-clock minute of the week at a UTC minute.
+    pub fn minute_of_week(&mut self, utc_minute: i64) -> usize {
+        let quarter = utc_minute.div_euclid(15);
+        if quarter != self.quarter {
+            self.quarter = quarter;
+            let start = quarter * 15;
+            let wall = wall_minute_of_week(self.zone, start) as i64;
+            // Offset modulo the week, recovered from the wall minute at the quarter's start.
+            let utc_of_week = (start + 3 * 1440).rem_euclid(WEEK as i64);
+            self.offset_minutes = wall - utc_of_week;
+        }
+        (utc_minute + 3 * 1440 + self.offset_minutes).rem_euclid(WEEK as i64) as usize
+    }
+}
+
+/// The first minute at or after `from` (UTC) whose wall-clock minute `admitted` admits, within three weeks.
+pub fn first_admitted(zone: Tz, admitted: &[bool], from: i64) -> Option<i64> {
+    let mut clock = WallClock::new(zone);
+    (from..from + 3 * WEEK as i64).find(|&minute| admitted[clock.minute_of_week(minute)])
+}
+
+fn minute_ceiling(second: i64) -> i64 {
+    second.div_euclid(60) + i64::from(second.rem_euclid(60) != 0)
+}
+
+/// Read every node's plan back from its Zincati fragments as Zincati would, checking each node is planned
+/// once, in fleet order, with its pins honoured and a configuration Zincati accepts.
+pub fn read_back(fleet: &Fleet, plan: &Plan) -> Result<Vec<CheckedNode>, String> {
     let planned: Vec<&str> = plan.nodes.iter().map(|node| node.name.as_str()).collect();
     let expected: Vec<&str> = fleet.nodes.iter().map(|node| node.name.as_str()).collect();
     if planned != expected {
@@ -195,7 +235,6 @@ pub fn check_plan(
             "planned nodes {planned:?} differ from the fleet's {expected:?}"
         ));
     }
-    let staging = i64::from(plan.staging_allowance_minutes);
     let mut checked = Vec::new();
     for (node, node_plan) in fleet.nodes.iter().zip(&plan.nodes) {
         let group = &fleet.groups[node.group];
@@ -217,22 +256,17 @@ pub fn check_plan(
         }
         let fragments = zincati_fragments(node_plan).map_err(|error| error.to_string())?;
         let merged = merge_fragments(&fragments);
-        if merged.rollout_wariness != Some(node_plan.rollout_wariness) {
+        let wariness = merged
+            .rollout_wariness
+            .ok_or("no wariness in the fragments")?;
+        if wariness != node_plan.rollout_wariness {
             return Err(format!(
-                "{}: fragments carry wariness {:?}",
-                node.name, merged.rollout_wariness
+                "{}: fragments carry wariness {wariness}",
+                node.name
             ));
         }
-        let wariness = node_plan.rollout_wariness;
         if !(0.0..=1.0).contains(&wariness) {
             return Err(format!("{}: wariness {wariness}", node.name));
-        }
-        let eligible = eligible_second(&plan.rollout, wariness);
-        if node_plan.eligible_at.timestamp() != eligible {
-            return Err(format!(
-                "{}: eligible_at {} but the formula gives {}",
-                node.name, node_plan.eligible_at, eligible
-            ));
         }
         let (zone, admitted) = match &group.maintenance.strategy {
             UpdateStrategy::Periodic => {
@@ -246,22 +280,7 @@ pub fn check_plan(
                 if merged.windows.is_empty() {
                     return Err(format!("{}: no window", node.name));
                 }
-                let admitted = admitted_minutes(&merged.windows)?;
-                // The prediction: the first admitted minute at or after eligibility plus staging.
-                let from =
-                    eligible.div_euclid(60) + i64::from(eligible.rem_euclid(60) != 0) + staging;
-                let predicted = (from..from + 3 * WEEK as i64)
-                    .find(|&minute| admitted[wall_minute_of_week(zone, minute)])
-                    .ok_or("never reboots")?;
-                if node_plan.reboot_at.timestamp() != predicted * 60 {
-                    return Err(format!(
-                        "{}: reboot_at {} but the first admitted minute is {}",
-                        node.name,
-                        node_plan.reboot_at,
-                        DateTime::from_timestamp(predicted * 60, 0).expect("time")
-                    ));
-                }
-                (Some(zone), admitted)
+                (Some(zone), admitted_minutes(&merged.windows)?)
             }
             UpdateStrategy::FleetLock { base_url } => {
                 if merged.strategy.as_deref() != Some("fleet_lock")
@@ -278,84 +297,172 @@ pub fn check_plan(
             name: node.name.clone(),
             group: node.group,
             role: node_plan.role,
+            wariness,
+            wariness_pinned: node.pinned_wariness.is_some(),
             zone,
             admitted,
         });
     }
+    Ok(checked)
+}
 
-    // Canaries before cautious nodes, with the soak, for this rollout.
+/// Check a plan of `fleet` against every promise that does not depend on a rollout, minute by minute over
+/// `simulated` (UTC minutes); returns the nodes as read back, for checking predictions.
+pub fn check_plan(
+    fleet: &Fleet,
+    plan: &Plan,
+    simulated: &[std::ops::Range<i64>],
+) -> Result<Vec<CheckedNode>, String> {
+    let checked = read_back(fleet, plan)?;
+    check_bounds(fleet, &checked, simulated)?;
+    Ok(checked)
+}
+
+/// What a prediction must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// A typical rollout: canaries first with the soak in every group (no warning), and within a group,
+    /// unpinned cautious nodes that reboot earlier are never more wary.
+    Typical,
+    /// Any rollout: exactly the groups (and nodes) where canaries would not come first are warned about.
+    AnyRollout,
+}
+
+/// Check a prediction of a plan: eligibility by the server's formula, reboots by Zincati's reading of
+/// the windows on the wall clock, and the canaries-first ordering as `expect` says.
+pub fn check_prediction(
+    fleet: &Fleet,
+    checked: &[CheckedNode],
+    prediction: &Prediction,
+    expect: Expect,
+) -> Result<(), String> {
+    if prediction.nodes.len() != checked.len() {
+        return Err(format!(
+            "{} nodes predicted, {} planned",
+            prediction.nodes.len(),
+            checked.len()
+        ));
+    }
+    let rollout = &prediction.rollout;
+    let staging = i64::from(prediction.staging_allowance_minutes);
+    // Per node: the reboot minute and the earliest minute it could reboot if staged at once.
+    let mut minutes = Vec::with_capacity(checked.len());
+    for (node, predicted) in checked.iter().zip(&prediction.nodes) {
+        if node.name != predicted.name {
+            return Err(format!(
+                "{} predicted in place of {}",
+                predicted.name, node.name
+            ));
+        }
+        let eligible = eligible_second(rollout, node.wariness);
+        if predicted.eligible_at.timestamp() != eligible {
+            return Err(format!(
+                "{}: eligible_at {} but the formula gives {}",
+                node.name, predicted.eligible_at, eligible
+            ));
+        }
+        let from = minute_ceiling(eligible);
+        let (reboot, earliest) = match node.zone {
+            Some(zone) => (
+                first_admitted(zone, &node.admitted, from + staging).ok_or("never reboots")?,
+                first_admitted(zone, &node.admitted, from).ok_or("never reboots")?,
+            ),
+            None => (from + staging, from),
+        };
+        if predicted.reboot_at.timestamp() != reboot * 60 {
+            return Err(format!(
+                "{}: reboot_at {} but the first admitted minute is {}",
+                node.name,
+                predicted.reboot_at,
+                DateTime::from_timestamp(reboot * 60, 0).expect("time")
+            ));
+        }
+        minutes.push((reboot, earliest));
+    }
+
+    // Canaries before cautious nodes, with the soak: where not, a warning says so.
+    let mut early_groups: Vec<(String, Vec<String>)> = Vec::new();
     for (group_index, group) in fleet.groups.iter().enumerate() {
-        let members: Vec<(&CheckedNode, &fleet_plan::NodePlan)> = checked
+        let members: Vec<(&CheckedNode, &(i64, i64))> = checked
             .iter()
-            .zip(&plan.nodes)
+            .zip(&minutes)
             .filter(|(node, _)| node.group == group_index)
             .collect();
         let canaries_back = members
             .iter()
             .filter(|(node, _)| node.role == Role::Canary)
-            .map(|(_, plan)| {
-                plan.reboot_at.timestamp() / 60
-                    + 6
-                    + i64::from(group.maintenance.reboot_allowance_minutes)
+            .map(|(_, (reboot, _))| {
+                reboot + 6 + i64::from(group.maintenance.reboot_allowance_minutes)
             })
             .max();
         let Some(canaries_back) = canaries_back else {
             continue;
         };
         let soak_end = canaries_back + i64::from(group.rollout.soak_minutes);
-        for (node, node_plan) in members
+        let early: Vec<String> = members
             .iter()
-            .filter(|(node, _)| node.role == Role::Cautious)
-        {
-            let eligible = eligible_second(&plan.rollout, node_plan.rollout_wariness);
-            let from = eligible.div_euclid(60) + i64::from(eligible.rem_euclid(60) != 0);
-            // The earliest this node could possibly reboot: eligible and staged instantly.
-            let earliest = match node.zone {
-                Some(zone) => (from..from + 3 * WEEK as i64)
-                    .find(|&minute| node.admitted[wall_minute_of_week(zone, minute)])
-                    .unwrap_or(i64::MAX),
-                None => from,
-            };
-            if earliest < soak_end {
-                return Err(format!(
-                    "{}: a cautious node may reboot at minute {earliest}, before the canaries' soak ends at {soak_end}",
-                    node.name
-                ));
-            }
+            .filter(|(node, (_, earliest))| node.role == Role::Cautious && *earliest < soak_end)
+            .map(|(node, _)| node.name.clone())
+            .collect();
+        if !early.is_empty() {
+            early_groups.push((group.name.clone(), early));
         }
+    }
+    let warned: Vec<(String, Vec<String>)> = prediction
+        .warnings
+        .iter()
+        .map(|warning| (warning.group.clone(), warning.nodes.clone()))
+        .collect();
+    match expect {
+        Expect::Typical if !early_groups.is_empty() => {
+            return Err(format!(
+                "in the typical rollout from {}, cautious nodes may reboot before the canaries' soak ends: {early_groups:?}",
+                rollout.start
+            ));
+        }
+        _ if warned != early_groups => {
+            return Err(format!(
+                "rollout from {}: warnings {warned:?}, but cautious nodes may reboot early in {early_groups:?}",
+                rollout.start
+            ));
+        }
+        _ => {}
     }
 
     // Within a group, unpinned cautious nodes that reboot earlier are never more wary.
-    for (group_index, _) in fleet.groups.iter().enumerate() {
-        let cautious: Vec<&fleet_plan::NodePlan> = fleet
-            .nodes
-            .iter()
-            .zip(&plan.nodes)
-            .filter(|(node, planned)| {
-                node.group == group_index
-                    && planned.role == Role::Cautious
-                    && node.pinned_wariness.is_none()
-            })
-            .map(|(_, planned)| planned)
-            .collect();
-        for a in &cautious {
-            for b in &cautious {
-                if a.rollout_wariness < b.rollout_wariness && a.reboot_at > b.reboot_at {
-                    return Err(format!(
-                        "{} (wariness {}) reboots at {} after {} (wariness {}) at {}",
-                        a.name,
-                        a.rollout_wariness,
-                        a.reboot_at,
-                        b.name,
-                        b.rollout_wariness,
-                        b.reboot_at
-                    ));
+    if expect == Expect::Typical {
+        for (group_index, _) in fleet.groups.iter().enumerate() {
+            let cautious: Vec<(&CheckedNode, i64)> = checked
+                .iter()
+                .zip(&minutes)
+                .filter(|(node, _)| {
+                    node.group == group_index
+                        && node.role == Role::Cautious
+                        && !node.wariness_pinned
+                })
+                .map(|(node, (reboot, _))| (node, *reboot))
+                .collect();
+            for (a, a_reboot) in &cautious {
+                for (b, b_reboot) in &cautious {
+                    if a.wariness < b.wariness && a_reboot > b_reboot {
+                        return Err(format!(
+                            "rollout from {}: {} (wariness {}) reboots at minute {a_reboot} after {} (wariness {}) at {b_reboot}",
+                            rollout.start, a.name, a.wariness, b.name, b.wariness
+                        ));
+                    }
                 }
             }
         }
     }
+    Ok(())
+}
 
-    // The bound in every group and the fleet cap, at every simulated minute, on real instants.
+/// The bound in every group and the fleet cap, at every simulated minute, on real instants.
+pub fn check_bounds(
+    fleet: &Fleet,
+    checked: &[CheckedNode],
+    simulated: &[std::ops::Range<i64>],
+) -> Result<(), String> {
     let bound: Vec<usize> = fleet
         .groups
         .iter()
