@@ -26,7 +26,7 @@ pub use placement::{
 pub use planner::{
     CANARY_WARINESS, CAUTIOUS_MIN_WARINESS, DEFAULT_STAGING_ALLOWANCE_MINUTES,
     ELIGIBILITY_LEAD_MINUTES, GroupPlan, MIN_WINDOW_MINUTES, NodePlan, Plan, PlannedStrategy,
-    ZINCATI_RECHECK_MINUTES, plan,
+    WINDOW_ALIGNMENT_MINUTES, ZINCATI_RECHECK_MINUTES, plan,
 };
 pub use prediction::{
     GroupPrediction, NodePrediction, PredictOptions, Prediction, RolloutWarning, predict,

@@ -175,31 +175,51 @@ pub fn plan(fleet: &Fleet) -> Result<Plan, PlanError> {
         None => u64::MAX,
     };
     let zones = ZoneCatalog::for_fleet(fleet);
-    // Multi-day windows (same time on several days) read best, but under a binding fleet cap the groups
-    // planned first would take whole classes and starve the later ones: then plan single days throughout.
-    match plan_fleet(
-        fleet,
-        &zones,
-        windowed_cap,
-        unwindowed_total,
-        ClassMode::SameTimeAcrossDays,
-    ) {
-        Err(error)
-            if error
-                .problems()
-                .iter()
-                .any(|problem| matches!(problem, PlanError::FleetCapExceeded { .. })) =>
-        {
-            plan_fleet(
-                fleet,
-                &zones,
-                windowed_cap,
-                unwindowed_total,
-                ClassMode::SingleDays,
-            )
+    let attempt = |alignment: Alignment| {
+        // Multi-day windows (same time on several days) read best, but under a binding fleet cap the groups
+        // planned first would take whole classes and starve the later ones: then plan single days throughout.
+        match plan_fleet(
+            fleet,
+            &zones,
+            windowed_cap,
+            unwindowed_total,
+            ClassMode::SameTimeAcrossDays,
+            alignment,
+        ) {
+            Err(error)
+                if error
+                    .problems()
+                    .iter()
+                    .any(|problem| matches!(problem, PlanError::FleetCapExceeded { .. })) =>
+            {
+                plan_fleet(
+                    fleet,
+                    &zones,
+                    windowed_cap,
+                    unwindowed_total,
+                    ClassMode::SingleDays,
+                    alignment,
+                )
+            }
+            result => result,
         }
-        result => result,
-    }
+    };
+    // Windows on 5-minute boundaries read better, but must never cost a plan: a fleet that cannot be
+    // planned with them is planned (or refused, with the numbers) without.
+    attempt(Alignment::FiveMinutesWhereTheyFit).or_else(|_| attempt(Alignment::AnyMinute))
+}
+
+/// The minutes a window may open on, when the group's periods hold enough windows that way.
+pub const WINDOW_ALIGNMENT_MINUTES: u32 = 5;
+
+/// Where windows may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alignment {
+    /// On multiples of `WINDOW_ALIGNMENT_MINUTES` for every group whose periods still hold all its windows
+    /// that way (and whose windows can be assigned), at any minute for the others.
+    FiveMinutesWhereTheyFit,
+    /// At any minute.
+    AnyMinute,
 }
 
 /// How slots are gathered into window entries.
@@ -257,8 +277,9 @@ fn plan_fleet(
     windowed_cap: u64,
     unwindowed_total: u64,
     mode: ClassMode,
+    alignment: Alignment,
 ) -> Result<Plan, PlanError> {
-    let mut planner = Planner::new(fleet, zones, mode, windowed_cap);
+    let mut planner = Planner::new(fleet, zones, mode, alignment, windowed_cap);
     let mut errors = Vec::new();
     let mut groups = Vec::with_capacity(fleet.groups.len());
     let mut node_plans: Vec<Option<NodePlan>> = vec![None; fleet.nodes.len()];
@@ -395,15 +416,23 @@ struct SetDecision {
 struct Planner<'a> {
     fleet: &'a Fleet,
     zones: &'a ZoneCatalog,
-    layouts: Vec<(MaintenancePolicy, SlotLayout)>,
+    /// Layouts already cut, by policy and alignment.
+    layouts: Vec<(MaintenancePolicy, i64, SlotLayout)>,
     load: FleetLoad,
     mode: ClassMode,
+    alignment: Alignment,
 }
 
 type GroupOutcome = Result<(GroupPlan, Vec<(usize, NodePlan)>), Vec<PlanError>>;
 
 impl<'a> Planner<'a> {
-    fn new(fleet: &'a Fleet, zones: &'a ZoneCatalog, mode: ClassMode, windowed_cap: u64) -> Self {
+    fn new(
+        fleet: &'a Fleet,
+        zones: &'a ZoneCatalog,
+        mode: ClassMode,
+        alignment: Alignment,
+        windowed_cap: u64,
+    ) -> Self {
         let tables: Vec<&ZoneTable> = zones.tables.iter().collect();
         Planner {
             fleet,
@@ -411,11 +440,21 @@ impl<'a> Planner<'a> {
             layouts: Vec::new(),
             load: FleetLoad::new(windowed_cap, &tables),
             mode,
+            alignment,
         }
     }
 
-    fn layout(&mut self, policy: &MaintenancePolicy, zone_index: usize) -> SlotLayout {
-        if let Some((_, layout)) = self.layouts.iter().find(|(known, _)| known == policy) {
+    fn layout(
+        &mut self,
+        policy: &MaintenancePolicy,
+        zone_index: usize,
+        alignment_minutes: i64,
+    ) -> SlotLayout {
+        if let Some((_, _, layout)) = self
+            .layouts
+            .iter()
+            .find(|(known, alignment, _)| known == policy && *alignment == alignment_minutes)
+        {
             return layout.clone();
         }
         let unsafe_spans = self.zones.tables[zone_index].unsafe_spans();
@@ -424,8 +463,10 @@ impl<'a> Planner<'a> {
             policy.window_minutes,
             policy.reboot_allowance_minutes,
             &unsafe_spans,
+            alignment_minutes,
         );
-        self.layouts.push((policy.clone(), layout.clone()));
+        self.layouts
+            .push((policy.clone(), alignment_minutes, layout.clone()));
         layout
     }
 
@@ -484,7 +525,8 @@ impl<'a> Planner<'a> {
                 reason: format!("unknown time zone {:?}", policy.time_zone.name()),
             }]);
         };
-        let layout = self.layout(policy, zone_index);
+        // Windows may open at any minute: what the periods hold.
+        let layout = self.layout(policy, zone_index, 1);
         let set_bound = bound
             .min(usize::try_from(self.load.cap()).unwrap_or(usize::MAX))
             .max(1);
@@ -495,57 +537,81 @@ impl<'a> Planner<'a> {
             ]);
         }
         let needed = sets.len();
-        let grouped = match self.mode {
-            ClassMode::SameTimeAcrossDays => slot_classes(&layout, needed),
-            ClassMode::SingleDays => single_slot_classes(&layout),
-        };
-        let decisions =
-            match self.assign_windows(group, &layout, zone_index, sets.clone(), &grouped) {
-                Ok(decisions) => decisions,
-                Err(failure) => {
-                    // Whole classes did not fit (soak or fleet cap): single-day windows are more flexible.
-                    let retry = (grouped.len() < layout.slot_starts.len()).then(|| {
-                        self.assign_windows(
-                            group,
-                            &layout,
-                            zone_index,
-                            sets,
-                            &single_slot_classes(&layout),
-                        )
-                    });
-                    match retry {
-                        Some(Ok(decisions)) => decisions,
-                        Some(Err(retry_failure)) => {
-                            return Err(vec![self.describe_failure(
-                                retry_failure,
-                                group,
-                                needed,
-                                earlier_windowed,
-                                cap,
-                            )]);
-                        }
-                        None => {
-                            return Err(vec![self.describe_failure(
-                                failure,
-                                group,
-                                needed,
-                                earlier_windowed,
-                                cap,
-                            )]);
-                        }
-                    }
+        // Windows on 5-minute boundaries read better (03:45 rather than 03:44): used when the periods still
+        // hold every window the group needs that way and they can be assigned.
+        let mut layouts = Vec::with_capacity(2);
+        if self.alignment == Alignment::FiveMinutesWhereTheyFit {
+            let aligned = self.layout(policy, zone_index, i64::from(WINDOW_ALIGNMENT_MINUTES));
+            if aligned.slot_starts.len() >= needed && aligned != layout {
+                layouts.push(aligned);
+            }
+        }
+        layouts.push(layout.clone());
+        let mut outcome = Err(None);
+        for candidate in layouts {
+            match self.assign_in_layout(group, &candidate, zone_index, &sets) {
+                Ok(decisions) => {
+                    outcome = Ok((candidate, decisions));
+                    break;
                 }
-            };
+                Err(failure) => outcome = Err(Some(failure)),
+            }
+        }
+        let (used, decisions) = match outcome {
+            Ok(chosen) => chosen,
+            Err(failure) => {
+                let failure = failure.unwrap_or(AssignFailure::FleetCap { placed: 0 });
+                return Err(vec![self.describe_failure(
+                    failure,
+                    group,
+                    needed,
+                    earlier_windowed,
+                    cap,
+                )]);
+            }
+        };
 
         // Commit this group's windows to the fleet-wide load.
         for decision in &decisions {
             if let Some(class) = &decision.class {
-                let footprints = footprints_of(class, layout.footprint_minutes);
+                let footprints = footprints_of(class, used.footprint_minutes);
                 self.load
                     .add(zone_index, &footprints, decision.set.members.len() as u32);
             }
         }
-        Ok(self.finish_group(group, roles, bound, decisions, Some(&layout)))
+        Ok(self.finish_group(
+            group,
+            roles,
+            bound,
+            decisions,
+            Some((&used, layout.slot_starts.len())),
+        ))
+    }
+
+    /// Assign windows of `layout` to the sets: classes as the mode gathers them, or, when whole classes do
+    /// not fit (soak or fleet cap), single-day windows, which are more flexible.
+    fn assign_in_layout(
+        &self,
+        group: &Group,
+        layout: &SlotLayout,
+        zone_index: usize,
+        sets: &[NodeSet],
+    ) -> Result<Vec<SetDecision>, AssignFailure> {
+        let grouped = match self.mode {
+            ClassMode::SameTimeAcrossDays => slot_classes(layout, sets.len()),
+            ClassMode::SingleDays => single_slot_classes(layout),
+        };
+        match self.assign_windows(group, layout, zone_index, sets.to_vec(), &grouped) {
+            Ok(decisions) => Ok(decisions),
+            Err(_) if grouped.len() < layout.slot_starts.len() => self.assign_windows(
+                group,
+                layout,
+                zone_index,
+                sets.to_vec(),
+                &single_slot_classes(layout),
+            ),
+            Err(failure) => Err(failure),
+        }
     }
 
     /// Choose a class of windows and a wariness for every set, so that in the typical rollout of every week
@@ -1084,8 +1150,9 @@ impl<'a> Planner<'a> {
         roles: &[Role],
         bound: usize,
         decisions: Vec<SetDecision>,
-        layout: Option<&SlotLayout>,
+        windowed: Option<(&SlotLayout, usize)>,
     ) -> (GroupPlan, Vec<(usize, NodePlan)>) {
+        let layout = windowed.map(|(layout, _)| layout);
         let policy = &group.maintenance;
         let mut nodes = Vec::with_capacity(roles.len());
         let mut overlap_spans = Vec::new();
@@ -1148,7 +1215,7 @@ impl<'a> Planner<'a> {
             time_zone: policy.time_zone,
             window_minutes: policy.window_minutes,
             reboot_allowance_minutes: policy.reboot_allowance_minutes,
-            windows_available: layout.map(|layout| layout.slot_starts.len()),
+            windows_available: windowed.map(|(_, available)| available),
             worst_concurrent_down,
         };
         (group_plan, nodes)

@@ -19,15 +19,18 @@ pub(crate) struct SlotLayout {
 }
 
 /// Greedily place slots, earliest first, so that each slot's admitted minutes lie inside the periods and
-/// no two slots' footprints (admitted minutes plus allowance) overlap, nor touch an unsafe span.
+/// no two slots' footprints (admitted minutes plus allowance) overlap, nor touch an unsafe span; a slot
+/// opens only on a wall-clock minute that is a multiple of `alignment_minutes` (1: any minute).
 ///
-/// Greedy earliest-start is optimal for equal-length footprints on a line; the circle is cut at the start
-/// of a period that follows a minute outside every period, so at most the wrap-around costs one slot.
+/// Greedy earliest-start is optimal for equal-length footprints on a line, also when only some starts are
+/// allowed; the circle is cut at the start of a period that follows a minute outside every period, so at
+/// most the wrap-around costs one slot.
 pub(crate) fn cut_slots(
     periods: &[MaintenancePeriod],
     window_minutes: u32,
     allowance_minutes: u32,
     unsafe_spans: &[WeekSpan],
+    alignment_minutes: i64,
 ) -> SlotLayout {
     let week = MINUTES_PER_WEEK as usize;
     let admitted = i64::from(window_minutes) + 1;
@@ -77,8 +80,10 @@ pub(crate) fn cut_slots(
     }
     let admitted_len = admitted.min(MINUTES_PER_WEEK) as usize;
     let footprint_len = footprint.min(MINUTES_PER_WEEK) as usize;
+    let alignment = usize::try_from(alignment_minutes.max(1)).unwrap_or(1);
     let can_open_at = |unrolled: usize| {
-        unrolled + admitted_len <= week
+        position(unrolled) % alignment == 0
+            && unrolled + admitted_len <= week
             && (allowed_prefix[unrolled + admitted_len] - allowed_prefix[unrolled]) as usize
                 == admitted_len
             && blocked_prefix[unrolled + footprint_len] == blocked_prefix[unrolled]
@@ -177,7 +182,7 @@ mod tests {
     fn the_issue_example_holds_six() {
         // Sat–Sun 22:00–02:00, 60-minute windows, 10-minute allowance.
         let periods = [period(&[Weekday::Sat, Weekday::Sun], 22, 0, 240)];
-        let layout = cut_slots(&periods, 60, 10, &[]);
+        let layout = cut_slots(&periods, 60, 10, &[], 1);
         assert_eq!(layout.slot_starts.len(), 6);
         // Cut where Saturday's period starts; Sunday's runs over the week end into Monday 00:22.
         let saturday_ten = 5 * MINUTES_PER_DAY + 22 * 60;
@@ -201,7 +206,7 @@ mod tests {
             period(&[Weekday::Tue, Weekday::Wed, Weekday::Thu], 1, 0, 240),
             period(&[Weekday::Sat], 22, 0, 480),
         ];
-        let layout = cut_slots(&periods, 30, 10, &[]);
+        let layout = cut_slots(&periods, 30, 10, &[], 1);
         // 240 minutes hold 6 slots of 41 minutes (the last window closes at 04:56), 480 hold 11.
         assert_eq!(layout.slot_starts.len(), 3 * 6 + 11);
         for pair in layout.slot_starts.windows(2) {
@@ -214,7 +219,7 @@ mod tests {
         let periods = [period(&[Weekday::Sun], 0, 0, 360)];
         let sunday_two = 6 * MINUTES_PER_DAY + 120;
         let unsafe_spans = [WeekSpan::new(sunday_two, 60)];
-        let layout = cut_slots(&periods, 20, 10, &unsafe_spans);
+        let layout = cut_slots(&periods, 20, 10, &unsafe_spans, 1);
         for &start in &layout.slot_starts {
             let footprint = WeekSpan::new(start, layout.footprint_minutes);
             assert!(!footprint.intersects(&unsafe_spans[0]), "slot at {start}");
@@ -228,11 +233,39 @@ mod tests {
             .map(|day| crate::week::weekday_of(day * MINUTES_PER_DAY))
             .collect();
         let periods = [period(&every_day, 0, 0, 1440)];
-        let layout = cut_slots(&periods, 59, 0, &[]);
+        let layout = cut_slots(&periods, 59, 0, &[], 1);
         assert_eq!(layout.slot_starts.len(), 168);
-        let layout = cut_slots(&periods, 60, 0, &[]);
+        let layout = cut_slots(&periods, 60, 0, &[], 1);
         // 61-minute footprints: 165 fit in 10080 minutes.
         assert_eq!(layout.slot_starts.len(), 165);
+    }
+
+    #[test]
+    fn aligned_slots_open_on_five_minute_boundaries() {
+        // Tue–Thu 01:00–05:00, 30-minute windows, 10-minute allowance: a 41-minute stride holds six a
+        // night (01:00, 01:41, …, 04:25); on 5-minute boundaries the stride is 45 and five fit.
+        let periods = [period(
+            &[Weekday::Tue, Weekday::Wed, Weekday::Thu],
+            1,
+            0,
+            240,
+        )];
+        let any_minute = cut_slots(&periods, 30, 10, &[], 1);
+        let aligned = cut_slots(&periods, 30, 10, &[], 5);
+        assert_eq!(any_minute.slot_starts.len(), 18);
+        assert_eq!(aligned.slot_starts.len(), 15);
+        let tuesday = MINUTES_PER_DAY;
+        assert_eq!(
+            aligned.slot_starts[..5],
+            [60, 105, 150, 195, 240].map(|minute| tuesday + minute)
+        );
+        // A period starting off the grid: the first window waits for 01:05.
+        let periods = [period(&[Weekday::Mon], 1, 3, 120)];
+        assert_eq!(cut_slots(&periods, 20, 0, &[], 5).slot_starts[0], 65);
+        // 60-minute windows with a 10-minute allowance: 71-minute and 75-minute strides both hold three.
+        let periods = [period(&[Weekday::Tue], 1, 0, 240)];
+        assert_eq!(cut_slots(&periods, 60, 10, &[], 5).slot_starts.len(), 3);
+        assert_eq!(cut_slots(&periods, 60, 10, &[], 1).slot_starts.len(), 3);
     }
 
     #[test]
@@ -243,7 +276,7 @@ mod tests {
             0,
             100,
         )];
-        let layout = cut_slots(&periods, 30, 10, &[]);
+        let layout = cut_slots(&periods, 30, 10, &[], 1);
         assert_eq!(layout.slot_starts.len(), 6);
         let classes = slot_classes(&layout, 2);
         assert_eq!(classes.len(), 2);

@@ -101,11 +101,11 @@ fn canaries_need_windows_of_their_own() {
     let planned = plan_checked(&fleet);
     expect![[r#"
         web-01 canary 0 [Sat 22:00+60] Sat 07 22:00Z
-        web-02 cautious 1 [Sun 00:22+60] Sun 08 00:22Z
-        web-03 cautious 1 [Sun 00:22+60] Sun 08 00:22Z
+        web-02 cautious 1 [Sun 00:30+60] Sun 08 00:30Z
+        web-03 cautious 1 [Sun 00:30+60] Sun 08 00:30Z
         web-04 cautious 1 [Sun 22:00+60] Sun 08 22:00Z
         web-05 cautious 1 [Sun 22:00+60] Sun 08 22:00Z
-        web-06 cautious 1 [Sun 23:11+60] Sun 08 23:11Z
+        web-06 cautious 1 [Sun 23:15+60] Sun 08 23:15Z
     "#]]
     .assert_eq(&summary(&planned));
 }
@@ -174,7 +174,7 @@ fn percentages_round_down_but_never_below_one() {
 
 #[test]
 fn windows_cross_midnight_and_the_week_end() {
-    // Sunday 23:00 for 3 hours runs into Monday; a 40-minute window at 23:41 crosses midnight and the week.
+    // Sunday 23:00 for 3 hours runs into Monday; a 40-minute window at 23:55 crosses midnight and the week.
     let policy = maintenance("America/New_York", vec![period(&[Sun], "23:00", 180)], 40);
     let fleet = FleetBuilder::new()
         .group(GroupSpec::new("night", 3, policy).canaries(Canaries::Count(0)))
@@ -183,16 +183,16 @@ fn windows_cross_midnight_and_the_week_end() {
     let plan = &planned.0;
     expect![[r#"
         night-01 cautious 1 [Sun 23:00+40] Mon 09 03:00Z
-        night-02 cautious 1 [Sun 23:51+40] Mon 09 03:51Z
-        night-03 cautious 1 [Mon 00:42+40] Mon 09 04:42Z
+        night-02 cautious 1 [Sun 23:55+40] Mon 09 03:55Z
+        night-03 cautious 1 [Mon 00:50+40] Mon 09 04:50Z
     "#]]
     .assert_eq(&summary(&planned));
-    // Zincati reads Sunday 23:51 + 40 as two pieces, Sunday to the week's end and Monday from 00:00.
+    // Zincati reads Sunday 23:55 + 40 as two pieces, Sunday to the week's end and Monday from 00:00.
     let fragments = zincati_fragments(&plan.nodes[1]).expect("valid");
     let merged = merge_fragments(&fragments);
     assert_eq!(
         merged.windows,
-        vec![("Sun".to_owned(), "23:51".to_owned(), 40)]
+        vec![("Sun".to_owned(), "23:55".to_owned(), 40)]
     );
 }
 
@@ -218,7 +218,7 @@ fn pinned_roles_and_wariness_are_honoured() {
     let planned = plan_checked(&fleet);
     expect![[r#"
         db-01 canary 0 [Tue–Thu 01:00+60] Tue 03 23:00Z
-        db-02 cautious 0.714 [Tue–Thu 03:22+60] Thu 05 01:22Z
+        db-02 cautious 0.714 [Tue–Thu 03:30+60] Thu 05 01:30Z
         db-03 cautious 0.9 [Sat 22:00+60] Sat 07 20:00Z
     "#]]
     .assert_eq(&summary(&planned));
@@ -257,9 +257,9 @@ fn a_pinned_wariness_too_eager_for_the_soak_is_refused() {
         .build();
     let planned = plan_checked(&fleet);
     expect![[r#"
-        api-01 canary 0 [Tue 14:16+30] Tue 03 14:16Z
-        api-02 cautious 0.22 [Wed 01:12+30] Wed 04 01:12Z
-        api-03 cautious 0.05 [Wed 01:53+30] Wed 04 01:53Z
+        api-01 canary 0 [Mon–Sun 14:15+30] Tue 03 14:15Z
+        api-02 cautious 0.22 [Mon–Sun 01:30+30] Wed 04 01:30Z
+        api-03 cautious 0.05 [Mon–Sun 00:45+30] Wed 04 00:45Z
     "#]]
     .assert_eq(&summary(&planned));
 }
@@ -275,7 +275,8 @@ fn a_soak_longer_than_the_rollout_needs_windows_that_wait() {
     assert!(matches!(error, PlanError::SoakImpossible(_)), "{error}");
     expect!["group slow: the cautious nodes cannot wait out the canaries' soak in a typical rollout (Tuesday 14:00 UTC over 48 hours): the canaries are back by Fri 03:16 UTC and soak 14400 minutes until Mon 03:16 UTC the week after, but even at rollout_wariness 1.0 a node sees the release at Thu 14:00 UTC and every window left for the cautious nodes opens between then and the end of the soak; shorten soak_minutes or widen the maintenance periods"].assert_eq(&error.to_string());
 
-    // Windows every day and a four-day soak: the cautious nodes get windows on the day the soak ends.
+    // Windows every day and a four-day soak: the cautious nodes get windows after the soak ends, days of
+    // their own where the classes of seven days would open before it.
     let daily = maintenance(
         "UTC",
         vec![period(&[Mon, Tue, Wed, Thu, Fri, Sat, Sun], "03:00", 120)],
@@ -287,8 +288,8 @@ fn a_soak_longer_than_the_rollout_needs_windows_that_wait() {
     let planned = plan_checked(&fleet);
     expect![[r#"
         daily-01 canary 0 [Wed 03:00+30] Wed 04 03:00Z
-        daily-02 cautious 1 [Sun 03:41+30] Sun 08 03:41Z
-        daily-03 cautious 1 [Sun 04:22+30] Sun 08 04:22Z
+        daily-02 cautious 1 [Mon 03:00+30] Mon 09 03:00Z
+        daily-03 cautious 1 [Tue 03:00+30] Tue 10 03:00Z
     "#]]
     .assert_eq(&summary(&planned));
 
@@ -319,8 +320,9 @@ fn the_fleet_cap_spreads_groups_apart() {
     let planned = plan_checked(&fleet);
     let plan = &planned.0;
     assert_eq!(plan.worst_concurrent_reboots, 1);
-    // Three groups of three need nine windows; the period holds six slots a day at one node each, in
-    // six classes of three days: planned as single days, the eighteen slots are enough.
+    // Three groups of three need nine windows; the period holds five slots a night on 5-minute boundaries
+    // (six at any minute), one node each, in classes of three days: after the first group takes three
+    // classes, the others get single days.
     let fleet = FleetBuilder::new()
         .cap(1)
         .group(GroupSpec::new("a", 3, policy.clone()))
@@ -330,11 +332,13 @@ fn the_fleet_cap_spreads_groups_apart() {
     let planned = plan_checked(&fleet);
     let plan = &planned.0;
     assert_eq!(plan.worst_concurrent_reboots, 1);
-    assert!(
+    let single_days = |group: &str| {
         plan.nodes
             .iter()
+            .filter(|node| node.group == group)
             .all(|node| node.windows().iter().all(|window| window.days.len() == 1))
-    );
+    };
+    assert!(!single_days("a") && single_days("b") && single_days("c"));
     // Seven groups need 21 windows: the 18 slots cannot hold them.
     let mut builder = FleetBuilder::new().cap(1);
     for name in ["a", "b", "c", "d", "e", "f", "g"] {
@@ -454,9 +458,9 @@ fn a_rollout_other_than_the_typical_one_is_predicted_and_warned_about() {
         .unwrap_or_else(|problem| panic!("{problem}"));
     expect![[r#"
         web-01 canary 0 [Mon–Sun 01:00+30] Wed 04 23:00Z
-        web-02 cautious 0.676 [Mon–Sat 01:41+30] Wed 04 23:41Z
-        web-03 cautious 0.69 [Mon–Sat 02:22+30] Thu 05 00:22Z
-        web-04 cautious 0.719 [Mon–Sat 03:44+30] Thu 05 01:44Z
+        web-02 cautious 0.678 [Mon–Sat 01:45+30] Wed 04 23:45Z
+        web-03 cautious 0.693 [Mon–Sat 02:30+30] Thu 05 00:30Z
+        web-04 cautious 0.724 [Mon–Sat 04:00+30] Thu 05 02:00Z
     "#]]
     .assert_eq(&summary(&(plan.clone(), prediction.clone())));
     let warnings: Vec<String> = prediction
@@ -466,7 +470,7 @@ fn a_rollout_other_than_the_typical_one_is_predicted_and_warned_about() {
         .collect();
     expect![[r#"
         [
-            "group web: in this rollout cautious nodes web-02 and web-03 could reboot from Thu 2025-06-05 01:41 CEST, before the canaries finish soaking at Thu 2025-06-05 03:16 CEST; the plan keeps canaries first in the typical rollout (Tuesday 14:00 UTC, 48 hours, from 0, 15-minute staging), not in this one",
+            "group web: in this rollout cautious nodes web-02 and web-03 could reboot from Thu 2025-06-05 01:45 CEST, before the canaries finish soaking at Thu 2025-06-05 03:16 CEST; the plan keeps canaries first in the typical rollout (Tuesday 14:00 UTC, 48 hours, from 0, 15-minute staging), not in this one",
         ]
     "#]]
     .assert_debug_eq(&warnings);
