@@ -17,7 +17,8 @@ pub fn fleet_binary() -> Result<PathBuf> {
     fresh_fleet_binary()
 }
 
-/// The `fleet` binary, rebuilt once per test process: `FLEET_BIN` when set, else `cargo build` into this
+/// The `fleet` binary (with `fleet-provision` beside it, which runs deploy, status and destroy),
+/// rebuilt once per test process: `FLEET_BIN` when set, else `cargo build` into this
 /// test's own target directory and profile (a no-op when it is fresh), since `cargo test` does not rebuild
 /// another package's binary and snapshot tests must never run a stale one.
 pub fn fresh_fleet_binary() -> Result<PathBuf> {
@@ -52,8 +53,12 @@ fn build_fresh() -> Result<PathBuf> {
             "--quiet",
             "--package",
             "fleet-cli",
+            "--package",
+            "fleet-provision",
             "--bin",
             "fleet",
+            "--bin",
+            "fleet-provision",
         ])
         .args(["--profile", profile])
         .arg("--target-dir")

@@ -118,6 +118,33 @@ fn only_the_cli_draws_tables_progress_and_arguments() {
     }
 }
 
+/// `fleet` must start in about a millisecond (`fleet butane` is benchmarked at 2 ms): loading libvirt
+/// and its libraries alone costs 10–20 ms, so only `fleet-provision` may link it.
+#[test]
+fn the_fleet_binary_does_not_load_libvirt() {
+    let fleet = fleet_tests::binary::fleet_binary().expect("the fleet binary builds");
+    let output = Command::new("readelf")
+        .args(["--dynamic", "--wide"])
+        .arg(&fleet)
+        .output()
+        .expect("readelf runs (binutils)");
+    assert!(
+        output.status.success(),
+        "readelf failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dynamic = String::from_utf8_lossy(&output.stdout);
+    let needed: Vec<&str> = dynamic
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .collect();
+    assert!(!needed.is_empty(), "readelf listed no libraries: {dynamic}");
+    assert!(
+        needed.iter().all(|line| !line.contains("libvirt")),
+        "fleet loads libvirt: {needed:?}; keep libvirt calls in fleet-provision"
+    );
+}
+
 #[test]
 fn pure_cores_do_not_reach_libvirt() {
     let packages = workspace_dependencies();

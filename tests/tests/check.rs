@@ -3,13 +3,11 @@
 //!
 //! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test -p fleet-tests --test check`.
 //!
-//! The binary under test is built by this test itself (`cargo build -p fleet-cli --bin fleet` into the same
-//! target directory and profile as the test), because `cargo test` does not rebuild another package's binary:
-//! a stale `fleet` would otherwise be tested silently. `FLEET_BIN` overrides this (as `cargo xtask e2e` sets it).
+//! The binary under test is rebuilt once per run (`fleet_tests::binary::fleet_binary`): `cargo test` does
+//! not rebuild another package's binary, and a stale `fleet` would otherwise be tested silently.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use expect_test::expect_file;
 
@@ -34,50 +32,8 @@ fn cases(kind: &str) -> Vec<PathBuf> {
     cases
 }
 
-/// The `fleet` binary, freshly built once per test run.
-fn fleet_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("FLEET_BIN") {
-            return PathBuf::from(path);
-        }
-        // Test binaries live in <target>/<profile>/deps/; the `fleet` binary goes in <target>/<profile>/.
-        let test_binary = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = test_binary
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary is inside a cargo target directory");
-        let target_dir = profile_dir.parent().expect("target directory");
-        let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-            Some("debug") => "dev",
-            Some(name) => name,
-            None => panic!("unexpected profile directory {}", profile_dir.display()),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--package",
-                "fleet-cli",
-                "--bin",
-                "fleet",
-            ])
-            .args(["--profile", profile])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the fleet binary failed");
-        let binary = profile_dir.join("fleet");
-        assert!(binary.is_file(), "no fleet binary at {}", binary.display());
-        binary
-    })
-}
-
 fn fleet(directory: &Path, arguments: &[&str]) -> Output {
-    Command::new(fleet_binary())
+    Command::new(fleet_tests::binary::fleet_binary().expect("the fleet binary builds"))
         .args(arguments)
         .current_dir(directory)
         .env_remove("RUST_LOG")

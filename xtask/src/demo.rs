@@ -27,8 +27,12 @@ pub(crate) fn run(deploy_arguments: &[String]) -> Result<()> {
         "--release",
         "--package",
         "fleet-cli",
+        "--package",
+        "fleet-provision",
         "--bin",
         "fleet",
+        "--bin",
+        "fleet-provision",
     ]))?;
     let fleet_binary = target_dir().join("release").join("fleet");
     let fleet_dir = workspace_root().join("fleet");

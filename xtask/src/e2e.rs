@@ -60,7 +60,17 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
     timings.measure("qemu capabilities", daemons::warm_qemu_capabilities)?;
     let guest = timings.measure("tiny guest", guest::ensure_built)?;
     timings.measure("build fleet", || {
-        process::run(cargo().args(["build", "--package", "fleet-cli", "--bin", "fleet"]))
+        process::run(cargo().args([
+            "build",
+            "--package",
+            "fleet-cli",
+            "--package",
+            "fleet-provision",
+            "--bin",
+            "fleet",
+            "--bin",
+            "fleet-provision",
+        ]))
     })?;
     let fleet_binary = target_dir().join("debug").join("fleet");
     if options.prepare_only {

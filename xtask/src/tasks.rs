@@ -18,7 +18,17 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     // Tests of the `fleet` binary find it through FLEET_BIN; building it here spares them a nested
     // cargo build of their own.
     timings.measure("build fleet", || {
-        process::run(cargo().args(["build", "--package", "fleet-cli", "--bin", "fleet"]))
+        process::run(cargo().args([
+            "build",
+            "--package",
+            "fleet-cli",
+            "--package",
+            "fleet-provision",
+            "--bin",
+            "fleet",
+            "--bin",
+            "fleet-provision",
+        ]))
     })?;
     let fleet_binary = target_dir().join("debug").join("fleet");
     let workspace_tests = timings.measure("cargo test --workspace", || {

@@ -8,17 +8,17 @@ use anyhow::Context as _;
 use fleet_spec::{Diagnostics, FileKind, FileMetadata, FileSource, LoadedFleet};
 
 /// The fleet file commands read when none is named.
-pub(crate) const DEFAULT_FLEET_FILE: &str = "fleet.toml";
+pub const DEFAULT_FLEET_FILE: &str = "fleet.toml";
 
 /// Files under the fleet file's directory, read from disk.
 #[derive(Debug, Clone)]
-pub(crate) struct LocalFiles {
+pub struct LocalFiles {
     root: PathBuf,
 }
 
 impl LocalFiles {
     /// Files relative to the directory that holds `fleet_file`.
-    pub(crate) fn beside(fleet_file: &Path) -> Self {
+    pub fn beside(fleet_file: &Path) -> Self {
         let root = fleet_file
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -29,7 +29,7 @@ impl LocalFiles {
     }
 
     /// The directory paths are relative to.
-    pub(crate) fn root(&self) -> &Path {
+    pub fn root(&self) -> &Path {
         &self.root
     }
 }
@@ -93,7 +93,7 @@ impl FileSource for LocalFiles {
 
 /// The fleet file has problems; they were already printed, one per line, on stderr.
 #[derive(Debug)]
-pub(crate) struct InvalidFleet {
+pub struct InvalidFleet {
     file: String,
     problems: usize,
 }
@@ -115,7 +115,7 @@ impl std::error::Error for InvalidFleet {}
 ///
 /// On problems, prints every one of them to stderr as `FILE:LINE:COL: error: MESSAGE` and returns
 /// `InvalidFleet` (exit status 1).
-pub(crate) fn load_fleet(path: &Path) -> anyhow::Result<LoadedFleet> {
+pub fn load_fleet(path: &Path) -> anyhow::Result<LoadedFleet> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the fleet file {}", path.display()))?;
     let files = LocalFiles::beside(path);

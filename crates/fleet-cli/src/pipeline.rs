@@ -20,32 +20,32 @@ use crate::fleet_file::{LocalFiles, load_fleet};
 
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
-pub(crate) struct RolloutArgs {
+pub struct RolloutArgs {
     /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    pub(crate) rollout_start: Option<DateTime<Utc>>,
+    pub rollout_start: Option<DateTime<Utc>>,
 
     /// How long the rollout takes to reach every node, e.g. 48h, 90m, 2d, 1d12h.
     #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_minutes)]
-    pub(crate) rollout_duration: u32,
+    pub rollout_duration: u32,
 
     /// The share of nodes (0.0..=1.0) offered the release as soon as the rollout starts.
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]
-    pub(crate) rollout_start_fraction: f64,
+    pub rollout_start_fraction: f64,
 
     /// Time from a node seeing a release to having it staged (Zincati's poll plus the download), for
     /// predictions; the plan itself assumes 15 minutes.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes)]
-    pub(crate) staging_allowance: u32,
+    pub staging_allowance: u32,
 
     /// Predict as if it were this moment (RFC 3339) instead of now; it only chooses the default rollout.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
-    pub(crate) now: Option<DateTime<Utc>>,
+    pub now: Option<DateTime<Utc>>,
 }
 
 impl RolloutArgs {
     /// The prediction's options; the clock is read here, and only when no start is given.
-    pub(crate) fn predict_options(&self) -> PredictOptions {
+    pub fn predict_options(&self) -> PredictOptions {
         let rollout = match self.rollout_start {
             Some(start) => Rollout {
                 start,
@@ -67,16 +67,16 @@ impl RolloutArgs {
 
 /// A loaded fleet with its plan (what every node receives).
 #[derive(Debug)]
-pub(crate) struct PlannedFleet {
-    pub(crate) path: PathBuf,
-    pub(crate) loaded: LoadedFleet,
-    pub(crate) files: LocalFiles,
-    pub(crate) plan: Plan,
+pub struct PlannedFleet {
+    pub path: PathBuf,
+    pub loaded: LoadedFleet,
+    pub files: LocalFiles,
+    pub plan: Plan,
 }
 
 /// Load and plan the fleet at `path`; problems are printed with their locations. The plan depends on
 /// the fleet file alone: no clock, no rollout.
-pub(crate) fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
+pub fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
     let loaded = load_fleet(path)?;
     let plan = fleet_plan::plan(&loaded.fleet).map_err(|error| {
         anyhow::anyhow!(
@@ -100,23 +100,23 @@ pub(crate) fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
 
 /// One node's rendered Ignition.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NodeIgnition {
-    pub(crate) name: String,
-    pub(crate) json: String,
+pub struct NodeIgnition {
+    pub name: String,
+    pub json: String,
     /// Hex SHA-256 of `json`, as the manifest and libvirt metadata record it.
-    pub(crate) sha256: String,
+    pub sha256: String,
 }
 
 /// Every selected node's Ignition, in fleet order.
 #[derive(Debug)]
-pub(crate) struct RenderedFleet {
-    pub(crate) version: IgnitionVersion,
-    pub(crate) nodes: Vec<NodeIgnition>,
+pub struct RenderedFleet {
+    pub version: IgnitionVersion,
+    pub nodes: Vec<NodeIgnition>,
 }
 
 /// Which nodes to render.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Selection<'a> {
+pub enum Selection<'a> {
     All,
     Named(&'a [String]),
 }
@@ -124,7 +124,7 @@ pub(crate) enum Selection<'a> {
 /// Render the selected nodes in parallel. Warnings are printed once each on stderr (a warning
 /// shared by many nodes is printed once with their count); errors name the node, the snippet and
 /// the line, and every failing node is reported.
-pub(crate) fn render_fleet(
+pub fn render_fleet(
     planned: &PlannedFleet,
     selection: Selection<'_>,
     on_node_done: &(dyn Fn() + Sync),
@@ -222,7 +222,7 @@ fn render_one(
 }
 
 /// The planner's Zincati fragments for a node, as the files the renderer installs.
-pub(crate) fn zincati_fragment_files(
+pub fn zincati_fragment_files(
     node_plan: &fleet_plan::NodePlan,
 ) -> Result<Vec<ZincatiFragmentFile>, fleet_plan::PlanError> {
     Ok(fleet_plan::zincati_fragments(node_plan)?
@@ -234,7 +234,7 @@ pub(crate) fn zincati_fragment_files(
         .collect())
 }
 
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -272,7 +272,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// `48h`, `90m`, `2d`, `1d12h`, or a bare number of minutes.
-pub(crate) fn parse_minutes(text: &str) -> Result<u32, String> {
+pub fn parse_minutes(text: &str) -> Result<u32, String> {
     let hint = || format!("{text:?} is not a duration; write e.g. 48h, 90m, 2d or 1d12h");
     if let Ok(minutes) = text.parse::<u32>() {
         return if minutes > 0 {

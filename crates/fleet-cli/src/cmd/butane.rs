@@ -168,7 +168,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if args.strict && !translation.report.is_empty() {
-        writeln!(stderr, "Config produced warnings and --strict was specified")?;
+        writeln!(
+            stderr,
+            "Config produced warnings and --strict was specified"
+        )?;
         return Ok(ExitCode::FAILURE);
     }
     drop(stderr);
@@ -197,15 +200,25 @@ fn write_syntax_pointer(
     let Some(position) = error.position else {
         return Ok(());
     };
-    let line = source.split('\n').nth(position.line.saturating_sub(1) as usize);
+    let line = source
+        .split('\n')
+        .nth(position.line.saturating_sub(1) as usize);
     writeln!(out, "error[yaml]:")?;
-    writeln!(out, "  --> {file_name}:{}:{}", position.line, position.column)?;
+    writeln!(
+        out,
+        "  --> {file_name}:{}:{}",
+        position.line, position.column
+    )?;
     if let Some(text) = line {
         let gutter = position.line.to_string().len();
         writeln!(out, " {:gutter$} |", "")?;
         writeln!(out, " {} | {text}", position.line)?;
         let padding = " ".repeat(position.column.saturating_sub(1) as usize);
-        writeln!(out, " {:gutter$} | {padding}^ the YAML parser stopped here", "")?;
+        writeln!(
+            out,
+            " {:gutter$} | {padding}^ the YAML parser stopped here",
+            ""
+        )?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `fleet plan`: roles, wariness, Zincati windows, predicted reboots and host placement, as a table,
 //! JSON (the stable contract documented in docs/planner.md) or CSV.
 
-use std::io::{IsTerminal as _, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,16 +14,13 @@ use fleet_plan::{
 };
 use fleet_spec::{Fleet, Tz};
 use serde::Serialize;
-use tabled::settings::object::{Cell, Rows};
-use tabled::settings::peaker::Priority;
-use tabled::settings::{Color, Padding, Style, Width};
+use tabled::settings::Color;
+use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 use crate::pipeline::{RolloutArgs, plan_fleet};
-
-/// Tables fit a terminal this wide.
-const TABLE_WIDTH: usize = 100;
+use crate::tables::{TABLE_WIDTH, colours_wanted, finish_table, trimmed};
 
 /// Plan the rollout: who is a canary, each node's rollout_wariness and Zincati reboot windows, when
 /// each node becomes eligible for a release and when it reboots, and which host it runs on.
@@ -124,12 +121,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
-fn colours_wanted() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
@@ -478,32 +469,6 @@ struct HostRow {
     memory: String,
     #[tabled(rename = "DISK GIB")]
     disk: String,
-}
-
-/// Columns two spaces apart, no borders, at most `TABLE_WIDTH` wide (wrapping the widest column at
-/// word boundaries), with a bold header on a terminal.
-fn finish_table(table: &mut Table, colour: bool) {
-    table
-        .with(Style::empty())
-        .with(Padding::new(0, 2, 0, 0))
-        .with(
-            Width::wrap(TABLE_WIDTH)
-                .keep_words(true)
-                .priority(Priority::max(true)),
-        );
-    if colour {
-        table.modify(Rows::first(), Color::BOLD);
-    }
-}
-
-/// A rendered table without the padding that trails each line.
-fn trimmed(table: &Table) -> String {
-    table
-        .to_string()
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn used_of(used: u64, capacity: Option<u64>) -> String {

@@ -1,20 +1,10 @@
 //! `fleet status`: every node as libvirt has it compared with the fleet file — state, drift, address — as a table or JSON.
+//! The work happens in `fleet-provision`, the companion that links libvirt.
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use fleet_libvirt::{Session, SessionOptions, StatusOptions, StatusReport};
-use serde::Serialize;
-use tabled::{Table, Tabled};
-
-use crate::cmd::deploy::{
-    DifferenceView, Format, HostView, TargetArgs, check_selection, colours_wanted, desired_fleet,
-    finish_table, fleet_target, host_targets, place_nodes, selection, trimmed,
-};
+use crate::cmd::deploy::{Format, TargetArgs};
 use crate::fleet_file::DEFAULT_FLEET_FILE;
-use crate::pipeline;
 
 /// Show every node as libvirt has it: state, drift from the fleet file, address.
 ///
@@ -34,219 +24,19 @@ Examples:
   fleet status --node db-1 --node db-2
   fleet status --format json | jq '.nodes[] | select(.drift != [])'
   fleet status --connect qemu+ssh://root@hv1/system")]
-pub(crate) struct Args {
+pub struct Args {
     /// The fleet file.
     #[arg(value_name = "FLEET", default_value = DEFAULT_FLEET_FILE)]
-    fleet: PathBuf,
+    pub fleet: PathBuf,
 
     #[command(flatten)]
-    target: TargetArgs,
+    pub target: TargetArgs,
 
     /// Nodes read at once.
     #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    jobs: u16,
+    pub jobs: u16,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let planned = pipeline::plan_fleet(&args.fleet)?;
-    let fleet = &planned.loaded.fleet;
-    check_selection(fleet, &args.target.nodes, &args.fleet)?;
-    let hosts = host_targets(fleet, &args.target)?;
-    let target = fleet_target(fleet, &args.fleet, &args.target)?;
-    let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
-    let placed = place_nodes(fleet, &session, &hosts, &target)?;
-    let rendered = pipeline::render_fleet(&planned, selection(&args.target.nodes), &|| {})?;
-    let ignition: BTreeMap<&str, &[u8]> = rendered
-        .nodes
-        .iter()
-        .map(|node| (node.name.as_str(), node.json.as_bytes()))
-        .collect();
-    let desired = desired_fleet(
-        fleet,
-        Some(&planned.plan),
-        &target,
-        &placed.host_of,
-        |name| ignition.get(name).map(|bytes| bytes.to_vec()),
-    );
-    let report = session.status(
-        &desired,
-        &StatusOptions {
-            jobs: usize::from(args.jobs),
-        },
-    );
-    session.close();
-
-    let view = StatusView::new(&report);
-    let mut stdout = std::io::stdout().lock();
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &view)?;
-            writeln!(stdout)?;
-        }
-        Format::Table => write_table(&mut stdout, &view)?,
-    }
-    stdout.flush()?;
-    let unreadable = view.nodes.iter().any(|node| node.error.is_some())
-        || view.hosts.iter().any(|host| host.error.is_some());
-    Ok(if unreadable {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-#[derive(Debug, Serialize)]
-struct StatusNodeView {
-    name: String,
-    host: String,
-    /// missing, running, paused, shut off, shutting down, crashed, suspended, other, foreign, unknown.
-    state: &'static str,
-    address: Option<String>,
-    /// lease or reservation.
-    address_source: Option<&'static str>,
-    drift: Vec<DifferenceView>,
-    repairs: Vec<&'static str>,
-    error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct StrayView {
-    host: String,
-    domain: String,
-    state: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct StatusView {
-    hosts: Vec<HostView>,
-    nodes: Vec<StatusNodeView>,
-    /// Domains of this fleet that no node of the fleet file accounts for.
-    strays: Vec<StrayView>,
-}
-
-impl StatusView {
-    fn new(report: &StatusReport) -> StatusView {
-        StatusView {
-            hosts: report.hosts.iter().map(HostView::new).collect(),
-            nodes: report
-                .nodes
-                .iter()
-                .map(|node| StatusNodeView {
-                    name: node.node.clone(),
-                    host: node.host.clone(),
-                    state: node.state.as_str(),
-                    address: node.address.map(|(address, _)| address.to_string()),
-                    address_source: node.address.map(|(_, source)| match source {
-                        fleet_libvirt::AddressSource::Lease => "lease",
-                        fleet_libvirt::AddressSource::Reservation => "reservation",
-                    }),
-                    drift: node.drift.iter().map(DifferenceView::new).collect(),
-                    repairs: node.repairs.iter().map(|repair| repair.as_str()).collect(),
-                    error: node.error.as_ref().map(ToString::to_string),
-                })
-                .collect(),
-            strays: report
-                .strays
-                .iter()
-                .map(|stray| StrayView {
-                    host: stray.host.clone(),
-                    domain: stray.domain.clone(),
-                    state: stray.state.as_str(),
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Tabled)]
-struct StatusRow {
-    #[tabled(rename = "NODE")]
-    node: String,
-    #[tabled(rename = "HOST")]
-    host: String,
-    #[tabled(rename = "STATE")]
-    state: String,
-    #[tabled(rename = "ADDRESS")]
-    address: String,
-    #[tabled(rename = "DRIFT")]
-    drift: String,
-}
-
-fn write_table(out: &mut impl std::io::Write, view: &StatusView) -> anyhow::Result<()> {
-    for host in &view.hosts {
-        if let Some(error) = &host.error {
-            writeln!(out, "host {}: {error}", host.name)?;
-        }
-    }
-    let rows: Vec<StatusRow> = view
-        .nodes
-        .iter()
-        .map(|node| {
-            let mut drift: Vec<String> = node
-                .drift
-                .iter()
-                .map(|difference| difference.to_string())
-                .collect();
-            drift.extend(node.repairs.iter().map(|repair| format!("needs {repair}")));
-            if let Some(error) = &node.error {
-                drift.push(error.clone());
-            }
-            StatusRow {
-                node: node.name.clone(),
-                host: node.host.clone(),
-                state: node.state.to_owned(),
-                address: match (&node.address, node.address_source) {
-                    (Some(address), Some("reservation")) => format!("{address} (reserved)"),
-                    (Some(address), _) => address.clone(),
-                    (None, _) => "-".to_owned(),
-                },
-                drift: if drift.is_empty() {
-                    "-".to_owned()
-                } else {
-                    drift.join("\n")
-                },
-            }
-        })
-        .collect();
-    let mut table = Table::new(&rows);
-    finish_table(&mut table, colours_wanted());
-    writeln!(out, "{}", trimmed(&table))?;
-    if !view.strays.is_empty() {
-        writeln!(
-            out,
-            "\nDomains of this fleet that no node in the fleet file accounts for (`fleet destroy` removes them):"
-        )?;
-        for stray in &view.strays {
-            writeln!(
-                out,
-                "  {} on {} ({})",
-                stray.domain, stray.host, stray.state
-            )?;
-        }
-    }
-    let drifted = view
-        .nodes
-        .iter()
-        .filter(|node| !node.drift.is_empty() || !node.repairs.is_empty())
-        .count();
-    let running = view
-        .nodes
-        .iter()
-        .filter(|node| node.state == "running")
-        .count();
-    let missing = view
-        .nodes
-        .iter()
-        .filter(|node| node.state == "missing")
-        .count();
-    writeln!(
-        out,
-        "\n{} nodes: {running} running, {missing} missing, {drifted} drifted",
-        view.nodes.len()
-    )?;
-    Ok(())
+    pub format: Format,
 }
