@@ -455,6 +455,7 @@ fn ensure_network(connect: &str, xml: &str, dnsmasq_pid: &Path) -> Result<bool> 
         .lines()
         .any(|line| line.starts_with("Active:") && line.ends_with("yes"));
     if !active {
+        remove_stale_bridge(&output(virsh().args(["net-dumpxml", DEFAULT_NETWORK]))?)?;
         process::run(virsh().args(["net-start", DEFAULT_NETWORK]))?;
     }
     // Without systemd nothing else would notice a dnsmasq that died at start (e.g. a port clash).
@@ -467,6 +468,29 @@ fn ensure_network(connect: &str, xml: &str, dnsmasq_pid: &Path) -> Result<bool> 
         );
     }
     Ok(!active)
+}
+
+/// A libvirtd that was killed (not stopped) leaves its network's bridge up with the subnet's route,
+/// and libvirt then refuses to start the network again ("Network is already in use by interface").
+/// The network is inactive, so a bridge of its name is such a leftover: delete it.
+fn remove_stale_bridge(network_xml: &str) -> Result<()> {
+    let Some(bridge) = bridge_name(network_xml) else {
+        return Ok(());
+    };
+    if Path::new("/sys/class/net").join(bridge).exists() {
+        eprintln!("network `{DEFAULT_NETWORK}` is inactive but its bridge {bridge} is still up: deleting the leftover");
+        process::run(Command::new("ip").args(["link", "delete", bridge]))?;
+    }
+    Ok(())
+}
+
+/// The `name` of a network definition's `<bridge>` element.
+fn bridge_name(network_xml: &str) -> Option<&str> {
+    let element = &network_xml[network_xml.find("<bridge ")?..];
+    let element = &element[..element.find('>')?];
+    let value = &element[element.find("name=")? + "name=".len()..];
+    let quote = value.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    value[1..].split(quote).next().filter(|name| !name.is_empty())
 }
 
 /// Make libvirtd probe qemu now: the first probe after an install or upgrade runs qemu and takes up
@@ -529,4 +553,18 @@ fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> Result<()
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bridge_name_comes_from_the_network_definition() {
+        assert_eq!(bridge_name(SECOND_HOST_NETWORK_XML), Some("fleete2e1"));
+        assert_eq!(bridge_name(DEFAULT_NETWORK_XML), Some("virbr0"));
+        assert_eq!(bridge_name("<network><bridge name=\"br-x\" stp=\"on\"/></network>"), Some("br-x"));
+        assert_eq!(bridge_name("<network><forward mode='bridge'/></network>"), None);
+        assert_eq!(bridge_name("<network><bridge stp='on'/></network>"), None);
+    }
 }
