@@ -98,8 +98,7 @@ fn check(dir: &Path, case: &str) -> Option<String> {
     }
     let last = reference
         .lines()
-        .filter(|l| !l.starts_with("exit="))
-        .last()
+        .rfind(|l| !l.starts_with("exit="))
         .unwrap_or("");
     if !stderr.contains(last) {
         return Some(format!("does not end with {last:?}: {stderr}"));

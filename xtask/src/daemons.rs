@@ -478,7 +478,9 @@ fn remove_stale_bridge(network_xml: &str) -> Result<()> {
         return Ok(());
     };
     if Path::new("/sys/class/net").join(bridge).exists() {
-        eprintln!("network `{DEFAULT_NETWORK}` is inactive but its bridge {bridge} is still up: deleting the leftover");
+        eprintln!(
+            "network `{DEFAULT_NETWORK}` is inactive but its bridge {bridge} is still up: deleting the leftover"
+        );
         process::run(Command::new("ip").args(["link", "delete", bridge]))?;
     }
     Ok(())
@@ -490,7 +492,10 @@ fn bridge_name(network_xml: &str) -> Option<&str> {
     let element = &element[..element.find('>')?];
     let value = &element[element.find("name=")? + "name=".len()..];
     let quote = value.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
-    value[1..].split(quote).next().filter(|name| !name.is_empty())
+    value[1..]
+        .split(quote)
+        .next()
+        .filter(|name| !name.is_empty())
 }
 
 /// Make libvirtd probe qemu now: the first probe after an install or upgrade runs qemu and takes up
@@ -563,8 +568,14 @@ mod tests {
     fn the_bridge_name_comes_from_the_network_definition() {
         assert_eq!(bridge_name(SECOND_HOST_NETWORK_XML), Some("fleete2e1"));
         assert_eq!(bridge_name(DEFAULT_NETWORK_XML), Some("virbr0"));
-        assert_eq!(bridge_name("<network><bridge name=\"br-x\" stp=\"on\"/></network>"), Some("br-x"));
-        assert_eq!(bridge_name("<network><forward mode='bridge'/></network>"), None);
+        assert_eq!(
+            bridge_name("<network><bridge name=\"br-x\" stp=\"on\"/></network>"),
+            Some("br-x")
+        );
+        assert_eq!(
+            bridge_name("<network><forward mode='bridge'/></network>"),
+            None
+        );
         assert_eq!(bridge_name("<network><bridge stp='on'/></network>"), None);
     }
 }

@@ -102,6 +102,36 @@ pub(crate) fn run(options: SetupOptions) -> Result<()> {
     Ok(())
 }
 
+/// Install these packages when missing (nothing pinned): for tools only one command needs, such as
+/// the real-hardware benchmark's `virt-install` (virtinst, which brings Python) and GNU `time`.
+pub(crate) fn ensure_installed(packages: &[&str]) -> Result<()> {
+    let installed = installed_versions(packages)?;
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| !installed.contains_key(*package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !process::is_root()? {
+        bail!(
+            "missing system packages: {}; as root run:\n  apt-get update && {}",
+            missing.join(" "),
+            display(&install_command(&missing, &[]))
+        );
+    }
+    if !lists_present() || !has_candidates(&missing)? {
+        process::run(Command::new("apt-get").arg("update"))?;
+    }
+    if process::run(&mut install_command(&missing, &[])).is_err() {
+        eprintln!("setup: install failed, refreshing the package lists and trying once more");
+        process::run(Command::new("apt-get").arg("update"))?;
+        process::run(&mut install_command(&missing, &[]))?;
+    }
+    Ok(())
+}
+
 fn install_command(packages: &[&str], pins: &[String]) -> Command {
     let mut command = Command::new("apt-get");
     command.env("DEBIAN_FRONTEND", "noninteractive").args([
