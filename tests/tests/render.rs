@@ -274,6 +274,25 @@ fn rendering_twice_gives_the_same_bytes_and_the_manifest_lists_them() {
 }
 
 #[test]
+fn a_second_render_leaves_up_to_date_files_alone_and_repairs_the_others() {
+    use std::os::unix::fs::MetadataExt as _;
+    let directory = tempfile::tempdir().unwrap();
+    render_into(directory.path());
+    let path = |name: &str| directory.path().join(name);
+    let inode = |name: &str| std::fs::metadata(path(name)).unwrap().ino();
+    let before = inode("web-01.ign");
+    let rendered = std::fs::read(path("web-02.ign")).unwrap();
+    // Someone loosened one file's mode and edited another by hand.
+    std::fs::set_permissions(path("db-1.ign"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(path("web-02.ign"), b"{}").unwrap();
+    render_into(directory.path());
+    assert_eq!(inode("web-01.ign"), before, "an up-to-date file was rewritten");
+    let mode = std::fs::metadata(path("db-1.ign")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "a file with another mode was left alone");
+    assert_eq!(std::fs::read(path("web-02.ign")).unwrap(), rendered);
+}
+
+#[test]
 fn files_of_nodes_that_left_the_fleet_are_removed_and_nothing_else() {
     let directory = tempfile::tempdir().unwrap();
     render_into(directory.path());

@@ -30,8 +30,9 @@ const MANIFEST: &str = "manifest.json";
 /// with a warning.
 ///
 /// With --out, writes DIR/NODE.ign for every node (mode 0600, each written atomically) and
-/// DIR/manifest.json (node → sha256, spec version); .ign files of nodes no longer in the fleet
-/// that an earlier manifest lists are removed. The same fleet.toml gives byte-identical files,
+/// DIR/manifest.json (node → sha256, spec version); a file that already holds the same bytes
+/// (mode 0600) is left alone, and .ign files of nodes no longer in the fleet that an earlier
+/// manifest lists are removed. The same fleet.toml gives byte-identical files,
 /// whenever it is rendered: the plan depends on the fleet file alone, not on the date or on any
 /// particular rollout.
 /// With --node, prints one node's config on stdout instead (--butane: as Butane, for review).
@@ -163,22 +164,36 @@ fn write_all(planned: &pipeline::PlannedFleet, out: &Path) -> anyhow::Result<Exi
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
     let previous = read_manifest(out);
-    rendered
+    let unchanged = rendered
         .nodes
         .par_iter()
         .map(|node| {
-            write_private(
-                &out.join(format!("{}.ign", node.name)),
-                node.json.as_bytes(),
-            )
+            let path = out.join(format!("{}.ign", node.name));
+            let bytes = node.json.as_bytes();
+            if already_there(&path, bytes) {
+                return Ok(1);
+            }
+            write_private(&path, bytes).map(|()| 0)
         })
-        .collect::<anyhow::Result<Vec<()>>>()?;
+        .collect::<anyhow::Result<Vec<usize>>>()?
+        .into_iter()
+        .sum::<usize>();
     let manifest = manifest_of(&fleet.name, &rendered);
     let mut manifest_text = serde_json::to_string_pretty(&manifest)?;
     manifest_text.push('\n');
-    write_private(&out.join(MANIFEST), manifest_text.as_bytes())?;
+    let manifest_path = out.join(MANIFEST);
+    if !already_there(&manifest_path, manifest_text.as_bytes()) {
+        write_private(&manifest_path, manifest_text.as_bytes())?;
+    }
     let removed = remove_stale(out, previous.as_ref(), &manifest)?;
 
+    let mut notes = Vec::new();
+    if unchanged > 0 {
+        notes.push(format!("{unchanged} already up to date"));
+    }
+    if removed > 0 {
+        notes.push(format!("removed {removed} stale .ign files"));
+    }
     let summary = format!(
         "rendered {} nodes of fleet {} (Ignition {}) into {} in {:.2} s{}",
         rendered.nodes.len(),
@@ -186,10 +201,10 @@ fn write_all(planned: &pipeline::PlannedFleet, out: &Path) -> anyhow::Result<Exi
         rendered.version,
         out.display(),
         started.elapsed().as_secs_f64(),
-        if removed > 0 {
-            format!("; removed {removed} stale .ign files")
-        } else {
+        if notes.is_empty() {
             String::new()
+        } else {
+            format!("; {}", notes.join("; "))
         }
     );
     eprintln!("{summary}");
@@ -238,6 +253,18 @@ fn remove_stale(
         }
     }
     Ok(removed)
+}
+
+/// Whether `path` is already a private regular file holding exactly `bytes`: rewriting it would
+/// change nothing but its modification time (and cost a create and a rename per node).
+fn already_there(path: &Path, bytes: &[u8]) -> bool {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    metadata.is_file()
+        && metadata.permissions().mode() & 0o7777 == 0o600
+        && metadata.len() == bytes.len() as u64
+        && std::fs::read(path).is_ok_and(|existing| existing == bytes)
 }
 
 /// Write `bytes` to `path` atomically (a temporary file in the same directory, then a rename),
