@@ -286,9 +286,20 @@ fn a_second_render_leaves_up_to_date_files_alone_and_repairs_the_others() {
     std::fs::set_permissions(path("db-1.ign"), std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::write(path("web-02.ign"), b"{}").unwrap();
     render_into(directory.path());
-    assert_eq!(inode("web-01.ign"), before, "an up-to-date file was rewritten");
-    let mode = std::fs::metadata(path("db-1.ign")).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "a file with another mode was left alone");
+    assert_eq!(
+        inode("web-01.ign"),
+        before,
+        "an up-to-date file was rewritten"
+    );
+    let mode = std::fs::metadata(path("db-1.ign"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "a file with another mode was left alone"
+    );
     assert_eq!(std::fs::read(path("web-02.ign")).unwrap(), rendered);
 }
 
