@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::daemons;
 use crate::process::{self, cargo, output, target_dir, workspace_root};
+use crate::release;
 use crate::setup::{self, SetupOptions};
 
 /// A command line of `fleet` to time as a whole process (start-up included), from the workspace root.
@@ -121,20 +122,9 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
     let mut measurements = criterion_results_since(&target_dir().join("criterion"), started)?;
 
     if !process_benches.is_empty() || render_10k || deploy_real {
-        // fleet runs deploy, status and destroy by executing fleet-provision beside it.
-        process::run(cargo().current_dir(workspace_root()).args([
-            "build",
-            "--release",
-            "--package",
-            "fleet-cli",
-            "--package",
-            "fleet-provision",
-            "--bin",
-            "fleet",
-            "--bin",
-            "fleet-provision",
-        ]))?;
-        let fleet = target_dir().join("release").join("fleet");
+        // The binaries as shipped: fleet runs deploy, status and destroy by executing
+        // fleet-provision beside it.
+        let fleet = release::build()?.join("fleet");
         for bench in process_benches {
             match time_process(&fleet, bench) {
                 Ok(measurement) => {

@@ -11,7 +11,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::process::{self, cargo, target_dir, workspace_root};
+use crate::process::{self, target_dir, workspace_root};
+use crate::release;
 use crate::setup::{self, SetupOptions};
 
 /// The image the example fleet's `[fleet.image] path` names, relative to its directory.
@@ -22,19 +23,7 @@ pub(crate) fn run(deploy_arguments: &[String]) -> Result<()> {
         e2e: false,
         demo: true,
     })?;
-    process::run(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "fleet-cli",
-        "--package",
-        "fleet-provision",
-        "--bin",
-        "fleet",
-        "--bin",
-        "fleet-provision",
-    ]))?;
-    let fleet_binary = target_dir().join("release").join("fleet");
+    let fleet_binary = release::build()?.join("fleet");
     let fleet_dir = workspace_root().join("fleet");
     let fleet_file = fleet_dir.join("fleet.toml");
 
