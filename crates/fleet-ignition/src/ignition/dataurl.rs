@@ -83,20 +83,52 @@ fn base64_len(n: usize) -> usize {
     n.div_ceil(3) * 4
 }
 
+/// zlib's window sizes, as powers of two: 2^9 to 2^15 (32 KiB, the full window Go uses).
+const WINDOW_BITS: std::ops::RangeInclusive<u8> = 9..=15;
+
+/// zlib's lookahead (`MIN_LOOKAHEAD`: the longest match, 258, plus the minimum, 3, plus 1): matches
+/// reach back at most the window size minus this.
+const ZLIB_LOOKAHEAD: usize = 262;
+
+/// The smallest window in which every match a full window would find is still in reach: the
+/// stream is the same (a test checks), but a small input no longer pays for zeroing 128 KiB of
+/// window and chain table, a tenth of a short `fleet butane` process.
+fn window_bits_for(len: usize) -> u8 {
+    let needed = len.saturating_add(ZLIB_LOOKAHEAD);
+    WINDOW_BITS
+        .clone()
+        .find(|bits| 1_usize << bits >= needed)
+        .unwrap_or(*WINDOW_BITS.end())
+}
+
 thread_local! {
-    /// One deflate state per thread, reset between uses: a fresh one allocates and zeroes
-    /// hundreds of kilobytes, which dominates translating small files.
-    static DEFLATE: std::cell::RefCell<Option<flate2::Compress>> = const { std::cell::RefCell::new(None) };
+    /// One deflate state per thread and window size, reset between uses: a fresh one allocates and
+    /// zeroes up to hundreds of kilobytes, which would dominate translating small files.
+    static DEFLATE: std::cell::RefCell<[Option<flate2::Compress>; 7]> =
+        const { std::cell::RefCell::new([None, None, None, None, None, None, None]) };
 }
 
 /// gzip at the best compression level with Go's header (no name, mtime 0, XFL 2, OS 255).
 fn gzip(contents: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(contents.len() / 2 + 64);
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff]);
+    let bits = window_bits_for(contents.len());
+    deflate_into(contents, bits, &mut out);
+    let mut crc = flate2::Crc::new();
+    crc.update(contents);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(contents.len() as u32).to_le_bytes());
+    out
+}
+
+/// Raw deflate of `contents` at the best level with a 2^`bits` window, appended to `out`.
+fn deflate_into(contents: &[u8], bits: u8, out: &mut Vec<u8>) {
     DEFLATE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let compress =
-            slot.get_or_insert_with(|| flate2::Compress::new(flate2::Compression::best(), false));
+        let mut slots = cell.borrow_mut();
+        let slot = &mut slots[usize::from(bits - WINDOW_BITS.start())];
+        let compress = slot.get_or_insert_with(|| {
+            flate2::Compress::new_with_window_bits(flate2::Compression::best(), false, bits)
+        });
         compress.reset();
         let start_in = compress.total_in();
         loop {
@@ -107,7 +139,7 @@ fn gzip(contents: &[u8]) -> Vec<u8> {
             }
             match compress.compress_vec(
                 &contents[consumed.min(contents.len())..],
-                &mut out,
+                out,
                 flate2::FlushCompress::Finish,
             ) {
                 Ok(flate2::Status::StreamEnd) => break,
@@ -117,11 +149,6 @@ fn gzip(contents: &[u8]) -> Vec<u8> {
             }
         }
     });
-    let mut crc = flate2::Crc::new();
-    crc.update(contents);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(contents.len() as u32).to_le_bytes());
-    out
 }
 
 /// RFC 2396 escaping as vincent-petithory/dataurl's `Escape`: unreserved characters
@@ -390,6 +417,57 @@ pub fn data_url_contents(url: &str, compression: Option<&str>) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Deflate with the full 32 KiB window, as before the window was sized to the input.
+    fn deflate_full_window(contents: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        deflate_into(contents, *WINDOW_BITS.end(), &mut out);
+        out
+    }
+
+    fn deflate_sized_window(contents: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        deflate_into(contents, window_bits_for(contents.len()), &mut out);
+        out
+    }
+
+    #[test]
+    fn the_window_grows_with_the_input_up_to_zlibs_largest() {
+        assert_eq!(window_bits_for(0), 9);
+        assert_eq!(window_bits_for(512 - ZLIB_LOOKAHEAD), 9);
+        assert_eq!(window_bits_for(512 - ZLIB_LOOKAHEAD + 1), 10);
+        assert_eq!(window_bits_for(20_000), 15);
+        assert_eq!(window_bits_for(usize::MAX), 15);
+    }
+
+    #[test]
+    fn a_window_sized_to_the_input_gives_the_full_windows_stream() {
+        // Repetitive text with matches at every distance, around every window boundary.
+        let line = b"key.alpha = 1\nkey.beta = twenty-two\n[section]\nvalue = 0x7f\n";
+        for len in [
+            0, 1, 57, 250, 251, 252, 300, 760, 1_000, 1_786, 3_000, 7_900, 16_000, 40_000,
+        ] {
+            let contents: Vec<u8> = line.iter().copied().cycle().take(len).collect();
+            assert_eq!(
+                deflate_sized_window(&contents),
+                deflate_full_window(&contents),
+                "{len} bytes"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_input_deflates_the_same_in_its_sized_window(
+            contents in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::Just(b'a'), proptest::prelude::Just(b'b'), proptest::prelude::Just(b'\n'),
+                proptest::prelude::any::<u8>(),
+            ], 0..9_000)
+        ) {
+            proptest::prop_assert_eq!(deflate_sized_window(&contents), deflate_full_window(&contents));
+        }
+    }
 
     #[test]
     fn percent_wins_for_plain_text() {
