@@ -33,7 +33,8 @@ COMMANDS:
                          linked (it starts in under 2 ms), `fleet-provision` (libvirt) dynamically
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
-    test [-- ARGS]       setup --e2e, `cargo test --workspace ARGS`, then the end-to-end tests
+    test [-- ARGS]       setup --e2e, `cargo test --workspace ARGS`, then the end-to-end tests and
+                         the demo (the README's main command)
     ci                   cargo fmt --check, clippy -D warnings, docs --check, then test
     e2e [OPTIONS] [-- ARGS]
                          setup --e2e, start virtlogd/libvirtd if needed, ensure the `default`

@@ -2,13 +2,14 @@
 
 use anyhow::{Context, Result};
 
+use crate::demo;
 use crate::docs;
 use crate::e2e::{self, E2eOptions, Timings};
 use crate::process::{self, cargo, target_dir};
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`
-/// (also when the workspace tests failed; the result fails if either did).
+/// and `cargo xtask demo` (also when an earlier step failed; the result fails if any did).
 pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     setup::run(SetupOptions {
         e2e: true,
@@ -45,14 +46,25 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
         process::run(&mut command).context("workspace tests failed")
     });
     timings.report();
-    // The end-to-end tests run even after a failure above, so one CI run shows every failure.
+    // The end-to-end tests and the demo run even after a failure above, so one CI run shows every
+    // failure.
     let end_to_end = e2e::run(E2eOptions::default());
-    match (workspace_tests, end_to_end) {
-        (Ok(()), Ok(())) => Ok(()),
-        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
-        (Err(workspace), Err(end_to_end)) => Err(anyhow::anyhow!(
-            "workspace tests and end-to-end tests failed:\n  {workspace:#}\n  {end_to_end:#}"
-        )),
+    // The README's main command as a fresh machine runs it: release binaries (a static `fleet`),
+    // check, plan and deploy of the example fleet.
+    let readme_demo =
+        demo::run(&[]).context("`cargo xtask demo`, the README's main command, failed");
+    let failures: Vec<String> = [
+        ("workspace tests", workspace_tests),
+        ("end-to-end tests", end_to_end),
+        ("demo", readme_demo),
+    ]
+    .into_iter()
+    .filter_map(|(step, result)| result.err().map(|error| format!("{step}: {error:#}")))
+    .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("{}", failures.join("\n  ")))
     }
 }
 
