@@ -189,12 +189,12 @@ fn push_text(stack: &mut [Element], text: Cow<'_, str>) {
     let Some(parent) = stack.last_mut() else {
         return;
     };
-    // Whitespace between elements is layout, not content.
-    if text.chars().all(is_xml_whitespace) {
-        return;
-    }
     match parent.children.last_mut() {
+        // Text continues across entity references: `a &amp; b` arrives as `a `, `&`, ` b`, and
+        // a space between two references is content too.
         Some(Content::Text(previous)) => previous.push_str(&text),
+        // Whitespace between elements is layout, not content.
+        _ if text.chars().all(is_xml_whitespace) => {}
         _ => parent.children.push(Content::Text(text.into_owned())),
     }
 }
@@ -237,6 +237,19 @@ mod tests {
         assert!(!xml.contains("a<b>"), "{xml}");
         let parsed = Element::parse(&xml).unwrap();
         assert_eq!(parsed, element);
+    }
+
+    #[test]
+    fn spaces_between_references_are_kept() {
+        // Found by `written_values_read_back`: the space between two references was dropped.
+        let element = Element::new("a").child(Element::new("b").text("¡& &¡"));
+        let parsed = Element::parse(&element.to_xml()).unwrap();
+        assert_eq!(
+            parsed.first("b").map(Element::text_content).as_deref(),
+            Some("¡& &¡")
+        );
+        let parsed = Element::parse("<a>x &amp; &lt; y</a>").unwrap();
+        assert_eq!(parsed.text_content(), "x & < y");
     }
 
     #[test]
