@@ -17,9 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::binaries;
 use crate::daemons;
 use crate::process::{self, cargo, output, target_dir, workspace_root};
-use crate::release;
 use crate::setup::{self, SetupOptions};
 
 /// A command line of `fleet` to time as a whole process (start-up included), from the workspace root.
@@ -124,7 +124,7 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
     if !process_benches.is_empty() || render_10k || deploy_real {
         // The binaries as shipped: fleet runs deploy, status and destroy by executing
         // fleet-provision beside it.
-        let fleet = release::build()?.join("fleet");
+        let fleet = binaries::release()?.join("fleet");
         for bench in process_benches {
             match time_process(&fleet, bench) {
                 Ok(measurement) => {

@@ -11,8 +11,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
+use crate::binaries;
 use crate::process::{self, target_dir, workspace_root};
-use crate::release;
 use crate::setup::{self, SetupOptions};
 
 /// The image the example fleet's `[fleet.image] path` names, relative to its directory.
@@ -23,7 +23,7 @@ pub(crate) fn run(deploy_arguments: &[String]) -> Result<()> {
         e2e: false,
         demo: true,
     })?;
-    let fleet_binary = release::build()?.join("fleet");
+    let fleet_binary = binaries::release()?.join("fleet");
     let fleet_dir = workspace_root().join("fleet");
     let fleet_file = fleet_dir.join("fleet.toml");
 

@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use crate::binaries;
 use crate::daemons::{self, SECOND_HOST_URI, SYSTEM_URI, TCP_URI};
 use crate::guest;
-use crate::process::{self, cargo, target_dir};
+use crate::process::{self, cargo};
 use crate::setup::{self, SetupOptions};
 
 #[derive(Debug, Default)]
@@ -59,20 +60,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
     timings.measure("loopback TCP", daemons::check_tcp_listener)?;
     timings.measure("qemu capabilities", daemons::warm_qemu_capabilities)?;
     let guest = timings.measure("tiny guest", guest::ensure_built)?;
-    timings.measure("build fleet", || {
-        process::run(cargo().args([
-            "build",
-            "--package",
-            "fleet-cli",
-            "--package",
-            "fleet-provision",
-            "--bin",
-            "fleet",
-            "--bin",
-            "fleet-provision",
-        ]))
-    })?;
-    let fleet_binary = target_dir().join("debug").join("fleet");
+    let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     if options.prepare_only {
         println!("export FLEET_E2E=1");
         println!("export FLEET_E2E_CONNECT={SYSTEM_URI}");

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 mod bench;
+mod binaries;
 mod daemons;
 mod demo;
 mod docs;
 mod e2e;
 mod guest;
 mod process;
-mod release;
 mod setup;
 mod tasks;
 
@@ -72,7 +72,7 @@ fn dispatch(arguments: &[String]) -> Result<()> {
         }
         "build" => {
             parse_flags(rest, &[])?;
-            let directory = release::build()?;
+            let directory = binaries::release()?;
             println!("{}", directory.join("fleet").display());
             println!("{}", directory.join("fleet-provision").display());
             Ok(())

@@ -2,10 +2,11 @@
 
 use anyhow::{Context, Result};
 
+use crate::binaries;
 use crate::demo;
 use crate::docs;
 use crate::e2e::{self, E2eOptions, Timings};
-use crate::process::{self, cargo, target_dir};
+use crate::process::{self, cargo};
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), `cargo test --workspace ARGS`, then `cargo xtask e2e`
@@ -16,22 +17,7 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
         demo: false,
     })?;
     let mut timings = Timings::default();
-    // Tests of the `fleet` binary find it through FLEET_BIN; building it here spares them a nested
-    // cargo build of their own.
-    timings.measure("build fleet", || {
-        process::run(cargo().args([
-            "build",
-            "--package",
-            "fleet-cli",
-            "--package",
-            "fleet-provision",
-            "--bin",
-            "fleet",
-            "--bin",
-            "fleet-provision",
-        ]))
-    })?;
-    let fleet_binary = target_dir().join("debug").join("fleet");
+    let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     let workspace_tests = timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command

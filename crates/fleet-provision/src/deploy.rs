@@ -77,20 +77,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let placed = place_nodes(fleet, &session, &hosts, &target)?;
 
-    let selection = selection(&args.target.nodes);
-    let rendered = pipeline::render_fleet(&planned, selection, &|| {})?;
-    let ignition: BTreeMap<&str, &[u8]> = rendered
-        .nodes
-        .iter()
-        .map(|node| (node.name.as_str(), node.json.as_bytes()))
-        .collect();
-    let desired = desired_fleet(
-        fleet,
-        Some(&planned.plan),
-        &target,
-        &placed.host_of,
-        |name| ignition.get(name).map(|bytes| bytes.to_vec()),
-    );
+    let desired = rendered_desired_fleet(&planned, &target, &placed, &args.target.nodes)?;
 
     let options = DeployOptions {
         jobs: usize::from(args.jobs),
@@ -242,6 +229,29 @@ pub(crate) fn place_nodes(
 
 /// The selected nodes as libvirt should have them; canaries (by the plan) form wave 0, the others
 /// wave 1. `ignition` gives a node's rendered config (`None`: the node is not selected).
+/// Render the selected nodes (all when `names` is empty) and describe them as libvirt should have
+/// them, on their placed hosts: what deploy creates and status compares with.
+pub(crate) fn rendered_desired_fleet(
+    planned: &pipeline::PlannedFleet,
+    target: &FleetTarget,
+    placed: &Placed,
+    names: &[String],
+) -> anyhow::Result<DesiredFleet> {
+    let rendered = pipeline::render_fleet(planned, selection(names), &|| {})?;
+    let ignition: BTreeMap<&str, &[u8]> = rendered
+        .nodes
+        .iter()
+        .map(|node| (node.name.as_str(), node.json.as_bytes()))
+        .collect();
+    Ok(desired_fleet(
+        &planned.loaded.fleet,
+        Some(&planned.plan),
+        target,
+        &placed.host_of,
+        |name| ignition.get(name).map(|bytes| bytes.to_vec()),
+    ))
+}
+
 pub(crate) fn desired_fleet(
     fleet: &Fleet,
     plan: Option<&fleet_plan::Plan>,

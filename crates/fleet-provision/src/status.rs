@@ -1,6 +1,5 @@
 //! `fleet status`: every node as libvirt has it compared with the fleet file — state, drift, address — as a table or JSON.
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -12,8 +11,8 @@ use fleet_cli::cmd::deploy::Format;
 use fleet_cli::cmd::status::Args;
 
 use crate::deploy::{
-    DifferenceView, HostView, check_selection, colours_wanted, desired_fleet, finish_table,
-    fleet_target, host_targets, place_nodes, selection, trimmed,
+    DifferenceView, HostView, check_selection, colours_wanted, finish_table, fleet_target,
+    host_targets, place_nodes, rendered_desired_fleet, trimmed,
 };
 use fleet_cli::pipeline;
 
@@ -25,19 +24,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = fleet_target(fleet, &args.fleet, &args.target)?;
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let placed = place_nodes(fleet, &session, &hosts, &target)?;
-    let rendered = pipeline::render_fleet(&planned, selection(&args.target.nodes), &|| {})?;
-    let ignition: BTreeMap<&str, &[u8]> = rendered
-        .nodes
-        .iter()
-        .map(|node| (node.name.as_str(), node.json.as_bytes()))
-        .collect();
-    let desired = desired_fleet(
-        fleet,
-        Some(&planned.plan),
-        &target,
-        &placed.host_of,
-        |name| ignition.get(name).map(|bytes| bytes.to_vec()),
-    );
+    let desired = rendered_desired_fleet(&planned, &target, &placed, &args.target.nodes)?;
     let report = session.status(
         &desired,
         &StatusOptions {

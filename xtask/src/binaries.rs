@@ -1,6 +1,7 @@
-//! The release binaries as fleet ships them: `fleet` linked statically and position-dependent, so
-//! that a short command such as `fleet butane` starts without the dynamic loader (see
-//! docs/ARCHITECTURE.md, "Start-up time"); `fleet-provision` dynamically, since it loads libvirt.
+//! Building fleet's two binaries: for the tests (debug), and as fleet ships them (release), with
+//! `fleet` linked statically and position-dependent so that a short command such as `fleet butane`
+//! starts without the dynamic loader (see docs/ARCHITECTURE.md, "Start-up time"), and
+//! `fleet-provision` dynamically, since it loads libvirt.
 
 use std::path::PathBuf;
 
@@ -18,8 +19,25 @@ const STATIC_FLEET_FLAGS: &[&str] = &[
     "relocation-model=static",
 ];
 
-/// Build both binaries into `<target>/release/` and return that directory.
-pub(crate) fn build() -> Result<PathBuf> {
+/// Debug builds of both into `<target>/debug/`; returns the path of `fleet` (tests find it through
+/// `FLEET_BIN`, which spares them a nested cargo build of their own).
+pub(crate) fn debug() -> Result<PathBuf> {
+    process::run(cargo().current_dir(workspace_root()).args([
+        "build",
+        "--package",
+        "fleet-cli",
+        "--package",
+        "fleet-provision",
+        "--bin",
+        "fleet",
+        "--bin",
+        "fleet-provision",
+    ]))?;
+    Ok(target_dir().join("debug").join("fleet"))
+}
+
+/// Release builds of both, as shipped, into `<target>/release/`; returns that directory.
+pub(crate) fn release() -> Result<PathBuf> {
     process::run(cargo().current_dir(workspace_root()).args([
         "build",
         "--release",
