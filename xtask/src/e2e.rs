@@ -33,7 +33,9 @@ pub(crate) fn run(options: E2eOptions) -> Result<()> {
             demo: false,
         })
     })?;
-    let started = timings.measure("daemons and network", daemons::ensure_running)?;
+    let started = timings.measure("daemons and network", || {
+        daemons::ensure_running(daemons::Hypervisors::SystemAndSecond)
+    })?;
     let outcome = run_with_daemons(&options, &mut timings);
 
     // With --prepare-only the daemons are what the caller wants next: never stop them then.
