@@ -18,6 +18,7 @@ use crate::report::{
 use crate::session::{HostSlot, Session};
 use crate::storage_xml::ObservedVolume;
 use crate::uri;
+use crate::waves::WaveGate;
 
 /// How `deploy` works.
 #[derive(Debug, Clone)]
@@ -82,9 +83,11 @@ impl Session {
     /// Make libvirt match the desired fleet: create missing nodes, leave unchanged ones, repair
     /// small things in place, report changed ones (and rebuild them with `replace`).
     ///
-    /// Nodes run in parallel (`jobs`), wave by wave: every node of a wave finishes before the next
-    /// wave starts, so canaries (wave 0) come up first. A failing node removes what it created and
-    /// does not stop the others. Reports keep the order of `desired.nodes`.
+    /// Nodes run in parallel (`jobs`), wave by wave: a node of a later wave prepares its volumes,
+    /// Ignition and definition at once, but starts, repairs or removes its machine only after every
+    /// node of the earlier waves has finished, so canaries (wave 0) come up first. A failing node
+    /// removes what it created and does not stop the others. Reports keep the order of
+    /// `desired.nodes`.
     pub fn deploy(
         &self,
         desired: &DesiredFleet,
@@ -136,15 +139,18 @@ impl Session {
             }),
         };
 
-        let schedule = schedule(&desired.nodes);
+        // Workers take nodes in this order, earlier waves first, so every node a held one waits
+        // for is already at work: the gate cannot deadlock.
+        let order: Vec<usize> = schedule(&desired.nodes).into_iter().flatten().collect();
+        let gate = WaveGate::new(desired.nodes.iter().map(|node| node.wave));
+        let results = run_parallel(&order, options.jobs, &|&index| {
+            let node = &desired.nodes[index];
+            let _working = gate.working(node.wave);
+            deploy_node(&contexts, target, node, options, &gate, on_event)
+        });
         let mut reports: Vec<Option<NodeReport>> = (0..desired.nodes.len()).map(|_| None).collect();
-        for wave in schedule {
-            let results = run_parallel(&wave, options.jobs, &|&index| {
-                deploy_node(&contexts, target, &desired.nodes[index], options, on_event)
-            });
-            for (index, report) in wave.into_iter().zip(results) {
-                reports[index] = Some(report);
-            }
+        for (index, report) in order.into_iter().zip(results) {
+            reports[index] = Some(report);
         }
         DeployReport {
             dry_run: options.dry_run,
@@ -537,6 +543,7 @@ fn deploy_node(
     target: &FleetTarget,
     node: &DesiredNode,
     options: &DeployOptions,
+    gate: &WaveGate,
     on_event: OnEvent<'_>,
 ) -> NodeReport {
     let name = node.name.as_str();
@@ -600,6 +607,9 @@ fn deploy_node(
         return report(Some(action), Outcome::Planned);
     }
     let on_step = |step| {
+        if WaveGate::holds(step) {
+            gate.wait_for_earlier_waves(node.wave);
+        }
         on_event(Event::NodeStep {
             node: name,
             host,

@@ -22,6 +22,7 @@ mod report;
 mod session;
 mod storage_xml;
 mod uri;
+mod waves;
 mod xml;
 
 pub use capacity::{HostCapacityReading, read_host_capacity};

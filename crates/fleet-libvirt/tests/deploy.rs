@@ -544,7 +544,7 @@ fn an_unreachable_host_fails_only_its_nodes() {
 }
 
 #[test]
-fn canaries_finish_before_the_next_wave_starts() {
+fn canaries_finish_before_any_other_domain_starts() {
     let scratch = Scratch::new();
     let session = open(&[host("host-a"), host("host-b")]);
     let mut nodes = Vec::new();
@@ -561,23 +561,47 @@ fn canaries_finish_before_the_next_wave_starts() {
             jobs: 4,
             ..DeployOptions::default()
         },
-        &|event| recorder.record(event),
+        &|event| {
+            // Slow canaries, as a real start is: the others reach their own start meanwhile.
+            if let Event::NodeStep {
+                node: "w-0" | "w-1",
+                step: Step::Start,
+                ..
+            } = event
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            recorder.record(event)
+        },
     );
     assert_eq!(report.failed_nodes(), 0);
     let lines = recorder.lines();
+    // Meanwhile the others prepared their volumes and definitions ...
+    let first_canary_start = lines
+        .iter()
+        .position(|line| line == "step w-0 start" || line == "step w-1 start")
+        .unwrap();
+    assert!(
+        lines[..first_canary_start]
+            .iter()
+            .any(|line| line.starts_with("step w-2 ") || line.starts_with("step w-3 ")),
+        "{lines:#?}"
+    );
     let last_canary = lines
         .iter()
         .rposition(|line| line == "finish w-0" || line == "finish w-1")
         .unwrap();
-    let first_other = lines
+    // ... but started no domain before every canary had finished.
+    let first_other_start = lines
         .iter()
         .position(|line| {
-            line.starts_with("start w-")
-                && !line.starts_with("start w-0 ")
-                && !line.starts_with("start w-1 ")
+            line.starts_with("step w-")
+                && line.ends_with(" start")
+                && !line.starts_with("step w-0 ")
+                && !line.starts_with("step w-1 ")
         })
         .unwrap();
-    assert!(last_canary < first_other, "{lines:#?}");
+    assert!(last_canary < first_other_start, "{lines:#?}");
     // Every created node went through the steps in order.
     let steps: Vec<&str> = lines
         .iter()
