@@ -733,7 +733,7 @@ fn deploy_real_report(rounds: &[Round]) -> (Vec<Measurement>, Vec<String>) {
     let loop_wall = median_duration(loop_runs.iter().map(|run| run.wall));
     // If fleet kept every core busy from its first instant to its last, its runs would take the CPU
     // time they used divided by the cores: what libvirt and qemu cost here, whatever the schedule.
-    let fleet_floor = median_f64(fleet_runs.iter().map(|run| run.core_seconds(cores) / cores));
+    let fleet_floor = median_f64(fleet_runs.iter().map(TimedRun::with_every_core_busy));
     let cpu = |runs: &[TimedRun]| {
         format!(
             "{:.2} core-s of CPU per domain, {:.0} % of {cores} cores busy",
@@ -803,9 +803,14 @@ struct TimedRun {
 }
 
 impl TimedRun {
+    /// How long the run would have taken with every core busy throughout, in seconds.
+    fn with_every_core_busy(&self) -> f64 {
+        self.busy_share * self.wall.as_secs_f64()
+    }
+
     /// The CPU time the whole machine used during the run, in core-seconds.
     fn core_seconds(&self, cores: f64) -> f64 {
-        self.busy_share * cores * self.wall.as_secs_f64()
+        self.with_every_core_busy() * cores
     }
 }
 

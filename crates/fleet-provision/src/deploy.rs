@@ -227,8 +227,6 @@ pub(crate) fn place_nodes(
     })
 }
 
-/// The selected nodes as libvirt should have them; canaries (by the plan) form wave 0, the others
-/// wave 1. `ignition` gives a node's rendered config (`None`: the node is not selected).
 /// Render the selected nodes (all when `names` is empty) and describe them as libvirt should have
 /// them, on their placed hosts: what deploy creates and status compares with.
 pub(crate) fn rendered_desired_fleet(
@@ -252,6 +250,8 @@ pub(crate) fn rendered_desired_fleet(
     ))
 }
 
+/// The selected nodes as libvirt should have them; canaries (by the plan) form wave 0, the others
+/// wave 1. `ignition` gives a node's rendered config (`None`: the node is not selected).
 pub(crate) fn desired_fleet(
     fleet: &Fleet,
     plan: Option<&fleet_plan::Plan>,

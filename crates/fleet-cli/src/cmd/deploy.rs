@@ -15,8 +15,9 @@ use crate::fleet_file::DEFAULT_FLEET_FILE;
 /// are only reported, with what differs, unless --replace rebuilds them (a fresh disk: Ignition
 /// runs again on first boot).
 ///
-/// Canaries are deployed first: every canary is up before the first other node starts. Nodes run
-/// in parallel (--jobs). A node that fails removes what it created and does not stop the others.
+/// Canaries are deployed first: every canary is up before any other node's domain starts (the
+/// others prepare their disks and definitions meanwhile). Nodes run in parallel (--jobs). A node
+/// that fails removes what it created and does not stop the others.
 /// Running it again is safe, also after an interruption: it converges.
 ///
 /// Exit status: 0 every node is as planned, 1 a node failed (on its own, or because its host
