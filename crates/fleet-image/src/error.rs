@@ -115,7 +115,8 @@ pub enum ImageError {
     },
 
     #[error(
-        "sha256 of the {what} is {actual}, but the stream metadata says {expected}; the file was removed, pull again (if it fails again, the mirror or the metadata is wrong)"
+        "sha256 of the {what} is {actual}, but the stream metadata's {} is {expected}; the file was removed, pull again (if it fails again, the mirror or the metadata is wrong)",
+        what.field()
     )]
     ChecksumMismatch {
         what: ChecksumKind,
@@ -178,11 +179,21 @@ pub enum ChecksumKind {
     Uncompressed,
 }
 
+impl ChecksumKind {
+    /// The stream metadata field that gives this checksum.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Compressed => "sha256",
+            Self::Uncompressed => "uncompressed-sha256",
+        }
+    }
+}
+
 impl std::fmt::Display for ChecksumKind {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(match self {
-            Self::Compressed => "download (sha256)",
-            Self::Uncompressed => "decompressed image (uncompressed-sha256)",
+            Self::Compressed => "download",
+            Self::Uncompressed => "decompressed image",
         })
     }
 }
