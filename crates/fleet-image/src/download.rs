@@ -223,9 +223,13 @@ fn receive(
     }
     let received = meter.finish();
     match total {
-        Some(total) if received != total => {
+        Some(total) if received < total => {
             Err(stopped(received, "the connection closed early".to_owned()))
         }
+        Some(total) if received > total => Err(stopped(
+            received,
+            "the server sent more than it announced".to_owned(),
+        )),
         _ => Ok(received),
     }
 }

@@ -214,6 +214,9 @@ pub enum SignatureProblem {
         trusted: Vec<String>,
     },
 
+    #[error("made by key {signer}, which its owner has revoked; it is trusted no longer")]
+    RevokedSigner { signer: String },
+
     #[error(
         "does not match the download (checked with trusted key {signer}: {reason}); the download was removed, pull again"
     )]

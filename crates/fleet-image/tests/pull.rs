@@ -210,6 +210,22 @@ fn a_signature_by_an_untrusted_key_fails_before_the_download() {
 }
 
 #[test]
+fn a_key_revoked_by_itself_is_no_longer_trusted() {
+    let setup = setup();
+    let mut options = setup.workspace.options(&setup.server);
+    options.trusted_keys =
+        TrustedKeys::from_bytes(&setup.key.public_armored_revoked(), "revoked.asc").unwrap();
+    let error = pull(&options, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, ImageError::Signature { problem: SignatureProblem::RevokedSigner { signer }, .. }
+            if *signer == setup.key.fingerprint()),
+        "{error}"
+    );
+    assert_eq!(setup.server.requests_for(ARTEFACT_PATH), []);
+    assert_eq!(setup.workspace.entries(), Vec::<String>::new());
+}
+
+#[test]
 fn fedoras_keys_do_not_trust_a_test_signature() {
     let setup = setup();
     let mut options = setup.workspace.options(&setup.server);

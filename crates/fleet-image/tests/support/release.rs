@@ -78,6 +78,30 @@ impl TestKey {
             .expect("armor")
     }
 
+    /// The public key with a revocation by itself attached, as `gpg --gen-revoke` makes one.
+    pub(crate) fn public_armored_revoked(&self) -> Vec<u8> {
+        use pgp::packet::{SignatureConfig, SignatureType, Subpacket, SubpacketData};
+        use pgp::types::{KeyDetails, Timestamp};
+        let primary = &self.secret.primary_key;
+        let mut config = SignatureConfig::v4(
+            SignatureType::KeyRevocation,
+            primary.algorithm(),
+            HashAlgorithm::Sha256,
+        );
+        config.hashed_subpackets = vec![
+            Subpacket::regular(SubpacketData::SignatureCreationTime(Timestamp::now())).unwrap(),
+            Subpacket::regular(SubpacketData::IssuerFingerprint(primary.fingerprint())).unwrap(),
+        ];
+        let revocation = config
+            .sign_key(primary, &Password::empty(), primary.public_key())
+            .expect("revocation");
+        let mut public = SignedPublicKey::from(self.secret.clone());
+        public.details.revocation_signatures.push(revocation);
+        public
+            .to_armored_bytes(ArmorOptions::default())
+            .expect("armor")
+    }
+
     pub(crate) fn fingerprint(&self) -> String {
         use pgp::types::KeyDetails;
         format!("{:X}", self.secret.primary_key.fingerprint())
