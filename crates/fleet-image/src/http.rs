@@ -20,6 +20,17 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
+/// Whether requests go through a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProxySetting {
+    /// The proxy `ALL_PROXY`, `HTTPS_PROXY` or `HTTP_PROXY` names, except for hosts `NO_PROXY`
+    /// lists, as curl and most tools read them.
+    #[default]
+    FromEnvironment,
+    /// Connect directly, whatever the environment says (a mirror on this machine or network).
+    Direct,
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         Self {
@@ -30,15 +41,20 @@ impl Default for Timeouts {
 }
 
 /// A client for one pull. Certificates are checked against the system's trust store (so a
-/// private mirror's internal CA, installed the system's way, works); proxies come from the usual
-/// environment variables; statuses are the caller's to judge.
-pub(crate) fn agent(timeouts: Timeouts) -> Agent {
+/// private mirror's internal CA, installed the system's way, works); statuses are the caller's
+/// to judge.
+pub(crate) fn agent(timeouts: Timeouts, proxy: ProxySetting) -> Agent {
+    let proxy = match proxy {
+        ProxySetting::FromEnvironment => ureq::Proxy::try_from_env(),
+        ProxySetting::Direct => None,
+    };
     let tls = TlsConfig::builder()
         .root_certs(RootCerts::PlatformVerifier)
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .build();
     Agent::config_builder()
         .tls_config(tls)
+        .proxy(proxy)
         .http_status_as_error(false)
         .user_agent(concat!("fleet-image/", env!("CARGO_PKG_VERSION")))
         .timeout_resolve(Some(timeouts.connect))

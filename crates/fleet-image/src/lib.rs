@@ -21,7 +21,7 @@ pub use checksum::Sha256Digest;
 pub use destination::Destination;
 pub use error::{ChecksumKind, ImageError, SignatureProblem};
 pub use events::{Phase, PullEvent};
-pub use http::Timeouts;
+pub use http::{ProxySetting, Timeouts};
 pub use pull::{DEFAULT_ARCHITECTURE, PullOptions, PulledImage, pull};
 pub use record::{ImageRecord, RECORD_FORMAT, RECORD_SUFFIX};
 pub use signature::TrustedKeys;

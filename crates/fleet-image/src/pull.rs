@@ -8,7 +8,7 @@ use crate::download::{Partial, download};
 use crate::error::{ImageError, SignatureProblem};
 use crate::events::PullEvent;
 use crate::files::{Placement, file_name, parent_directory, persist};
-use crate::http::{Timeouts, agent, get_small};
+use crate::http::{ProxySetting, Timeouts, agent, get_small};
 use crate::record::{ImageRecord, RECORD_FORMAT};
 use crate::signature::{MAX_SIGNATURE_BYTES, TrustedKeys};
 use crate::stream::{DEFAULT_STREAM_BASE_URL, check_name, qemu_image, stream_url};
@@ -34,6 +34,7 @@ pub struct PullOptions {
     /// Replace a file at the destination that fleet cannot show it wrote.
     pub overwrite: bool,
     pub timeouts: Timeouts,
+    pub proxy: ProxySetting,
 }
 
 impl PullOptions {
@@ -47,6 +48,7 @@ impl PullOptions {
             trusted_keys,
             overwrite: false,
             timeouts: Timeouts::default(),
+            proxy: ProxySetting::default(),
         }
     }
 }
@@ -73,7 +75,7 @@ pub fn pull(
 ) -> Result<PulledImage, ImageError> {
     let stream_url = stream_url(&options.stream_base_url, &options.stream)?;
     check_name("architecture", &options.architecture)?;
-    let agent = agent(options.timeouts);
+    let agent = agent(options.timeouts, options.proxy);
 
     let metadata = match get_small(&agent, &stream_url, MAX_STREAM_BYTES, "stream metadata")? {
         Ok(metadata) => metadata,

@@ -115,7 +115,7 @@ impl TrustedKeys {
     }
 
     /// The one trusted key the signature says it was made by: a primary key, or a subkey whose
-    /// binding allows signing. Revoked certificates are skipped.
+    /// binding allows signing, of a certificate its owner has not revoked.
     fn signing_key_for(&self, signature: &Signature) -> Result<Signer<'_>, SignatureProblem> {
         let issuer_ids = signature.issuer_key_id();
         let issuer_fingerprints = signature.issuer_fingerprint();
@@ -123,23 +123,26 @@ impl TrustedKeys {
             issuer_fingerprints.contains(&&key.fingerprint())
                 || issuer_ids.contains(&&key.legacy_key_id())
         };
-        for certificate in self
-            .certificates
-            .iter()
-            .filter(|certificate| !is_revoked(certificate))
-        {
-            if made_by(&certificate.primary_key) {
-                return Ok(Signer::Primary(&certificate.primary_key));
-            }
-            for subkey in &certificate.public_subkeys {
+        for certificate in &self.certificates {
+            let signer = if made_by(&certificate.primary_key) {
+                Signer::Primary(&certificate.primary_key)
+            } else if let Some(subkey) = certificate.public_subkeys.iter().find(|subkey| {
                 let may_sign = subkey
                     .signatures
                     .iter()
                     .any(|binding| binding.key_flags().sign());
-                if may_sign && made_by(&subkey.key) {
-                    return Ok(Signer::Subkey(&subkey.key));
-                }
+                may_sign && made_by(&subkey.key)
+            }) {
+                Signer::Subkey(&subkey.key)
+            } else {
+                continue;
+            };
+            if is_revoked(certificate) {
+                return Err(SignatureProblem::RevokedSigner {
+                    signer: fingerprint(&certificate.primary_key),
+                });
             }
+            return Ok(signer);
         }
         let issuers = if issuer_fingerprints.is_empty() {
             issuer_ids.iter().map(|id| upper_hex(id.as_ref())).collect()

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use fleet_image::{Destination, PullOptions, Timeouts, TrustedKeys};
+use fleet_image::{Destination, ProxySetting, PullOptions, Timeouts, TrustedKeys};
 use pgp::composed::{
     ArmorOptions, DetachedSignature, EncryptionCaps, KeyType, SecretKeyParamsBuilder,
     SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
@@ -234,6 +234,8 @@ impl Workspace {
             TrustedKeys::from_file(&self.keys_file).expect("trusted keys"),
         );
         options.stream_base_url = format!("{}/streams", server.url());
+        // The server is on this machine: a proxy in the environment must not see the requests.
+        options.proxy = ProxySetting::Direct;
         options.timeouts = Timeouts {
             connect: std::time::Duration::from_secs(10),
             idle: std::time::Duration::from_secs(10),
