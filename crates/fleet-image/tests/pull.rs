@@ -10,8 +10,8 @@ use fleet_image::{
     TrustedKeys, pull,
 };
 use support::release::{
-    ARTEFACT, ARTEFACT_PATH, RELEASE, Release, SIGNATURE_PATH, STREAM_PATH, TestKey, Workspace,
-    publish, read, stream_json,
+    ARTEFACT, ARTEFACT_PATH, RELEASE, Release, SIGNATURE_PATH, STREAM_PATH, Signer, TestKey,
+    Workspace, publish, read, stream_json,
 };
 use support::server::{Behaviour, Request, Server};
 
@@ -137,40 +137,45 @@ fn a_directory_destination_names_the_image_after_the_artefact() {
     );
 }
 
-#[test]
-fn a_wrong_sha256_of_the_download_leaves_nothing_behind() {
+/// Publishes stream metadata with one of the two checksums wrong, and checks that the pull names
+/// that checksum, both digests, and leaves nothing behind.
+fn check_wrong_checksum(what: ChecksumKind) {
     let setup = setup();
     let wrong = support::release::hex(b"something else");
+    let (sha256, uncompressed_sha256, right) = match what {
+        ChecksumKind::Compressed => (
+            wrong.clone(),
+            setup.release.uncompressed_sha256(),
+            setup.release.sha256(),
+        ),
+        ChecksumKind::Uncompressed => (
+            setup.release.sha256(),
+            wrong.clone(),
+            setup.release.uncompressed_sha256(),
+        ),
+    };
     setup.server.route(
         STREAM_PATH,
-        stream_json(&setup.server, &wrong, &setup.release.uncompressed_sha256()),
+        stream_json(&setup.server, &sha256, &uncompressed_sha256),
         Behaviour::Normal,
     );
     let error = pull(&setup.workspace.options(&setup.server), &mut |_| {}).unwrap_err();
     assert!(
-        matches!(&error, ImageError::ChecksumMismatch { what: ChecksumKind::Compressed, expected, actual }
-            if expected.as_hex() == wrong && actual.as_hex() == setup.release.sha256()),
+        matches!(&error, ImageError::ChecksumMismatch { what: found, expected, actual }
+            if *found == what && expected.as_hex() == wrong && actual.as_hex() == right),
         "{error}"
     );
     assert_eq!(setup.workspace.entries(), Vec::<String>::new());
 }
 
 #[test]
+fn a_wrong_sha256_of_the_download_leaves_nothing_behind() {
+    check_wrong_checksum(ChecksumKind::Compressed);
+}
+
+#[test]
 fn a_wrong_uncompressed_sha256_leaves_nothing_behind() {
-    let setup = setup();
-    let wrong = support::release::hex(b"another image");
-    setup.server.route(
-        STREAM_PATH,
-        stream_json(&setup.server, &setup.release.sha256(), &wrong),
-        Behaviour::Normal,
-    );
-    let error = pull(&setup.workspace.options(&setup.server), &mut |_| {}).unwrap_err();
-    assert!(
-        matches!(&error, ImageError::ChecksumMismatch { what: ChecksumKind::Uncompressed, expected, actual }
-            if expected.as_hex() == wrong && actual.as_hex() == setup.release.uncompressed_sha256()),
-        "{error}"
-    );
-    assert_eq!(setup.workspace.entries(), Vec::<String>::new());
+    check_wrong_checksum(ChecksumKind::Uncompressed);
 }
 
 #[test]
@@ -246,10 +251,10 @@ fn fedoras_keys_do_not_trust_a_test_signature() {
 #[test]
 fn a_mirror_key_may_sign_with_its_signing_subkey() {
     let setup = setup();
-    let mirror = TestKey::generate_with_signing_subkey("subkey-mirror");
+    let mirror = TestKey::generate_signing_with("subkey-mirror", Signer::Subkey);
     setup.server.route(
         SIGNATURE_PATH,
-        mirror.sign_with_subkey(&setup.release.compressed),
+        mirror.sign_with(Signer::Subkey, &setup.release.compressed),
         Behaviour::Normal,
     );
     let mut options = setup.workspace.options(&setup.server);
@@ -440,33 +445,15 @@ fn links_fifos_and_locked_partials_are_refused() {
     let outside = setup.workspace.keys_file.clone();
     let before = read(&outside);
 
-    std::os::unix::fs::symlink(&outside, setup.workspace.image_path()).unwrap();
-    let error = pull(&options, &mut |_| {}).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ImageError::NotARegularFile {
-                kind: "a symbolic link",
-                ..
-            }
-        ),
-        "{error}"
-    );
-    std::fs::remove_file(setup.workspace.image_path()).unwrap();
-
-    std::os::unix::fs::symlink(&outside, setup.workspace.partial_path()).unwrap();
-    let error = pull(&options, &mut |_| {}).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ImageError::NotARegularFile {
-                kind: "a symbolic link",
-                ..
-            }
-        ),
-        "{error}"
-    );
-    std::fs::remove_file(setup.workspace.partial_path()).unwrap();
+    for link in [setup.workspace.image_path(), setup.workspace.partial_path()] {
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let error = pull(&options, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&error, ImageError::NotARegularFile { path, kind: "a symbolic link" } if *path == link),
+            "{error}"
+        );
+        std::fs::remove_file(&link).unwrap();
+    }
     assert_eq!(read(&outside), before, "nothing was written through a link");
 
     let status = std::process::Command::new("mkfifo")

@@ -29,41 +29,38 @@ pub(crate) struct TestKey {
     pub(crate) secret: SignedSecretKey,
 }
 
+/// Which key of a [`TestKey`] makes signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signer {
+    /// The primary key, as Fedora's keys sign.
+    Primary,
+    /// A subkey bound for signing, the primary key only certifying, as many mirrors' keys are made.
+    Subkey,
+}
+
 impl TestKey {
     /// An Ed25519 key that signs with its primary key, as Fedora's keys do.
     pub(crate) fn generate(name: &str) -> Self {
-        let mut params = SecretKeyParamsBuilder::default();
-        params
-            .key_type(KeyType::Ed25519Legacy)
-            .can_certify(true)
-            .can_sign(true)
-            .can_encrypt(EncryptionCaps::None)
-            .primary_user_id(format!("{name} <{name}@example.invalid>"));
-        let secret = params
-            .build()
-            .expect("key parameters")
-            .generate(rand::thread_rng())
-            .expect("key generation");
-        Self { secret }
+        Self::generate_signing_with(name, Signer::Primary)
     }
 
-    /// An Ed25519 key whose primary key only certifies and a subkey signs, as many mirrors'
-    /// keys are made.
-    pub(crate) fn generate_with_signing_subkey(name: &str) -> Self {
-        let mut subkey = SubkeyParamsBuilder::default();
-        subkey
-            .key_type(KeyType::Ed25519Legacy)
-            .can_sign(true)
-            .can_encrypt(EncryptionCaps::None)
-            .can_authenticate(false);
+    pub(crate) fn generate_signing_with(name: &str, signer: Signer) -> Self {
         let mut params = SecretKeyParamsBuilder::default();
         params
             .key_type(KeyType::Ed25519Legacy)
             .can_certify(true)
-            .can_sign(false)
+            .can_sign(signer == Signer::Primary)
             .can_encrypt(EncryptionCaps::None)
-            .primary_user_id(format!("{name} <{name}@example.invalid>"))
-            .subkeys(vec![subkey.build().expect("subkey parameters")]);
+            .primary_user_id(format!("{name} <{name}@example.invalid>"));
+        if signer == Signer::Subkey {
+            let mut subkey = SubkeyParamsBuilder::default();
+            subkey
+                .key_type(KeyType::Ed25519Legacy)
+                .can_sign(true)
+                .can_encrypt(EncryptionCaps::None)
+                .can_authenticate(false);
+            params.subkeys(vec![subkey.build().expect("subkey parameters")]);
+        }
         let secret = params
             .build()
             .expect("key parameters")
@@ -109,30 +106,31 @@ impl TestKey {
 
     /// A binary detached signature over `data` by the primary key.
     pub(crate) fn sign(&self, data: &[u8]) -> Vec<u8> {
-        DetachedSignature::sign_binary_data(
-            rand::thread_rng(),
-            &self.secret.primary_key,
-            &Password::empty(),
-            HashAlgorithm::Sha256,
-            data,
-        )
-        .expect("signing")
-        .to_bytes()
-        .expect("signature bytes")
+        self.sign_with(Signer::Primary, data)
     }
 
-    /// A binary detached signature over `data` by the first subkey.
-    pub(crate) fn sign_with_subkey(&self, data: &[u8]) -> Vec<u8> {
-        DetachedSignature::sign_binary_data(
-            rand::thread_rng(),
-            &self.secret.secret_subkeys[0].key,
-            &Password::empty(),
-            HashAlgorithm::Sha256,
-            data,
-        )
-        .expect("signing")
-        .to_bytes()
-        .expect("signature bytes")
+    /// A binary detached signature over `data` by the primary key or the first subkey.
+    pub(crate) fn sign_with(&self, signer: Signer, data: &[u8]) -> Vec<u8> {
+        let signature = match signer {
+            Signer::Primary => DetachedSignature::sign_binary_data(
+                rand::thread_rng(),
+                &self.secret.primary_key,
+                &Password::empty(),
+                HashAlgorithm::Sha256,
+                data,
+            ),
+            Signer::Subkey => DetachedSignature::sign_binary_data(
+                rand::thread_rng(),
+                &self.secret.secret_subkeys[0].key,
+                &Password::empty(),
+                HashAlgorithm::Sha256,
+                data,
+            ),
+        };
+        signature
+            .expect("signing")
+            .to_bytes()
+            .expect("signature bytes")
     }
 }
 
