@@ -392,4 +392,55 @@ mod tests {
             Err(SignatureProblem::Malformed(_))
         ));
     }
+
+    /// Keys and signatures come from files and servers fleet does not control: damaged ones
+    /// are errors, never panics, and a damaged signature never verifies.
+    mod hostile_input {
+        use super::*;
+        use proptest::prelude::*;
+
+        const KEY: &[u8] = include_bytes!("../tests/data/gpg/rsa-test-key.pub.asc");
+        const SIGNATURE: &[u8] = include_bytes!("../tests/data/gpg/signed.txt.sig");
+        const DATA: &[u8] = include_bytes!("../tests/data/gpg/signed.txt");
+
+        fn damaged(original: &[u8], flips: &[(usize, u8)]) -> Vec<u8> {
+            let mut bytes = original.to_vec();
+            for &(index, mask) in flips {
+                let index = index % bytes.len();
+                bytes[index] ^= mask.max(1);
+            }
+            bytes
+        }
+
+        proptest! {
+            // Each case checks an RSA-4096 signature in a debug build: keep the count modest.
+            #![proptest_config(ProptestConfig::with_cases(48))]
+
+            #[test]
+            fn arbitrary_bytes_are_no_keys_and_no_signature(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let _ = TrustedKeys::from_bytes(&bytes, "arbitrary");
+                let keys = TrustedKeys::from_bytes(KEY, "key").unwrap();
+                prop_assert!(keys.verify(&bytes, DATA).is_err());
+            }
+
+            #[test]
+            fn a_damaged_key_parses_or_fails_cleanly(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)) {
+                let _ = TrustedKeys::from_bytes(&damaged(KEY, &flips), "damaged");
+            }
+
+            #[test]
+            fn a_damaged_signature_never_verifies(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)) {
+                let keys = TrustedKeys::from_bytes(KEY, "key").unwrap();
+                let signature = damaged(SIGNATURE, &flips);
+                // Flipping bits of unhashed subpackets can leave a valid signature; the
+                // verified bytes must then be the original's signature material.
+                if let Ok(signer) = keys.verify(&signature, DATA) {
+                    prop_assert_eq!(signer, keys.fingerprints()[0].clone());
+                    let original = parse_signature(SIGNATURE).unwrap();
+                    let parsed = parse_signature(&signature).unwrap();
+                    prop_assert_eq!(format!("{:?}", parsed.signature()), format!("{:?}", original.signature()));
+                }
+            }
+        }
+    }
 }

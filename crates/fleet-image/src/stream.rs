@@ -393,4 +393,18 @@ mod tests {
             assert!(stream_url(base, "stable").is_err(), "{base:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Stream metadata comes from servers fleet does not control: any bytes, and any damage
+        /// to a real file, give a value or an error, never a panic.
+        #[test]
+        fn any_stream_file_is_read_or_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            cut in 0usize..4000,
+        ) {
+            let _ = qemu_image(&bytes, URL, "stable", "x86_64");
+            let fixture = fixture();
+            let _ = qemu_image(&fixture.as_bytes()[..cut.min(fixture.len())], URL, "stable", "x86_64");
+        }
+    }
 }
