@@ -338,6 +338,24 @@ fn a_partial_holding_the_first_half_fetches_only_the_rest() {
 }
 
 #[test]
+fn a_complete_partial_is_not_downloaded_again() {
+    // What a pull that failed after its download (a full disk while decompressing) leaves.
+    let setup = setup();
+    let length = setup.release.compressed.len();
+    std::fs::write(setup.workspace.partial_path(), &setup.release.compressed).unwrap();
+    pull(&setup.workspace.options(&setup.server), &mut |_| {}).expect("the pull succeeds");
+    assert_eq!(
+        setup.server.requests_for(ARTEFACT_PATH),
+        [Request {
+            path: ARTEFACT_PATH.to_owned(),
+            range: Some(format!("bytes={length}-"))
+        }],
+        "one range request past the end, answered 416 with the file's length"
+    );
+    assert_eq!(read(&setup.workspace.image_path()), setup.release.image);
+}
+
+#[test]
 fn a_server_that_ignores_range_restarts_the_download_cleanly() {
     let setup = setup();
     setup
