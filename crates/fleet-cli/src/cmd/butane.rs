@@ -24,9 +24,9 @@ use crate::local_files::{self, LocalFiles, SymlinkRule};
 /// relative to --files-dir. As with upstream butane, a path whose `..` climbs out of DIR is
 /// refused, but symlinks are followed wherever they point (a fleet's own snippets are stricter:
 /// there, symlinks must stay inside the fleet directory). Inside a tree, symlinks are copied as
-/// links, never followed. Only regular files are read (FIFOs, devices and sockets are refused),
-/// each at most 64 MiB and at most 256 MiB for everything one config embeds. INPUT (a file, a
-/// pipe or standard input) may be at most 32 MiB.
+/// links, never followed. Only regular files are read (FIFOs, devices, sockets and directories are
+/// refused), each at most 64 MiB and at most 256 MiB for everything one config embeds. INPUT (a
+/// file, a pipe or standard input) may be at most 32 MiB.
 ///
 /// Exit status: 0 translated, 1 invalid input (or warnings under --strict) or I/O failure,
 /// 2 usage error.
@@ -51,8 +51,8 @@ pub(crate) struct Args {
     #[arg(short, long)]
     check: bool,
 
-    /// Allow embedding local files from this directory (paths stay inside it; symlinks are
-    /// followed, as upstream butane does).
+    /// Allow embedding local files from this directory (paths as written must stay inside it;
+    /// symlinks are followed wherever they point, as upstream butane does).
     #[arg(short = 'd', long, value_name = "DIR")]
     files_dir: Option<PathBuf>,
 
