@@ -144,6 +144,19 @@ count = 1
         (output, stderr)
     }
 
+    /// Render a fleet whose one snippet, `butane/local.bu`, has this body: refused, with each of
+    /// `expected` among the messages, and nothing written.
+    fn assert_render_refused(&self, snippet_body: &str, expected: &[&str]) {
+        self.write("butane/local.bu", &butane(snippet_body));
+        self.fleet_file(&["butane/local.bu"], &[]);
+        let (output, stderr, out) = self.render();
+        assert_failed(&output, &stderr);
+        for expected in expected {
+            assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
+        }
+        assert_nothing_rendered(&out);
+    }
+
     fn render(&self) -> (Output, String, PathBuf) {
         let out = self.base.join("out");
         let (output, stderr) = self.run(&[
@@ -451,23 +464,14 @@ fn fifos_devices_and_directories_are_refused_without_blocking() {
     // Butane local sources.
     scene.fifo("files/pipe");
     scene.fifo("tree/pipe");
-    scene.write(
-        "butane/local.bu",
-        &butane(
-            "storage:\n  files:\n    - path: /etc/a\n      contents:\n        local: files/pipe\n    - path: /etc/b\n      contents:\n        local: files\n  trees:\n    - local: tree\n",
-        ),
+    scene.assert_render_refused(
+        "storage:\n  files:\n    - path: /etc/a\n      contents:\n        local: files/pipe\n    - path: /etc/b\n      contents:\n        local: files\n  trees:\n    - local: tree\n",
+        &[
+            "butane/local.bu:7:16: error: open DIR/fleet/files/pipe: is a FIFO (named pipe), not a regular file (at $.storage.files.0.contents.local)",
+            "butane/local.bu:10:16: error: open DIR/fleet/files: is a directory, not a regular file (at $.storage.files.1.contents.local)",
+            "butane/local.bu:12:7: error: trees may only contain files, directories, and symlinks (at $.storage.trees.0)",
+        ],
     );
-    scene.fleet_file(&["butane/local.bu"], &[]);
-    let (output, stderr, out) = scene.render();
-    assert_failed(&output, &stderr);
-    for expected in [
-        "butane/local.bu:7:16: error: open DIR/fleet/files/pipe: is a FIFO (named pipe), not a regular file (at $.storage.files.0.contents.local)",
-        "butane/local.bu:10:16: error: open DIR/fleet/files: is a directory, not a regular file (at $.storage.files.1.contents.local)",
-        "butane/local.bu:12:7: error: trees may only contain files, directories, and symlinks (at $.storage.trees.0)",
-    ] {
-        assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
-    }
-    assert_nothing_rendered(&out);
 }
 
 #[test]
@@ -498,20 +502,13 @@ fn every_kind_of_file_is_held_to_its_size_limit() {
 
     scene.sparse("files/huge", 64 * MIB + 1);
     scene.sparse("tree/huge", 64 * MIB + 1);
-    scene.write(
-        "butane/local.bu",
-        &butane("storage:\n  files:\n    - path: /etc/a\n      contents:\n        local: files/huge\n  trees:\n    - local: tree\n"),
+    scene.assert_render_refused(
+        "storage:\n  files:\n    - path: /etc/a\n      contents:\n        local: files/huge\n  trees:\n    - local: tree\n",
+        &[
+            "butane/local.bu:7:16: error: open DIR/fleet/files/huge: is larger than 64 MiB, the limit for a file a Butane config embeds (at $.storage.files.0.contents.local)",
+            "butane/local.bu:9:7: error: open DIR/fleet/tree/huge: is larger than 64 MiB, the limit for a file a Butane config embeds (at $.storage.trees.0)",
+        ],
     );
-    scene.fleet_file(&["butane/local.bu"], &[]);
-    let (output, stderr, out) = scene.render();
-    assert_failed(&output, &stderr);
-    for expected in [
-        "butane/local.bu:7:16: error: open DIR/fleet/files/huge: is larger than 64 MiB, the limit for a file a Butane config embeds (at $.storage.files.0.contents.local)",
-        "butane/local.bu:9:7: error: open DIR/fleet/tree/huge: is larger than 64 MiB, the limit for a file a Butane config embeds (at $.storage.trees.0)",
-    ] {
-        assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
-    }
-    assert_nothing_rendered(&out);
 }
 
 #[test]
