@@ -274,3 +274,54 @@ where
         status,
     })
 }
+
+/// The most memory (address space) a bounded run may take: far above what any command needs here,
+/// far below what the machine has, so a run that reads an endless file fails instead of eating it.
+pub const BOUNDED_MEMORY_KIB: u64 = 2 * 1024 * 1024;
+
+/// Run `fleet ARGS` with `stdin`, its address space limited to `BOUNDED_MEMORY_KIB` (`ulimit -v`)
+/// and its time to `limit`: a test of what fleet does with `/dev/zero`, a FIFO or a huge file must
+/// fail, not hang or exhaust the machine, when fleet regresses. A run still going after `limit` is
+/// killed (by its own pid) and reported as an error.
+pub fn run_fleet_bounded<I, S>(arguments: I, stdin: Stdio, limit: Duration) -> Result<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output_dir = tempfile::tempdir().context("cannot create a directory for fleet's output")?;
+    let stdout_path = output_dir.path().join("stdout");
+    let stderr_path = output_dir.path().join("stderr");
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            r#"ulimit -v {BOUNDED_MEMORY_KIB} && exec "$0" "$@""#
+        ))
+        .arg(fleet_binary()?)
+        .args(arguments)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(std::fs::File::create(&stdout_path)?)
+        .stderr(std::fs::File::create(&stderr_path)?);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let finished = crate::poll::wait_for("fleet to finish", limit, || child.try_wait().transpose());
+    let status = match finished {
+        Ok(status) => status.context("cannot wait for fleet")?,
+        Err(timeout) => {
+            child.kill().context("cannot kill fleet")?;
+            let _ = child.wait();
+            bail!(
+                "{command:?}: {timeout}; stderr so far:\n{}",
+                String::from_utf8_lossy(&std::fs::read(&stderr_path).unwrap_or_default())
+            );
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: std::fs::read(&stdout_path)?,
+        stderr: std::fs::read(&stderr_path)?,
+    })
+}

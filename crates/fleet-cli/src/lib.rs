@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 pub mod cmd;
 pub mod fleet_file;
+pub mod local_files;
 pub mod pipeline;
 pub mod tables;
 

@@ -16,7 +16,8 @@ use fleet_spec::LoadedFleet;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use crate::fleet_file::{LocalFiles, load_fleet};
+use crate::fleet_file::{load_fleet, open_fleet_directory};
+use crate::local_files::LocalFiles;
 
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
@@ -92,7 +93,7 @@ pub fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
     })?;
     Ok(PlannedFleet {
         path: path.to_path_buf(),
-        files: LocalFiles::beside(path),
+        files: open_fleet_directory(path)?,
         loaded,
         plan,
     })

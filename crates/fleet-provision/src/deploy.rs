@@ -22,7 +22,7 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use fleet_cli::cmd::deploy::{Args, Format, TargetArgs};
-use fleet_cli::fleet_file::LocalFiles;
+use fleet_cli::local_files::fleet_directory;
 use fleet_cli::pipeline::{self, PlannedFleet, Selection};
 pub(crate) use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
@@ -137,9 +137,9 @@ pub(crate) fn fleet_target(
     fleet_file: &Path,
     target: &TargetArgs,
 ) -> anyhow::Result<FleetTarget> {
-    let files = LocalFiles::beside(fleet_file);
-    let root = std::fs::canonicalize(files.root())
-        .with_context(|| format!("cannot resolve the directory {}", files.root().display()))?;
+    let directory = fleet_directory(fleet_file);
+    let root = std::fs::canonicalize(directory)
+        .with_context(|| format!("cannot resolve the directory {}", directory.display()))?;
     let mut fleet_target = FleetTarget::from_spec(fleet, &root);
     if let Some(image) = &target.image {
         let image = std::fs::canonicalize(image)

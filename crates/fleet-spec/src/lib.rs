@@ -16,7 +16,7 @@ mod validate;
 mod values;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
-pub use files::{FileKind, FileMetadata, FileSource, MemoryFiles};
+pub use files::{FileError, FileKind, FileMetadata, FileSource, MemoryFiles, ReadLimit};
 pub use load::{LoadedFleet, load};
 pub use model::*;
 pub use schema::json_schema;

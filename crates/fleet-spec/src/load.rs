@@ -2,12 +2,11 @@
 //! SSH key files), read through a `FileSource` so that this crate still does no I/O of its own.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, LineIndex};
-use crate::files::FileSource;
+use crate::files::{FileError, FileSource, ReadLimit};
 use crate::model::{Fleet, Location, NodeSettings};
 use crate::validate::analyze;
 use crate::values::check_ssh_public_key;
@@ -47,7 +46,13 @@ pub fn load(
 
     let mut snippets = BTreeMap::new();
     for (path, declarations) in group_declarations(&analysis.files.snippets) {
-        match read_text(files, source_name, &path, "butane snippet") {
+        match read_text(
+            files,
+            source_name,
+            &path,
+            "butane snippet",
+            ReadLimit::BUTANE_CONFIG,
+        ) {
             Ok(text) => {
                 snippets.insert(path, text);
             }
@@ -61,7 +66,13 @@ pub fn load(
 
     let mut keys_by_file: HashMap<PathBuf, Vec<String>> = HashMap::new();
     for (path, declarations) in group_declarations(&analysis.files.key_files) {
-        match read_text(files, source_name, &path, "SSH key file") {
+        match read_text(
+            files,
+            source_name,
+            &path,
+            "SSH key file",
+            ReadLimit::SSH_KEY_FILE,
+        ) {
             Ok(text) => {
                 let display = display_path(source_name, &path);
                 let mut keys = Vec::new();
@@ -146,20 +157,34 @@ fn read_text(
     source_name: &str,
     path: &Path,
     kind: &str,
+    limit: ReadLimit,
 ) -> Result<String, String> {
     let shown = display_path(source_name, path);
-    let bytes = files.read(path).map_err(|error| match error.kind() {
-        io::ErrorKind::NotFound if Path::new(&shown) == path => {
+    // Where the file was looked for, when that is not the path as the fleet file writes it.
+    let looked_at = if Path::new(&shown) == path {
+        String::new()
+    } else {
+        format!(" ({shown})")
+    };
+    let bytes = files.read(path, limit).map_err(|error| match error {
+        error if error.is_not_found() && looked_at.is_empty() => {
             format!("{kind} `{}` does not exist", path.display())
         }
-        io::ErrorKind::NotFound => format!(
+        error if error.is_not_found() => format!(
             "{kind} `{}` does not exist (looked for {shown})",
             path.display()
         ),
-        _ => format!(
+        FileError::Io(error) => format!(
             "{kind} `{}` cannot be read ({shown}): {error}",
             path.display()
         ),
+        FileError::NotRegular { .. } => format!(
+            "{kind} `{}`{looked_at} {error}; name a regular file",
+            path.display()
+        ),
+        refused @ (FileError::TooLarge { .. } | FileError::OutsideDirectory { .. }) => {
+            format!("{kind} `{}`{looked_at} {refused}", path.display())
+        }
     })?;
     String::from_utf8(bytes).map_err(|error| {
         let (_, problem) = first_bad_byte(error.as_bytes(), &error.utf8_error());
@@ -306,6 +331,24 @@ vcpus = 4
             diagnostics.to_string(),
             "fleet.toml:6:11: error: butane snippet `butane/base.bu` does not exist\n\
              fleet.toml:10:18: error: SSH key file `keys/ops.pub` does not exist"
+        );
+    }
+
+    #[test]
+    fn files_that_are_too_large_or_not_files_are_refused_where_they_are_named() {
+        let mut files = MemoryFiles::new();
+        files
+            .insert("butane/base.bu/inner", "a directory, not a snippet")
+            .insert(
+                "keys/ops.pub",
+                format!("{KEY_B}\n").repeat(1024 * 1024 / KEY_B.len() + 1),
+            );
+        let diagnostics =
+            load("dir/fleet.toml", fleet_text().as_bytes(), &files).expect_err("refused files");
+        assert_eq!(
+            diagnostics.to_string(),
+            "dir/fleet.toml:6:11: error: butane snippet `butane/base.bu` (dir/butane/base.bu) is a directory, not a regular file; name a regular file\n\
+             dir/fleet.toml:10:18: error: SSH key file `keys/ops.pub` (dir/keys/ops.pub) is larger than 1 MiB, the limit for an SSH key file"
         );
     }
 

@@ -1,12 +1,14 @@
 //! `fleet butane`: translate a Butane config to Ignition, a drop-in for the upstream `butane` tool.
 
-use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fleet_ignition::{FileSource, TranslateError, TranslateOptions, translate};
-use fleet_spec::{FileKind, FileMetadata};
+use fleet_spec::ReadLimit;
+
+use crate::local_files::{self, LocalFiles, SymlinkRule};
 
 /// Translate a Butane config to an Ignition config, as the upstream `butane` tool does.
 ///
@@ -16,8 +18,15 @@ use fleet_spec::{FileKind, FileMetadata};
 /// errors and warnings name the same paths, lines and columns. Drop-in: alias butane='fleet butane'.
 ///
 /// Warnings (unused keys, modes written in decimal, ...) are printed but do not fail the
-/// translation unless --strict is given. `local`, `contents_local`,
-/// `ssh_authorized_keys_local` and `trees` read files relative to --files-dir, never outside it.
+/// translation unless --strict is given.
+///
+/// Local files: `local`, `contents_local`, `ssh_authorized_keys_local` and `trees` name paths
+/// relative to --files-dir. As with upstream butane, a path whose `..` climbs out of DIR is
+/// refused, but symlinks are followed wherever they point (a fleet's own snippets are stricter:
+/// there, symlinks must stay inside the fleet directory). Inside a tree, symlinks are copied as
+/// links, never followed. Only regular files are read (FIFOs, devices, sockets and directories are
+/// refused), each at most 64 MiB and at most 256 MiB for everything one config embeds. INPUT (a
+/// file, a pipe or standard input) may be at most 32 MiB.
 ///
 /// Exit status: 0 translated, 1 invalid input (or warnings under --strict) or I/O failure,
 /// 2 usage error.
@@ -42,7 +51,8 @@ pub(crate) struct Args {
     #[arg(short, long)]
     check: bool,
 
-    /// Allow embedding local files from this directory.
+    /// Allow embedding local files from this directory (paths as written must stay inside it;
+    /// symlinks are followed wherever they point, as upstream butane does).
     #[arg(short = 'd', long, value_name = "DIR")]
     files_dir: Option<PathBuf>,
 
@@ -121,23 +131,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (file_name, bytes) = match input_path {
         Some(path) => (
             path.display().to_string(),
-            std::fs::read(path).with_context(|| format!("failed to open {}", path.display()))?,
+            local_files::read_input(path, ReadLimit::BUTANE_CONFIG)
+                .with_context(|| format!("failed to open {}", path.display()))?,
         ),
-        None => {
-            let mut bytes = Vec::new();
-            io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .context("failed to read standard input")?;
-            ("<stdin>".to_owned(), bytes)
-        }
+        None => (
+            "<stdin>".to_owned(),
+            local_files::read_capped(io::stdin().lock(), 0, ReadLimit::BUTANE_CONFIG)
+                .context("failed to read standard input")?,
+        ),
     };
     let colorize = match args.color.as_str() {
         "always" | "yes" => true,
         "never" | "no" => false,
         _ => std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal(),
     };
-    let files = args.files_dir.clone().map(DirFiles);
+    let files = args
+        .files_dir
+        .as_deref()
+        .map(|directory| LocalFiles::open(directory, SymlinkRule::FollowAnywhere))
+        .transpose()
+        .context("failed to open the files directory")?;
     let options = TranslateOptions {
         files_dir: files.as_ref().map(|f| f as &dyn FileSource),
         ..TranslateOptions::default()
@@ -243,52 +256,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     temp.persist(path)
         .with_context(|| format!("failed to write {}", path.display()))?;
     Ok(())
-}
-
-/// `--files-dir`: a directory on disk.
-#[derive(Debug)]
-struct DirFiles(PathBuf);
-
-impl FileSource for DirFiles {
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(self.0.join(path))
-    }
-
-    fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
-        use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::symlink_metadata(self.0.join(path))?;
-        let kind = if meta.file_type().is_symlink() {
-            FileKind::Symlink
-        } else if meta.is_dir() {
-            FileKind::Directory
-        } else if meta.is_file() {
-            FileKind::File
-        } else {
-            FileKind::Other
-        };
-        Ok(FileMetadata {
-            kind,
-            executable: meta.permissions().mode() & 0o111 != 0,
-        })
-    }
-
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        std::fs::read_dir(self.0.join(path))?
-            .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect()
-    }
-
-    fn read_link(&self, path: &Path) -> io::Result<String> {
-        Ok(std::fs::read_link(self.0.join(path))?
-            .to_string_lossy()
-            .into_owned())
-    }
-
-    fn display_path(&self, path: &Path) -> String {
-        if path.as_os_str().is_empty() {
-            self.0.display().to_string()
-        } else {
-            self.0.join(path).display().to_string()
-        }
-    }
 }

@@ -3,7 +3,7 @@
 //! through the caller's [`FileSource`], mount units generated; trees are in `trees.rs` and the
 //! fcos sugar in `sugar.rs`. When asked, it also records the translation set.
 
-use fleet_spec::FileSource;
+use fleet_spec::{FileError, FileSource, ReadLimit};
 
 use super::schema::{self, Config};
 use super::tset::{Elements, TranslationSet};
@@ -32,6 +32,8 @@ pub(crate) struct Tr<'c, 'o> {
     pub(crate) ts: Option<TranslationSet>,
     adds: usize,
     pub(crate) report: Report,
+    /// Bytes of local files embedded so far, held under `ReadLimit::BUTANE_LOCAL_TOTAL`.
+    local_bytes: u64,
 }
 
 fn f(name: &'static str) -> PathElement {
@@ -47,6 +49,7 @@ impl<'c, 'o> Tr<'c, 'o> {
             ts: track.then(TranslationSet::default),
             adds: 0,
             report: Report::default(),
+            local_bytes: 0,
         }
     }
 
@@ -461,14 +464,43 @@ impl<'c, 'o> Tr<'c, 'o> {
     }
 
     /// Read a `local` file: relative to the files directory, never outside it.
-    pub(crate) fn read_local(&self, local: &str) -> Result<Vec<u8>, String> {
+    pub(crate) fn read_local(&mut self, local: &str) -> Result<Vec<u8>, String> {
+        if self.cx.files.is_none() {
+            return Err(ERR_NO_FILES_DIR.to_owned());
+        }
+        let relative = files_dir_relative(local).ok_or_else(|| ERR_FILES_DIR_ESCAPE.to_owned())?;
+        self.read_files_dir(&relative)
+    }
+
+    /// Read a file of the files directory (already checked to stay inside it), within both the
+    /// limit for one file and what is left of the limit for everything this config embeds.
+    pub(crate) fn read_files_dir(&mut self, relative: &str) -> Result<Vec<u8>, String> {
         let Some(files) = self.cx.files else {
             return Err(ERR_NO_FILES_DIR.to_owned());
         };
-        let relative = files_dir_relative(local).ok_or_else(|| ERR_FILES_DIR_ESCAPE.to_owned())?;
-        files
-            .read(std::path::Path::new(&relative))
-            .map_err(|e| go_io_error("open", files, &relative, &e))
+        let left = ReadLimit::BUTANE_LOCAL_TOTAL.bytes - self.local_bytes;
+        let limit = if left < ReadLimit::BUTANE_LOCAL_FILE.bytes {
+            ReadLimit {
+                bytes: left,
+                ..ReadLimit::BUTANE_LOCAL_TOTAL
+            }
+        } else {
+            ReadLimit::BUTANE_LOCAL_FILE
+        };
+        match files.read(std::path::Path::new(relative), limit) {
+            Ok(contents) => {
+                self.local_bytes += contents.len() as u64;
+                Ok(contents)
+            }
+            Err(FileError::TooLarge { .. }) if limit != ReadLimit::BUTANE_LOCAL_FILE => {
+                Err(format!(
+                    "read {}: with it, the files this config embeds would exceed {}",
+                    files.display_path(std::path::Path::new(relative)),
+                    ReadLimit::BUTANE_LOCAL_TOTAL
+                ))
+            }
+            Err(error) => Err(go_io_error("open", files, relative, &error)),
+        }
     }
 
     fn passwd(&mut self, p: &schema::Passwd) -> ignition::Passwd {
@@ -914,14 +946,20 @@ pub(crate) fn files_dir_relative(local: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// An I/O error worded like Go's `*os.PathError` (`open dir/x: no such file or directory`).
+/// An I/O error worded like Go's `*os.PathError` (`open dir/x: no such file or directory`); fleet's
+/// own refusals (not a regular file, too large, outside the directory) read the same way.
 pub(crate) fn go_io_error(
     op: &str,
     files: &dyn FileSource,
     relative: &str,
-    error: &std::io::Error,
+    error: &FileError,
 ) -> String {
     use std::io::ErrorKind as K;
+    let shown = files.display_path(std::path::Path::new(relative));
+    let error = match error {
+        FileError::Io(error) => error,
+        refused => return format!("{op} {shown}: {refused}"),
+    };
     let reason = match error.kind() {
         K::NotFound => "no such file or directory".to_owned(),
         K::PermissionDenied => "permission denied".to_owned(),
@@ -935,10 +973,7 @@ pub(crate) fn go_io_error(
             }
         }
     };
-    format!(
-        "{op} {}: {reason}",
-        files.display_path(std::path::Path::new(relative))
-    )
+    format!("{op} {shown}: {reason}")
 }
 
 /// Validate an Ignition config embedded in `ignition.config.merge/replace` as upstream does
@@ -1007,5 +1042,49 @@ mod tests {
         assert_eq!(files_dir_relative("./").as_deref(), Some(""));
         assert_eq!(files_dir_relative("../x"), None);
         assert_eq!(files_dir_relative("a/../../x"), None);
+    }
+
+    /// Every read gets the full size of the file it asks for (zeroed pages cost nothing until touched).
+    struct SizedFiles(u64);
+
+    impl FileSource for SizedFiles {
+        fn read(&self, _path: &std::path::Path, limit: ReadLimit) -> Result<Vec<u8>, FileError> {
+            if self.0 > limit.bytes {
+                return Err(FileError::TooLarge { limit });
+            }
+            Ok(vec![0; usize::try_from(self.0).expect("a test size")])
+        }
+    }
+
+    #[test]
+    fn embedded_files_are_held_to_a_limit_each_and_together() {
+        let each = ReadLimit::BUTANE_LOCAL_FILE.bytes;
+        let files = SizedFiles(each);
+        let cx = Context {
+            version: ButaneVersion::V1_5,
+            files: Some(&files),
+            auto_compress: true,
+        };
+        let mut tr = Tr::new(&cx, false);
+        let fits = ReadLimit::BUTANE_LOCAL_TOTAL.bytes / each;
+        for _ in 0..fits {
+            assert!(tr.read_local("big").is_ok());
+        }
+        assert_eq!(
+            tr.read_local("big").err().as_deref(),
+            Some(
+                "read big: with it, the files this config embeds would exceed 256 MiB, the limit for all the files one Butane config embeds together"
+            )
+        );
+
+        let files = SizedFiles(each + 1);
+        let cx = Context {
+            files: Some(&files),
+            ..cx
+        };
+        assert_eq!(
+            Tr::new(&cx, false).read_local("big").err().as_deref(),
+            Some("open big: is larger than 64 MiB, the limit for a file a Butane config embeds")
+        );
     }
 }

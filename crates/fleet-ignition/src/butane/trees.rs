@@ -83,6 +83,7 @@ impl Tr<'_, '_> {
                     self.error_at(&[], message);
                     continue;
                 }
+                // A symlink as the root becomes one link, as Go's filepath.Walk visits it.
                 Ok(meta) if meta.kind == FileKind::Directory || meta.kind == FileKind::Symlink => {}
                 Ok(_) => {
                     self.error_at(&[], "root of tree must be a directory");
@@ -161,11 +162,13 @@ impl Tr<'_, '_> {
                     self.walk(files, walk, root, &child, tracker, out);
                 }
             }
-            FileKind::File => {
-                self.tree_file(files, walk, &source, &dest, meta.executable, tracker, out)
-            }
+            FileKind::File => self.tree_file(walk, &source, &dest, meta.executable, tracker, out),
+            // Copied as a link, whatever it points at: never followed.
             FileKind::Symlink => self.tree_link(files, walk, &source, &dest, tracker, out),
-            FileKind::Other => self.error_at(
+            FileKind::Fifo
+            | FileKind::CharacterDevice
+            | FileKind::BlockDevice
+            | FileKind::Socket => self.error_at(
                 &[],
                 "trees may only contain files, directories, and symlinks",
             ),
@@ -224,10 +227,8 @@ impl Tr<'_, '_> {
         out.storage.directories.push(dir);
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one walk step with its context")]
     fn tree_file(
         &mut self,
-        files: &dyn fleet_spec::FileSource,
         walk: &Walk<'_>,
         source: &str,
         dest: &str,
@@ -264,10 +265,9 @@ impl Tr<'_, '_> {
                 i
             }
         };
-        let contents = match files.read(FsPath::new(source)) {
+        let contents = match self.read_files_dir(source) {
             Ok(contents) => contents,
-            Err(e) => {
-                let message = go_io_error("open", files, source, &e);
+            Err(message) => {
                 self.error_at(&[], message);
                 return;
             }

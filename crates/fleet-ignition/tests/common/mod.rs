@@ -7,45 +7,39 @@
     reason = "each test binary uses a different part"
 )]
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use fleet_ignition::{FileSource, TranslateOptions, translate};
-use fleet_spec::{FileKind, FileMetadata};
+use fleet_spec::{FileError, FileMetadata, ReadLimit};
 
-/// A directory on disk.
+/// A directory on disk, read plainly (the CLI's `LocalFiles` adds confinement and special-file
+/// checks; the corpus holds only regular files, small ones).
 pub struct DirFiles(pub PathBuf);
 
 impl FileSource for DirFiles {
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(self.0.join(path))
+    fn read(&self, path: &Path, limit: ReadLimit) -> Result<Vec<u8>, FileError> {
+        let contents = std::fs::read(self.0.join(path))?;
+        if contents.len() as u64 > limit.bytes {
+            return Err(FileError::TooLarge { limit });
+        }
+        Ok(contents)
     }
 
-    fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
-        use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::symlink_metadata(self.0.join(path))?;
-        let kind = if meta.file_type().is_symlink() {
-            FileKind::Symlink
-        } else if meta.is_dir() {
-            FileKind::Directory
-        } else if meta.is_file() {
-            FileKind::File
-        } else {
-            FileKind::Other
-        };
-        Ok(FileMetadata {
-            kind,
-            executable: meta.permissions().mode() & 0o111 != 0,
+    fn metadata(&self, path: &Path) -> Result<FileMetadata, FileError> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mode = std::fs::symlink_metadata(self.0.join(path))?.mode();
+        FileMetadata::from_mode(mode).ok_or_else(|| {
+            FileError::Io(std::io::Error::other(format!("unknown file mode {mode:o}")))
         })
     }
 
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        std::fs::read_dir(self.0.join(path))?
+    fn read_dir(&self, path: &Path) -> Result<Vec<String>, FileError> {
+        Ok(std::fs::read_dir(self.0.join(path))?
             .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect()
+            .collect::<std::io::Result<_>>()?)
     }
 
-    fn read_link(&self, path: &Path) -> io::Result<String> {
+    fn read_link(&self, path: &Path) -> Result<String, FileError> {
         Ok(std::fs::read_link(self.0.join(path))?
             .to_string_lossy()
             .into_owned())
