@@ -65,7 +65,38 @@ pub(crate) fn host_targets(fleet: &Fleet, target: &TargetArgs) -> anyhow::Result
             host.uri = (*uri).to_owned();
         }
     }
+    refuse_shared_hypervisors(&hosts, &by_host)?;
     Ok(hosts)
+}
+
+/// Two hosts on one hypervisor would count its capacity twice and make placement's anti-affinity
+/// meaningless. The fleet file refuses that; `--connect` overrides must not bring it back, so the
+/// hosts as overridden are compared in the same normal form the fleet file's check uses.
+fn refuse_shared_hypervisors(
+    hosts: &[HostTarget],
+    overridden: &BTreeMap<&str, &str>,
+) -> anyhow::Result<()> {
+    let mut seen: BTreeMap<String, &HostTarget> = BTreeMap::new();
+    for host in hosts {
+        let Some(first) = seen.insert(fleet_spec::libvirt_uri::normal_form(&host.uri), host) else {
+            continue;
+        };
+        let given = |host: &HostTarget| {
+            if overridden.contains_key(host.name.as_str()) {
+                format!("--connect {}={}", host.name, host.uri)
+            } else {
+                format!("{} in the fleet file", host.uri)
+            }
+        };
+        anyhow::bail!(
+            "hosts {} ({}) and {} ({}) would reach the same hypervisor; two hosts on one hypervisor would count its capacity twice and make placement's anti-affinity meaningless: give each host its own URI",
+            first.name,
+            given(first),
+            host.name,
+            given(host)
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
