@@ -86,3 +86,63 @@ fn connect_flags_may_not_put_two_hosts_on_one_hypervisor() {
     let output = run_fleet(&arguments).unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 }
+
+/// Run `fleet ARGS`, killing it when it has not finished within `limit`: `None` when it hung.
+fn run_fleet_within(
+    arguments: &[String],
+    limit: std::time::Duration,
+) -> Option<std::process::Output> {
+    let mut child = fleet_tests::binary::spawn_fleet(arguments).unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// Issue 11, item 6: `--image /dev/zero` hashed forever. A base image that is not a regular file
+/// (a device, a FIFO, a directory) is refused at once, naming the path and what it is.
+#[test]
+fn a_base_image_that_is_not_a_regular_file_is_refused_at_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let fifo = directory.path().join("image.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cases = [
+        (PathBuf::from("/dev/zero"), "a character device"),
+        (fifo, "a FIFO"),
+        (directory.path().to_path_buf(), "a directory"),
+    ];
+    for (image, kind) in cases {
+        let mut arguments: Vec<String> = vec![
+            "deploy".into(),
+            example_fleet().display().to_string(),
+            "--image".into(),
+            image.display().to_string(),
+        ];
+        for host in ["hv1", "hv2", "hv3"] {
+            arguments.extend(["--connect".to_owned(), format!("{host}={}", twin(host, ""))]);
+        }
+        let output = run_fleet_within(&arguments, std::time::Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("fleet deploy --image {} hung", image.display()));
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "error: cannot read base image {}: it is {kind}, not a regular file; [fleet.image] path (or --image) must name a qcow2 image file",
+                image.display()
+            )
+        );
+    }
+}

@@ -5,10 +5,12 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::base_image::ImageInfo;
 use crate::desired::{DesiredFleet, DesiredNode, FleetTarget, names};
 use crate::domain_xml::Hypervisor;
 use crate::error::Error;
-use crate::host::{self, HostContext, ImageInfo, Preparation};
+use crate::host::{self, HostContext, Preparation};
+use crate::image_digest::ImageDigestCache;
 use crate::node::{self, DomainObservation, NodePlan, Observation};
 use crate::ops;
 use crate::report::{
@@ -29,6 +31,9 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Rebuild changed nodes (teardown, then create) instead of only reporting them.
     pub replace: bool,
+    /// Where the base image's digest is remembered between runs (see `ImageDigestCache`);
+    /// `None` hashes the image on every run.
+    pub image_digest_cache: Option<ImageDigestCache>,
 }
 
 impl Default for DeployOptions {
@@ -37,6 +42,7 @@ impl Default for DeployOptions {
             jobs: 8,
             dry_run: false,
             replace: false,
+            image_digest_cache: None,
         }
     }
 }
@@ -95,7 +101,7 @@ impl Session {
         on_event: OnEvent<'_>,
     ) -> DeployReport {
         let target = &desired.target;
-        let image = ImageInfo::read(&target.image);
+        let image = ImageInfo::read(&target.image, options.image_digest_cache.as_ref());
         let preparation = Preparation {
             create_missing: !options.dry_run,
             image: image.as_ref().ok(),

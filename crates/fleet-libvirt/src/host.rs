@@ -1,20 +1,19 @@
 //! Per-host preparation shared by a host's nodes: the hypervisor type, the network, the storage pool, the base image and the domains fleet already owns there.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::RwLock;
 use std::sync::atomic::AtomicBool;
 
 use fleet_spec::DomainType;
-use sha2::{Digest, Sha256};
 use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 use virt::sys;
 
-use crate::desired::{BaseImage, FleetTarget, hex, names};
+use crate::base_image::{ImageInfo, open_regular_file};
+use crate::desired::FleetTarget;
 use crate::domain_xml::{FleetMetadata, Hypervisor, METADATA_NAMESPACE};
 use crate::error::{Error, is_not_found};
 use crate::network_xml::{DhcpHost, ObservedNetwork};
@@ -26,58 +25,6 @@ use crate::xml::Element;
 
 /// Bytes of the base image written last and compared to tell a complete import from one cut short.
 const IMAGE_HEAD_BYTES: u64 = 64 * 1024;
-
-/// The base image as the engine uses it, hashed once per run.
-#[derive(Debug, Clone)]
-pub(crate) enum ImageInfo {
-    File {
-        path: PathBuf,
-        sha256: String,
-        length: u64,
-    },
-    Volume(String),
-}
-
-impl ImageInfo {
-    /// Hash a local image file (streamed; a Fedora CoreOS image is about 1.5 GiB).
-    pub(crate) fn read(image: &BaseImage) -> Result<ImageInfo, Error> {
-        match image {
-            BaseImage::Volume(volume) => Ok(ImageInfo::Volume(volume.clone())),
-            BaseImage::File(path) => {
-                let unreadable = |error: std::io::Error| Error::BaseImageUnreadable {
-                    path: path.clone(),
-                    message: error.to_string(),
-                };
-                let mut file = File::open(path).map_err(unreadable)?;
-                let mut hasher = Sha256::new();
-                let mut buffer = vec![0_u8; 1 << 20];
-                let mut length = 0_u64;
-                loop {
-                    let read = match file.read(&mut buffer) {
-                        Ok(0) => break,
-                        Ok(read) => read,
-                        Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(error) => return Err(unreadable(error)),
-                    };
-                    hasher.update(&buffer[..read]);
-                    length += read as u64;
-                }
-                Ok(ImageInfo::File {
-                    path: path.clone(),
-                    sha256: hex(&hasher.finalize()),
-                    length,
-                })
-            }
-        }
-    }
-
-    fn volume_name(&self) -> String {
-        match self {
-            ImageInfo::File { sha256, .. } => names::base_image_volume(sha256),
-            ImageInfo::Volume(volume) => volume.clone(),
-        }
-    }
-}
 
 /// What preparation may do and what it must look at.
 #[derive(Debug, Clone, Copy)]
@@ -518,8 +465,8 @@ fn image_volume_is_complete(
     file: &Path,
 ) -> Result<bool, Error> {
     let mut expected = Vec::new();
-    File::open(file)
-        .and_then(|file| file.take(IMAGE_HEAD_BYTES).read_to_end(&mut expected))
+    open_regular_file(file)
+        .and_then(|(file, _)| file.take(IMAGE_HEAD_BYTES).read_to_end(&mut expected))
         .map_err(|error| Error::io("reading base image", file, error))?;
     match ops::read_volume_head(
         connect,

@@ -9,12 +9,14 @@
 //! naming the fleet and node; volumes are named from fleet and node (see [`names`]). A domain
 //! without this fleet's mark is never modified or deleted.
 
+mod base_image;
 mod capacity;
 mod desired;
 mod domain_xml;
 mod engine;
 mod error;
 mod host;
+mod image_digest;
 mod network_xml;
 mod node;
 mod ops;
@@ -30,6 +32,7 @@ pub use desired::{BaseImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget,
 pub use domain_xml::{Hypervisor, METADATA_NAMESPACE};
 pub use engine::{DeployOptions, DestroyOptions, OnEvent, StatusOptions};
 pub use error::Error;
+pub use image_digest::ImageDigestCache;
 pub use report::{
     Action, AddressSource, DeployReport, DestroyReport, Difference, Event, Field, HostReport,
     HostStep, NodeReport, NodeState, NodeStatus, Outcome, Repair, StatusReport, Step, StrayDomain,

@@ -1,6 +1,6 @@
 //! Thin wrappers over the `virt` calls fleet makes: lookups that tell "missing" from "failed", uploads with a local fallback, teardown.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -16,6 +16,7 @@ use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 use virt::sys;
 
+use crate::base_image::open_regular_file;
 use crate::error::{
     Error, is_not_found, is_not_running, is_pool_busy, is_unsupported, is_unsupported_flag,
 };
@@ -236,8 +237,8 @@ pub(crate) fn put_volume(
             ),
             Payload::FileHeadLast { path, length, head } => {
                 let head = (*head).min(*length);
-                let mut file =
-                    File::open(path).map_err(|error| Error::io("reading", *path, error))?;
+                let (mut file, _) =
+                    open_regular_file(path).map_err(|error| Error::io("reading", *path, error))?;
                 file.seek(SeekFrom::Start(head))
                     .map_err(|error| Error::io("reading", *path, error))?;
                 match upload(connect, volume, volume_name, head, &mut file, length - head) {
@@ -368,8 +369,8 @@ fn write_locally(target: &Path, payload: &Payload<'_>, private: bool) -> Result<
         }
         Payload::FileHeadLast { path, length, head } => {
             let head = (*head).min(*length);
-            let mut source =
-                File::open(path).map_err(|error| Error::io("reading", *path, error))?;
+            let (mut source, _) =
+                open_regular_file(path).map_err(|error| Error::io("reading", *path, error))?;
             file.set_len(*length).map_err(write_error)?;
             source
                 .seek(SeekFrom::Start(head))
@@ -425,8 +426,8 @@ pub(crate) fn read_volume_head(
                 return Ok(None);
             }
             let path = volume_path(volume, volume_name)?;
-            let mut file = match File::open(&path) {
-                Ok(file) => file,
+            let mut file = match open_regular_file(Path::new(&path)) {
+                Ok((file, _)) => file,
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(error) => return Err(Error::io("reading", path, error)),
             };

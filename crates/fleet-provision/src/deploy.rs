@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use fleet_libvirt::{
     Action, DeployOptions, DeployReport, DesiredFleet, DesiredNode, Difference, Event, FleetTarget,
-    HostReport, HostTarget, Outcome, Session, SessionOptions,
+    HostReport, HostTarget, ImageDigestCache, Outcome, Session, SessionOptions,
 };
 use fleet_plan::{PlaceOptions, Placement, UnknownCapacity};
 use fleet_spec::{Fleet, HostCapacity, Role};
@@ -105,6 +105,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
     let hosts = host_targets(fleet, &args.target)?;
     let target = fleet_target(fleet, &args.fleet, &args.target)?;
+    // A FIFO, a device or a directory as the image: one clear error before anything is done.
+    target.image.check()?;
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let placed = place_nodes(fleet, &session, &hosts, &target)?;
 
@@ -114,6 +116,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         jobs: usize::from(args.jobs),
         dry_run: args.dry_run,
         replace: args.replace,
+        image_digest_cache: image_digest_cache(),
     };
     let progress = Progress::new(
         desired.nodes.iter().map(|node| node.host.as_str()),
@@ -138,6 +141,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where the base image's digest is remembered between runs: `$XDG_CACHE_HOME/fleet/image-digests`,
+/// else `~/.cache/fleet/image-digests`; no cache without either (the image is then hashed on every
+/// run).
+fn image_digest_cache() -> Option<ImageDigestCache> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .filter(|path| path.is_absolute())
+                .map(|home| home.join(".cache"))
+        })?;
+    Some(ImageDigestCache::new(
+        base.join("fleet").join("image-digests"),
+        std::time::SystemTime::now(),
+    ))
 }
 
 /// Every name given with --node must be a node of the fleet.
