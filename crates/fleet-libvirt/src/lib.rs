@@ -7,7 +7,9 @@
 //!
 //! Ownership: every domain fleet creates carries a `<metadata>` element in fleet's namespace
 //! naming the fleet and node; volumes are named from fleet and node (see [`names`]). A domain
-//! without this fleet's mark is never modified or deleted.
+//! without this fleet's mark is never modified or deleted. A volume is deleted only when fleet can
+//! prove it made it (its node's domain refers to it; see `volume_ownership`) and no other domain
+//! uses it.
 
 mod base_image;
 mod capacity;
@@ -24,6 +26,7 @@ mod report;
 mod session;
 mod storage_xml;
 mod uri;
+mod volume_ownership;
 mod waves;
 mod xml;
 
@@ -35,7 +38,7 @@ pub use error::Error;
 pub use image_digest::ImageDigestCache;
 pub use report::{
     Action, AddressSource, DeployReport, DestroyReport, Difference, Event, Field, HostReport,
-    HostStep, NodeReport, NodeState, NodeStatus, Outcome, Repair, StatusReport, Step, StrayDomain,
-    TeardownReport,
+    HostStep, KeptReason, KeptVolume, NodeReport, NodeState, NodeStatus, Outcome, Repair,
+    StatusReport, Step, StrayDomain, TeardownReport,
 };
 pub use session::{Session, SessionOptions};

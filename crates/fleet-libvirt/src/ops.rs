@@ -109,26 +109,13 @@ pub(crate) fn remove_local_file(path: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Whether a volume of the name may already exist (a leftover of a killed run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Leftover {
-    /// Look and delete it first.
-    Possible,
-    /// This run just saw it absent: skip the lookup.
-    Absent,
-}
-
-/// Create a volume from XML, deleting a leftover of the same name first.
+/// Create a volume from XML. Nothing of the name may exist: fleet never replaces a volume it has
+/// not first shown to be its own and unused (see `volume_ownership`).
 pub(crate) fn create_volume(
     pool: &StoragePool,
     name: &str,
     xml: &str,
-    connection_uri: &str,
-    leftover: Leftover,
 ) -> Result<StorageVol, Error> {
-    if leftover == Leftover::Possible {
-        delete_volume_if_present(pool, name, connection_uri)?;
-    }
     StorageVol::create_xml(pool, xml, 0)
         .map_err(|error| Error::libvirt(format!("creating volume {name}"), &error))
 }
@@ -442,11 +429,18 @@ pub(crate) fn read_volume_head(
     }
 }
 
-/// Stop (if running) and undefine a domain, with its NVRAM when the driver knows that flag.
-pub(crate) fn stop_and_undefine(domain: &Domain, name: &str) -> Result<(), Error> {
-    let active = domain
-        .is_active()
-        .map_err(|error| Error::libvirt(format!("reading the state of domain {name}"), &error))?;
+/// Stop a domain if it runs (a transient one disappears with it).
+pub(crate) fn stop(domain: &Domain, name: &str) -> Result<(), Error> {
+    let active = match domain.is_active() {
+        Ok(active) => active,
+        Err(error) if is_not_found(&error) => return Ok(()),
+        Err(error) => {
+            return Err(Error::libvirt(
+                format!("reading the state of domain {name}"),
+                &error,
+            ));
+        }
+    };
     if active {
         match domain.destroy() {
             Ok(()) => {}
@@ -454,6 +448,11 @@ pub(crate) fn stop_and_undefine(domain: &Domain, name: &str) -> Result<(), Error
             Err(error) => return Err(Error::libvirt(format!("stopping domain {name}"), &error)),
         }
     }
+    Ok(())
+}
+
+/// Undefine a stopped domain, with its NVRAM when the driver knows that flag.
+pub(crate) fn undefine(domain: &Domain, name: &str) -> Result<(), Error> {
     let persistent = match domain.is_persistent() {
         Ok(persistent) => persistent,
         Err(error) if is_not_found(&error) => return Ok(()),

@@ -146,7 +146,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Where the base image's digest is remembered between runs: `$XDG_CACHE_HOME/fleet/image-digests`,
 /// else `~/.cache/fleet/image-digests`; no cache without either (the image is then hashed on every
 /// run).
-fn image_digest_cache() -> Option<ImageDigestCache> {
+pub(crate) fn image_digest_cache() -> Option<ImageDigestCache> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .filter(|path| path.is_absolute())
