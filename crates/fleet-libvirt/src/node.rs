@@ -574,6 +574,19 @@ fn create_steps(
     let target = plan.target;
     let node = plan.node;
     let pool = pool_of(connect, plan).map_err(at(Step::Define))?;
+    // An address another MAC holds fails the node before anything is made for it.
+    if let (ReservationState::Taken { mac }, Some(wanted)) =
+        (&observation.reservation, plan.wanted_reservation())
+    {
+        return Err((
+            Step::Reservation,
+            Error::AddressTaken {
+                address: wanted.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                mac: mac.clone(),
+                network: target.network.clone(),
+            },
+        ));
+    }
 
     // The domain first: from its definition on, it refers to every volume the node gets, and it is
     // what later shows that those volumes are fleet's to delete (see `volume_ownership`).
