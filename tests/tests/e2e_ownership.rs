@@ -30,7 +30,12 @@ fn destroy_keeps_the_volumes_of_a_domain_fleet_did_not_make() {
     let args = |subcommand: &str, extra: &[&str]| fleet_args(subcommand, &files.fleet_toml, extra);
 
     let deploy = run_fleet_json(args("deploy", &[])).unwrap();
-    assert!(deploy.status.success(), "{:#}\n{}", deploy.json, deploy.stderr);
+    assert!(
+        deploy.status.success(),
+        "{:#}\n{}",
+        deploy.json,
+        deploy.stderr
+    );
 
     // Someone takes the node over: fleet's domain goes, theirs comes, on fleet's volumes.
     let _ = virsh.run(["destroy", taken.as_str()]);
@@ -54,7 +59,9 @@ fn destroy_keeps_the_volumes_of_a_domain_fleet_did_not_make() {
     )
     .unwrap();
     let foreign = virsh.define(taken, &definition).unwrap();
-    let foreign_xml = virsh.run(["dumpxml", "--inactive", taken.as_str()]).unwrap();
+    let foreign_xml = virsh
+        .run(["dumpxml", "--inactive", taken.as_str()])
+        .unwrap();
     let has_its_volumes = || {
         let volumes = virsh.volume_names(&files.pool_name).unwrap();
         [&overlay, &ignition, &console_log]
@@ -72,8 +79,18 @@ fn destroy_keeps_the_volumes_of_a_domain_fleet_did_not_make() {
 
     // The whole fleet's destroy: the other node goes, the foreign domain and its volumes stay.
     let destroy = run_fleet_json(args("destroy", &["--yes"])).unwrap();
-    assert!(has_its_volumes(), "destroy deleted the foreign domain's volumes: {:#}", destroy.json);
-    assert_eq!(destroy.status.code(), Some(1), "{:#}\n{}", destroy.json, destroy.stderr);
+    assert!(
+        has_its_volumes(),
+        "destroy deleted the foreign domain's volumes: {:#}",
+        destroy.json
+    );
+    assert_eq!(
+        destroy.status.code(),
+        Some(1),
+        "{:#}\n{}",
+        destroy.json,
+        destroy.stderr
+    );
     let reports = nodes_by_name(&destroy.json).unwrap();
     assert!(
         reports[taken]["error"]
@@ -82,7 +99,11 @@ fn destroy_keeps_the_volumes_of_a_domain_fleet_did_not_make() {
         "{}",
         reports[taken]
     );
-    assert_eq!(reports[kept_node]["removed_domain"], true, "{}", reports[kept_node]);
+    assert_eq!(
+        reports[kept_node]["removed_domain"], true,
+        "{}",
+        reports[kept_node]
+    );
     let kept: Vec<(String, String)> = destroy.json["kept_volumes"]
         .as_array()
         .unwrap()
@@ -103,7 +124,9 @@ fn destroy_keeps_the_volumes_of_a_domain_fleet_did_not_make() {
     expected.sort();
     assert_eq!(kept, expected, "{:#}", destroy.json);
     assert_eq!(
-        virsh.run(["dumpxml", "--inactive", taken.as_str()]).unwrap(),
+        virsh
+            .run(["dumpxml", "--inactive", taken.as_str()])
+            .unwrap(),
         foreign_xml
     );
 
@@ -111,7 +134,12 @@ fn destroy_keeps_the_volumes_of_a_domain_fleet_did_not_make() {
     foreign.remove().unwrap();
     for volume in [&overlay, &ignition, &console_log] {
         virsh
-            .run(["vol-delete", "--pool", files.pool_name.as_str(), volume.as_str()])
+            .run([
+                "vol-delete",
+                "--pool",
+                files.pool_name.as_str(),
+                volume.as_str(),
+            ])
             .unwrap();
     }
     let purge = run_fleet_json(args("destroy", &["--yes", "--purge-image"])).unwrap();

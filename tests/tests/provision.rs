@@ -26,6 +26,25 @@ fn twin(host: &str, extra: &str) -> String {
     )
 }
 
+/// `fleet deploy` of the example fleet with this image and these `--connect` flags.
+fn deploy_args(extra: &[&str], image: &Path, connect: &[String]) -> Vec<String> {
+    let mut arguments: Vec<String> = vec!["deploy".into(), example_fleet().display().to_string()];
+    arguments.extend(extra.iter().map(|argument| (*argument).to_owned()));
+    arguments.extend(["--image".to_owned(), image.display().to_string()]);
+    for flag in connect {
+        arguments.extend(["--connect".to_owned(), flag.clone()]);
+    }
+    arguments
+}
+
+/// `--connect HOST=TWIN` for each of the example fleet's three hosts.
+fn every_twin() -> Vec<String> {
+    ["hv1", "hv2", "hv3"]
+        .iter()
+        .map(|host| format!("{host}={}", twin(host, "")))
+        .collect()
+}
+
 fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -52,17 +71,7 @@ fn connect_flags_may_not_put_two_hosts_on_one_hypervisor() {
         vec!["hv1=qemu://HV3.demo.internal:16514/system".to_owned()],
     ];
     for flags in &shared {
-        let mut arguments: Vec<String> = vec![
-            "deploy".into(),
-            example_fleet().display().to_string(),
-            "--dry-run".into(),
-            "--image".into(),
-            image.path().display().to_string(),
-        ];
-        for flag in flags {
-            arguments.extend(["--connect".to_owned(), flag.clone()]);
-        }
-        let output = run_fleet(&arguments).unwrap();
+        let output = run_fleet(deploy_args(&["--dry-run"], image.path(), flags)).unwrap();
         let stderr = stderr_of(&output);
         assert_eq!(output.status.code(), Some(1), "{flags:?}: {stderr}");
         assert!(
@@ -73,16 +82,7 @@ fn connect_flags_may_not_put_two_hosts_on_one_hypervisor() {
     }
 
     // Three distinct twins are fine.
-    let mut arguments: Vec<String> = vec![
-        "deploy".into(),
-        example_fleet().display().to_string(),
-        "--dry-run".into(),
-        "--image".into(),
-        image.path().display().to_string(),
-    ];
-    for host in ["hv1", "hv2", "hv3"] {
-        arguments.extend(["--connect".to_owned(), format!("{host}={}", twin(host, ""))]);
-    }
+    let arguments = deploy_args(&["--dry-run"], image.path(), &every_twin());
     let output = run_fleet(&arguments).unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 }
@@ -124,15 +124,7 @@ fn a_base_image_that_is_not_a_regular_file_is_refused_at_once() {
         (directory.path().to_path_buf(), "a directory"),
     ];
     for (image, kind) in cases {
-        let mut arguments: Vec<String> = vec![
-            "deploy".into(),
-            example_fleet().display().to_string(),
-            "--image".into(),
-            image.display().to_string(),
-        ];
-        for host in ["hv1", "hv2", "hv3"] {
-            arguments.extend(["--connect".to_owned(), format!("{host}={}", twin(host, ""))]);
-        }
+        let arguments = deploy_args(&[], &image, &every_twin());
         let output = run_fleet_within(&arguments, std::time::Duration::from_secs(60))
             .unwrap_or_else(|| panic!("fleet deploy --image {} hung", image.display()));
         let stderr = stderr_of(&output);

@@ -520,27 +520,41 @@ fn time_render(
     out: &Path,
     rss_file: &Path,
 ) -> Result<(Duration, u64)> {
-    let mut command = Command::new("/usr/bin/time");
-    command
+    let mut command = Command::new(fleet);
+    command.arg("render").arg(fleet_path).arg("--out").arg(out);
+    let (elapsed, rss, _) = time_with_peak_rss(command, rss_file)?;
+    Ok((elapsed, rss))
+}
+
+/// Run a command (its program, arguments and environment) to success under GNU time: its wall
+/// time, its peak RSS in KiB (`%M`, written to `rss_file`) and its captured output.
+fn time_with_peak_rss(
+    command: Command,
+    rss_file: &Path,
+) -> Result<(Duration, u64, std::process::Output)> {
+    let mut timed = Command::new("/usr/bin/time");
+    timed
         .args(["-f", "%M", "-o"])
         .arg(rss_file)
-        .arg(fleet)
-        .arg("render")
-        .arg(fleet_path)
-        .arg("--out")
-        .arg(out)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .envs(
+            command
+                .get_envs()
+                .filter_map(|(key, value)| Some((key, value?))),
+        )
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let result = command
+    let result = timed
         .output()
-        .with_context(|| format!("cannot run `{}`", process::display(&command)))?;
+        .with_context(|| format!("cannot run `{}`", process::display(&timed)))?;
     let elapsed = start.elapsed();
     if !result.status.success() {
         bail!(
             "`{}` failed ({}): {}",
-            process::display(&command),
+            process::display(&timed),
             result.status,
             String::from_utf8_lossy(&result.stderr).trim()
         );
@@ -549,7 +563,7 @@ fn time_render(
         .ok()
         .and_then(|text| text.trim().parse().ok())
         .context("GNU time wrote no peak RSS")?;
-    Ok((elapsed, rss))
+    Ok((elapsed, rss, result))
 }
 
 fn count_ign_files(directory: &Path) -> usize {
@@ -720,32 +734,13 @@ fn time_deploy_10k(
     connect: &str,
     directory: &Path,
 ) -> Result<(Duration, u64)> {
-    let rss_file = directory.join("peak-rss-kib");
-    let mut command = Command::new("/usr/bin/time");
+    let mut command = Command::new(fleet);
     command
-        .args(["-f", "%M", "-o"])
-        .arg(&rss_file)
-        .arg(fleet)
         .arg("deploy")
         .arg(fleet_toml)
         .args(["--connect", connect, "--format", "json"])
-        .env("XDG_CACHE_HOME", directory.join("cache"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let result = command
-        .output()
-        .with_context(|| format!("cannot run `{}`", process::display(&command)))?;
-    let elapsed = start.elapsed();
-    if !result.status.success() {
-        bail!(
-            "`{}` failed ({}): {}",
-            process::display(&command),
-            result.status,
-            String::from_utf8_lossy(&result.stderr).trim()
-        );
-    }
+        .env("XDG_CACHE_HOME", directory.join("cache"));
+    let (elapsed, rss, result) = time_with_peak_rss(command, &directory.join("peak-rss-kib"))?;
     let report: Value =
         serde_json::from_slice(&result.stdout).context("fleet deploy printed no JSON report")?;
     let created = report["nodes"].as_array().map_or(0, |nodes| {
@@ -757,10 +752,6 @@ fn time_deploy_10k(
     if created != 10_000 {
         bail!("fleet deploy created {created} of 10000 nodes");
     }
-    let rss = std::fs::read_to_string(&rss_file)
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .context("GNU time wrote no peak RSS")?;
     Ok((elapsed, rss))
 }
 

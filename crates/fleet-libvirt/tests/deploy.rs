@@ -10,20 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::*;
 use fleet_libvirt::{
-    Action, DeployOptions, DesiredFleet, DestroyOptions, Error, Event, Field, NodeState, Outcome,
-    Repair, StatusOptions, Step, names,
+    Action, DeployOptions, DestroyOptions, Error, Event, Field, NodeState, Outcome, Repair,
+    StatusOptions, Step, names,
 };
-
-fn fleet_of(
-    scratch: &Scratch,
-    fleet: &str,
-    nodes: Vec<fleet_libvirt::DesiredNode>,
-) -> DesiredFleet {
-    DesiredFleet {
-        target: scratch.target(fleet),
-        nodes,
-    }
-}
 
 fn actions(report: &fleet_libvirt::DeployReport) -> Vec<(String, String)> {
     summary(report)

@@ -7,20 +7,9 @@ mod common;
 
 use common::*;
 use fleet_libvirt::{
-    Action, DeployOptions, DesiredFleet, DestroyOptions, Error, KeptReason, KeptVolume, Outcome,
-    Repair, StatusOptions, names,
+    Action, DeployOptions, DestroyOptions, Error, KeptReason, KeptVolume, Outcome, Repair,
+    StatusOptions, names,
 };
-
-fn fleet_of(
-    scratch: &Scratch,
-    fleet: &str,
-    nodes: Vec<fleet_libvirt::DesiredNode>,
-) -> DesiredFleet {
-    DesiredFleet {
-        target: scratch.target(fleet),
-        nodes,
-    }
-}
 
 /// A raw volume made by hand in the fleet's pool.
 fn make_volume(session: &fleet_libvirt::Session, pool: &str, name: &str) {
@@ -406,13 +395,11 @@ fn only_an_unfinished_import_of_the_image_is_imported_again() {
     let report = deploy(&session, &fleet, &DeployOptions::default());
     let error = report.hosts[0].error.as_ref().map(ToString::to_string);
     assert!(
-        error
-            .as_deref()
-            .is_some_and(|error| {
-                error.contains(&format!(
+        error.as_deref().is_some_and(|error| {
+            error.contains(&format!(
             "volume {image} in pool fleet-imp is left alone: it is the base image of imp.p-1.qcow2"
         ))
-            }),
+        }),
         "{report:?}"
     );
 
