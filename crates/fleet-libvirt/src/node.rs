@@ -429,11 +429,15 @@ pub(crate) fn repairs(
     if observation.overlay.is_none() && owned.is_unfinished() {
         repairs.push(Repair::Overlay);
     }
-    let ignition_ok = observation.ignition_volume.as_ref().is_some_and(|volume| {
-        volume
-            .capacity_bytes
-            .is_none_or(|bytes| bytes == plan.node.ignition.len() as u64)
-    });
+    // An unfinished domain's Ignition volume may have been made but not filled when the run
+    // stopped (a new raw volume is zeros of the right size, and the guest would read those): it is
+    // written again. A finished one is judged by its size.
+    let ignition_ok = !owned.is_unfinished()
+        && observation.ignition_volume.as_ref().is_some_and(|volume| {
+            volume
+                .capacity_bytes
+                .is_none_or(|bytes| bytes == plan.node.ignition.len() as u64)
+        });
     if !ignition_ok {
         repairs.push(Repair::IgnitionVolume);
     }

@@ -642,10 +642,19 @@ fn a_killed_run_converges_with_nothing_orphaned() {
     );
     assert_every_node_volume_is_referenced_by_its_domain(&session, "crash");
 
+    // A run killed in the middle of the upload leaves c-2's Ignition volume as a new raw volume
+    // is: zeros of the right size. The guest must never boot with that.
+    let c_2_ignition = scratch.pool().join("crash.c-2.ign");
+    let length = std::fs::metadata(&c_2_ignition).unwrap().len();
+    std::fs::write(&c_2_ignition, vec![0_u8; length as usize]).unwrap();
+
     let status = session.status(&desired, &StatusOptions::default());
     let states: Vec<NodeState> = status.nodes.iter().map(|node| node.state).collect();
     assert_eq!(states[..3], [NodeState::ShutOff; 3]);
-    assert_eq!(status.nodes[1].repairs, [Repair::Start, Repair::Autostart]);
+    assert_eq!(
+        status.nodes[1].repairs,
+        [Repair::IgnitionVolume, Repair::Start, Repair::Autostart]
+    );
 
     let report = deploy(&session, &desired, &DeployOptions::default());
     assert_eq!(report.failed_nodes(), 0, "{report:?}");
@@ -663,7 +672,11 @@ fn a_killed_run_converges_with_nothing_orphaned() {
                 Repair::Start,
                 Repair::Autostart
             ])),
-            Some(Action::Repair(vec![Repair::Start, Repair::Autostart])),
+            Some(Action::Repair(vec![
+                Repair::IgnitionVolume,
+                Repair::Start,
+                Repair::Autostart
+            ])),
             Some(Action::Repair(vec![
                 Repair::IgnitionVolume,
                 Repair::Start,
@@ -671,6 +684,10 @@ fn a_killed_run_converges_with_nothing_orphaned() {
             ])),
             Some(Action::Unchanged)
         ]
+    );
+    assert_eq!(
+        std::fs::read(&c_2_ignition).unwrap(),
+        desired.nodes[1].ignition
     );
     for node in ["c-1", "c-2", "c-3", "c-4"] {
         let domain = connection(&session, "host-a")
