@@ -76,10 +76,20 @@ fn build_fresh() -> Result<PathBuf> {
     Ok(binary)
 }
 
-/// A `Command` for the `fleet` binary with a predictable environment (no colours, no user log level).
+/// A `Command` for the `fleet` binary with a predictable environment (no colours, no user log
+/// level, and its cache, where deploy remembers base image digests, beside the binary instead of in
+/// the user's home).
 pub fn fleet_command() -> Result<Command> {
-    let mut command = Command::new(fleet_binary()?);
-    command.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    let binary = fleet_binary()?;
+    let cache = binary.parent().map_or_else(
+        || PathBuf::from("fleet-tests-cache"),
+        |directory| directory.join("fleet-tests-cache"),
+    );
+    let mut command = Command::new(binary);
+    command
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .env("XDG_CACHE_HOME", cache);
     Ok(command)
 }
 

@@ -65,6 +65,15 @@ impl Virsh {
         Ok(guard)
     }
 
+    /// Define a domain from an XML file without starting it; the guard undefines it again.
+    pub fn define(&self, name: &str, definition: &Path) -> Result<DomainGuard> {
+        self.run([Path::new("define").as_os_str(), definition.as_os_str()])?;
+        Ok(DomainGuard {
+            virsh: self.clone(),
+            name: name.to_owned(),
+        })
+    }
+
     /// The domain's state (`running`, `shut off`, ...), `None` when no such domain exists.
     pub fn domain_state(&self, name: &str) -> Result<Option<String>> {
         if !self.domain_names()?.iter().any(|known| known == name) {

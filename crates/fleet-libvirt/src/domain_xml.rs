@@ -228,6 +228,72 @@ pub(crate) struct ObservedDomain {
     pub(crate) initrd: Option<String>,
     pub(crate) cmdline: Option<String>,
     pub(crate) metadata: Option<FleetMetadata>,
+    /// Every file the definition names (disk sources and their backing chains, the fw_cfg
+    /// file, console logs, kernel, firmware), and every pool volume it names as `(pool, volume)`:
+    /// what a volume must not be deleted under (see `volume_ownership`).
+    pub(crate) references: DomainReferences,
+}
+
+/// The files and pool volumes a domain definition refers to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DomainReferences {
+    pub(crate) files: Vec<String>,
+    pub(crate) pool_volumes: Vec<(String, String)>,
+}
+
+impl DomainReferences {
+    /// Walk the whole definition: `file`, `path`, `template` and absolute `dev` attributes anywhere
+    /// (disk sources, backing stores, fw_cfg entries, serial and console logs, NVRAM templates,
+    /// block devices), the text of elements
+    /// that hold a path, and `<source pool volume>` pairs of volume disks.
+    fn of(domain: &Element) -> DomainReferences {
+        let mut references = DomainReferences::default();
+        let mut pending = vec![domain];
+        while let Some(element) = pending.pop() {
+            for (name, value) in &element.attributes {
+                let names_a_file = match name.as_str() {
+                    "file" | "path" | "template" => !value.is_empty(),
+                    // Block disks (`<source dev='/dev/vg/x'/>`), not `<target dev='vda'/>`.
+                    "dev" => value.starts_with('/'),
+                    _ => false,
+                };
+                if names_a_file {
+                    references.files.push(value.clone());
+                }
+            }
+            if matches!(
+                element.name.as_str(),
+                "kernel" | "initrd" | "dtb" | "loader" | "nvram"
+            ) {
+                let text = element.text_content();
+                if !text.is_empty() {
+                    references.files.push(text);
+                }
+            }
+            if let (Some(pool), Some(volume)) =
+                (element.attribute("pool"), element.attribute("volume"))
+            {
+                references
+                    .pool_volumes
+                    .push((pool.to_owned(), volume.to_owned()));
+            }
+            pending.extend(element.elements());
+        }
+        references.files.sort();
+        references.files.dedup();
+        references.pool_volumes.sort();
+        references.pool_volumes.dedup();
+        references
+    }
+
+    /// Whether the definition refers to this volume, by path or by pool and name.
+    pub(crate) fn names_volume(&self, path: &str, pool: &str, volume: &str) -> bool {
+        self.files.iter().any(|file| file == path)
+            || self
+                .pool_volumes
+                .iter()
+                .any(|(named_pool, named_volume)| named_pool == pool && named_volume == volume)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -294,6 +360,7 @@ impl ObservedDomain {
             metadata: domain
                 .first("metadata")
                 .and_then(FleetMetadata::from_metadata),
+            references: DomainReferences::of(&domain),
         })
     }
 }
@@ -392,8 +459,55 @@ mod tests {
                 initrd: Some("/i".to_owned()),
                 cmdline: Some("console=ttyS0".to_owned()),
                 metadata: Some(metadata.clone()),
+                references: DomainReferences {
+                    files: vec![
+                        "/i".to_owned(),
+                        "/k".to_owned(),
+                        definition.console_log_path.to_owned(),
+                        definition.ignition_path.to_owned(),
+                        definition.disk_path.to_owned(),
+                    ],
+                    pool_volumes: Vec::new(),
+                },
             }
         );
+    }
+
+    /// A hand-made domain can name a volume in many places: each one counts.
+    #[test]
+    fn every_file_and_volume_a_domain_names_is_a_reference() {
+        let xml = "<domain type='kvm'><name>web-01</name>\
+            <os><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>\
+            <nvram template='/usr/share/OVMF/OVMF_VARS.fd'>/var/lib/libvirt/nvram/web.fd</nvram></os>\
+            <devices>\
+            <disk type='file' device='disk'><source file='/pool/FLEET.web-01.qcow2'/>\
+              <backingStore type='file'><source file='/pool/fleet-base-1.qcow2'/></backingStore></disk>\
+            <disk type='volume' device='cdrom'><source pool='isos' volume='seed.iso'/></disk>\
+            <disk type='block' device='disk'><source dev='/dev/vg/web'/></disk>\
+            <console type='file'><source path='/pool/FLEET.web-01.console.log'/></console>\
+            <serial type='pty'><log file='/var/log/web.log'/></serial>\
+            </devices></domain>";
+        let references = ObservedDomain::parse(xml).unwrap().references;
+        assert_eq!(
+            references.files,
+            [
+                "/dev/vg/web",
+                "/pool/FLEET.web-01.console.log",
+                "/pool/FLEET.web-01.qcow2",
+                "/pool/fleet-base-1.qcow2",
+                "/usr/share/OVMF/OVMF_CODE.fd",
+                "/usr/share/OVMF/OVMF_VARS.fd",
+                "/var/lib/libvirt/nvram/web.fd",
+                "/var/log/web.log",
+            ]
+        );
+        assert_eq!(
+            references.pool_volumes,
+            [("isos".to_owned(), "seed.iso".to_owned())]
+        );
+        assert!(references.names_volume("/pool/FLEET.web-01.qcow2", "fleet-x", "other"));
+        assert!(references.names_volume("/elsewhere", "isos", "seed.iso"));
+        assert!(!references.names_volume("/pool/FLEET.web-01.ign", "fleet-x", "FLEET.web-01.ign"));
     }
 
     #[test]

@@ -1,23 +1,28 @@
 //! The engine: `deploy`, `status` and `destroy` over a session, hosts prepared in parallel, nodes run in parallel wave by wave.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use virt::storage_vol::StorageVol;
+
+use crate::base_image::ImageInfo;
 use crate::desired::{DesiredFleet, DesiredNode, FleetTarget, names};
 use crate::domain_xml::Hypervisor;
 use crate::error::Error;
-use crate::host::{self, HostContext, ImageInfo, Preparation};
+use crate::host::{self, HostContext, Preparation};
+use crate::image_digest::ImageDigestCache;
 use crate::node::{self, DomainObservation, NodePlan, Observation};
 use crate::ops;
 use crate::report::{
-    Action, DeployReport, DestroyReport, Difference, Event, Field, HostReport, NodeReport,
-    NodeState, NodeStatus, Outcome, StatusReport, Step, StrayDomain, TeardownReport,
+    Action, DeployReport, DestroyReport, Difference, Event, Field, HostReport, KeptReason,
+    KeptVolume, NodeReport, NodeState, NodeStatus, Outcome, StatusReport, Step, StrayDomain,
+    TeardownReport,
 };
 use crate::session::{HostSlot, Session};
 use crate::storage_xml::ObservedVolume;
 use crate::uri;
+use crate::volume_ownership::{self, VolumeAt};
 use crate::waves::WaveGate;
 
 /// How `deploy` works.
@@ -29,6 +34,9 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Rebuild changed nodes (teardown, then create) instead of only reporting them.
     pub replace: bool,
+    /// Where the base image's digest is remembered between runs (see `ImageDigestCache`);
+    /// `None` hashes the image on every run.
+    pub image_digest_cache: Option<ImageDigestCache>,
 }
 
 impl Default for DeployOptions {
@@ -37,6 +45,7 @@ impl Default for DeployOptions {
             jobs: 8,
             dry_run: false,
             replace: false,
+            image_digest_cache: None,
         }
     }
 }
@@ -59,9 +68,13 @@ pub struct DestroyOptions {
     pub jobs: usize,
     /// Also delete imported base images no remaining volume is backed by.
     pub purge_image: bool,
-    /// Also remove this fleet's domains that no desired node accounts for, and any volume with
-    /// the fleet's prefix (whole-fleet destroy). Leave off when destroying selected nodes.
+    /// Also remove this fleet's domains that no desired node accounts for, and report the volumes
+    /// with the fleet's prefix that no domain of the fleet accounts for (whole-fleet destroy).
+    /// Leave off when destroying selected nodes.
     pub include_strays: bool,
+    /// Where the base image's digest may be remembered: with `purge_image`, the image the fleet
+    /// names is one fleet may delete (see `volume_ownership`).
+    pub image_digest_cache: Option<ImageDigestCache>,
 }
 
 impl Default for DestroyOptions {
@@ -70,6 +83,7 @@ impl Default for DestroyOptions {
             jobs: 8,
             purge_image: false,
             include_strays: true,
+            image_digest_cache: None,
         }
     }
 }
@@ -95,7 +109,7 @@ impl Session {
         on_event: OnEvent<'_>,
     ) -> DeployReport {
         let target = &desired.target;
-        let image = ImageInfo::read(&target.image);
+        let image = ImageInfo::read(&target.image, options.image_digest_cache.as_ref());
         let preparation = Preparation {
             create_missing: !options.dry_run,
             image: image.as_ref().ok(),
@@ -103,6 +117,7 @@ impl Session {
             require_network: true,
             // Finding a node on another host than its placement needs every host's domains.
             scan: self.hosts.len() > 1,
+            refresh: !options.dry_run,
         };
         // Hosts without nodes are only looked at (a node may have moved away from them): no pool
         // and no image import there.
@@ -117,6 +132,7 @@ impl Session {
             resolve_hypervisor: false,
             require_network: false,
             scan: true,
+            refresh: false,
         };
         let preparation_of = |host: &str| {
             if hosts_with_nodes.contains(host) {
@@ -169,6 +185,7 @@ impl Session {
             resolve_hypervisor: true,
             require_network: false,
             scan: true,
+            refresh: false,
         };
         let no_events = |_: Event<'_>| {};
         let contexts = self.prepare_hosts(target, &|_| preparation, options.jobs, &no_events);
@@ -218,6 +235,8 @@ impl Session {
             resolve_hypervisor: false,
             require_network: false,
             scan: true,
+            // Console logs are files qemu made: a refresh makes them volumes teardown can delete.
+            refresh: true,
         };
         let contexts = self.prepare_hosts(target, &|_| preparation, options.jobs, on_event);
 
@@ -258,47 +277,73 @@ impl Session {
             }
         }
 
-        let mut nodes = run_parallel(&work, options.jobs, &|(host, node, mac)| {
+        let torn_down = run_parallel(&work, options.jobs, &|(host, node, mac)| {
             teardown_node(&contexts, target, host, node, mac.clone(), on_event)
         });
+        let mut nodes = Vec::with_capacity(torn_down.len());
+        let mut kept_volumes = Vec::new();
+        let mut backing_paths: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (report, left) in torn_down {
+            for (volume, reason) in left.kept {
+                kept_volumes.push(KeptVolume {
+                    host: report.host.clone(),
+                    volume,
+                    reason,
+                });
+            }
+            if let Some((host, _)) = contexts.get_key_value(&report.host) {
+                backing_paths
+                    .entry(host.as_str())
+                    .or_default()
+                    .extend(left.backing_paths);
+            }
+            nodes.push(report);
+        }
 
-        // Per host: console logs (visible after a refresh), leftovers, base images.
+        // The image the fleet names is one it may purge: its volume name, when the file is there.
+        let own_image = if options.purge_image {
+            match ImageInfo::read(&target.image, options.image_digest_cache.as_ref()) {
+                Ok(ImageInfo::File { sha256, .. }) => Some(names::base_image_volume(&sha256)),
+                Ok(ImageInfo::Volume(_)) => None,
+                Err(error) => {
+                    tracing::info!(%error, "the fleet's image cannot be read; only the images of destroyed nodes are purged");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        // Per host: what is left with the fleet's names, base images, the pool.
         let hosts: Vec<&String> = contexts.keys().collect();
+        let no_backing = BTreeSet::new();
         let finals = run_parallel(&hosts, options.jobs, &|host| {
-            let torn_down: Vec<&str> = nodes
-                .iter()
-                .filter(|report| &report.host == *host && report.error.is_none())
-                .map(|report| report.node.as_str())
-                .collect();
-            finish_host_teardown(&contexts, target, host, &torn_down, options)
+            let proven_images = ProvenImages {
+                backing_paths: backing_paths.get(host.as_str()).unwrap_or(&no_backing),
+                own_image: own_image.as_deref(),
+            };
+            finish_host_teardown(
+                &contexts,
+                target,
+                host,
+                &kept_volumes,
+                proven_images,
+                options,
+            )
         });
         let mut purged_images = Vec::new();
-        let mut deleted_leftovers = Vec::new();
         let mut removed_pools = Vec::new();
         let mut host_errors: BTreeMap<String, Error> = BTreeMap::new();
         for (host, result) in hosts.iter().zip(finals) {
             match result {
                 Ok(finished) => {
-                    for (node, volume) in finished.console_logs {
-                        if let Some(report) = nodes
-                            .iter_mut()
-                            .find(|report| &report.host == *host && report.node == node)
-                        {
-                            report.deleted_volumes.push(volume);
-                        }
-                    }
                     purged_images.extend(
                         finished
                             .purged_images
                             .into_iter()
                             .map(|volume| ((*host).clone(), volume)),
                     );
-                    deleted_leftovers.extend(
-                        finished
-                            .leftovers
-                            .into_iter()
-                            .map(|volume| ((*host).clone(), volume)),
-                    );
+                    kept_volumes.extend(finished.kept);
                     if finished.removed_pool {
                         removed_pools.push(((*host).clone(), target.pool_name.clone()));
                     }
@@ -314,11 +359,13 @@ impl Session {
                 report.error = host_errors.remove(&report.host);
             }
         }
+        kept_volumes.sort_by(|a, b| (&a.host, &a.volume).cmp(&(&b.host, &b.volume)));
+        kept_volumes.dedup_by(|a, b| a.host == b.host && a.volume == b.volume);
         DestroyReport {
             hosts: host_reports,
             nodes,
             purged_images,
-            deleted_leftovers,
+            kept_volumes,
             removed_pools,
         }
     }
@@ -591,16 +638,7 @@ fn deploy_node(
         action: Some(&action),
     });
     if let Action::Conflict = action {
-        let owner = match observation.domain {
-            DomainObservation::Foreign { owner } => owner,
-            DomainObservation::Missing | DomainObservation::Owned(_) => None,
-        };
-        let error = Error::ForeignDomain {
-            domain: node.name.clone(),
-            fleet: target.name.clone(),
-            owner,
-        };
-        return fail(Some(action), Step::Observe, error);
+        return fail(Some(action), Step::Observe, conflict(&plan, &observation));
     }
     if options.dry_run {
         on_event(Event::NodeFinished { node: name, host });
@@ -641,6 +679,27 @@ fn deploy_node(
     }
 }
 
+/// Why a node is in conflict: a domain of its name that is not this fleet's, or volumes of its
+/// names that no domain of the fleet accounts for.
+fn conflict(plan: &NodePlan<'_>, observation: &Observation) -> Error {
+    match &observation.domain {
+        DomainObservation::Foreign { owner } => Error::ForeignDomain {
+            domain: plan.node.name.clone(),
+            fleet: plan.target.name.clone(),
+            owner: owner.clone(),
+        },
+        DomainObservation::Missing | DomainObservation::Owned(_) => Error::VolumeKept {
+            volume: node::unproven_volume(plan, observation)
+                .unwrap_or(&plan.overlay_name)
+                .to_owned(),
+            pool: plan.target.pool_name.clone(),
+            reason: KeptReason::Unproven {
+                fleet: plan.target.name.clone(),
+            },
+        },
+    }
+}
+
 /// Rebuild a changed node: remove it here (and from hosts it moved away from), then create it.
 fn replace(
     contexts: &Contexts<'_>,
@@ -653,18 +712,47 @@ fn replace(
 ) -> Result<(), node::StepError> {
     let target = plan.target;
     let node = plan.node;
+    let removing = |error| (Step::Remove, error);
     on_step(Step::Remove);
-    if let DomainObservation::Owned(owned) = &observation.domain {
-        ops::stop_and_undefine(&owned.domain, &node.name).map_err(|error| (Step::Remove, error))?;
-    }
+    let owned = match &observation.domain {
+        DomainObservation::Owned(owned) => Some(owned.as_ref()),
+        DomainObservation::Missing | DomainObservation::Foreign { .. } => None,
+    };
+    // The old disk and Ignition may go only when the domain shows they are fleet's and no other
+    // domain uses them: checked before anything is touched, so a refusal leaves the node running.
+    let mut doomed = Vec::new();
     if let Some(pool) = context
         .pool_on(connect, &target.pool_name)
-        .map_err(|error| (Step::Remove, error))?
+        .map_err(removing)?
     {
-        for volume in [&plan.overlay_name, &plan.ignition_name] {
-            ops::delete_volume_if_present(&pool, volume, context.uri())
-                .map_err(|error| (Step::Remove, error))?;
+        for name in [&plan.overlay_name, &plan.ignition_name] {
+            if let Some(volume) =
+                node::deletable_node_volume_or_fail(context, &pool, owned, name, target)
+                    .map_err(removing)?
+            {
+                doomed.push((name, volume));
+            }
         }
+    }
+    if let Some(owned) = owned {
+        // Down and without autostart: killed from here on, the domain is an unfinished one the
+        // next deploy completes (see `node::repairs`).
+        ops::stop(&owned.domain, &node.name).map_err(removing)?;
+        if owned.persistent {
+            owned.domain.set_autostart(false).map_err(|error| {
+                removing(Error::libvirt(
+                    format!("clearing autostart of domain {}", node.name),
+                    &error,
+                ))
+            })?;
+        }
+    }
+    // Deleted while the domain that proves they are fleet's still exists.
+    for (name, volume) in doomed {
+        ops::delete_volume(&volume, name, context.uri()).map_err(removing)?;
+    }
+    if let Some(owned) = owned {
+        ops::undefine(&owned.domain, &node.name).map_err(removing)?;
     }
     // A MAC change leaves the old MAC's reservation on the node's address: remove it, or the new
     // reservation would see its address taken.
@@ -700,16 +788,17 @@ fn replace(
                 continue;
             };
             let old_connect = old_context.connections.get();
-            node::teardown(
+            let removed = node::teardown(
                 old_context,
                 old_connect,
                 target,
                 &node.name,
                 Some(node.mac.to_string()),
             )
-            .map_err(|error| (Step::Remove, error))?;
-            delete_console_logs(old_context, target, &[node.name.as_str()])
-                .map_err(|error| (Step::Remove, error))?;
+            .map_err(removing)?;
+            for (volume, reason) in removed.kept {
+                tracing::warn!(node = %node.name, host = %old_host, %volume, %reason, "volume left on the old host");
+            }
         }
     }
     Ok(())
@@ -747,6 +836,9 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         DomainObservation::Missing => {
             status.state = NodeState::Missing;
             status.drift.extend(moved);
+            if node::unproven_volume(&plan, &observation).is_some() {
+                status.error = Some(conflict(&plan, &observation));
+            }
         }
         DomainObservation::Foreign { owner } => {
             status.state = NodeState::Foreign;
@@ -772,6 +864,13 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
     status
 }
 
+/// What a node's teardown left for its host's finish: volumes kept, images its overlays used.
+#[derive(Debug, Default)]
+struct LeftByTeardown {
+    kept: Vec<(String, KeptReason)>,
+    backing_paths: Vec<String>,
+}
+
 fn teardown_node(
     contexts: &Contexts<'_>,
     target: &FleetTarget,
@@ -779,7 +878,7 @@ fn teardown_node(
     node: &str,
     mac: Option<String>,
     on_event: OnEvent<'_>,
-) -> TeardownReport {
+) -> (TeardownReport, LeftByTeardown) {
     let mut report = TeardownReport {
         node: node.to_owned(),
         host: host.to_owned(),
@@ -788,6 +887,7 @@ fn teardown_node(
         removed_reservation: false,
         error: None,
     };
+    let mut left = LeftByTeardown::default();
     on_event(Event::NodeStarted {
         node,
         host,
@@ -802,7 +902,7 @@ fn teardown_node(
             error: &error,
         });
         report.error = Some(error);
-        return report;
+        return (report, left);
     };
     on_event(Event::NodeStep {
         node,
@@ -814,6 +914,8 @@ fn teardown_node(
             report.removed_domain = removed.domain;
             report.deleted_volumes = removed.volumes;
             report.removed_reservation = removed.reservation;
+            left.kept = removed.kept;
+            left.backing_paths = removed.backing_paths;
             on_event(Event::NodeFinished { node, host });
         }
         Err(error) => {
@@ -826,49 +928,32 @@ fn teardown_node(
             report.error = Some(error);
         }
     }
-    report
+    (report, left)
 }
 
 #[derive(Debug, Default)]
 struct FinishedHost {
-    /// (node, console log volume) deleted.
-    console_logs: Vec<(String, String)>,
     purged_images: Vec<String>,
-    leftovers: Vec<String>,
+    kept: Vec<KeptVolume>,
     removed_pool: bool,
 }
 
-/// Delete the console logs of nodes removed from a host (after a refresh makes them volumes).
-fn delete_console_logs(
-    context: &HostContext<'_>,
-    target: &FleetTarget,
-    nodes: &[&str],
-) -> Result<Vec<(String, String)>, Error> {
-    let connect = context.connections.get();
-    let Some(pool) = context.pool_on(connect, &target.pool_name)? else {
-        return Ok(Vec::new());
-    };
-    ops::refresh_pool(&pool, &target.pool_name, &context.pool_gate)?;
-    let mut deleted = Vec::new();
-    for node in nodes {
-        let volume = names::console_log_volume(&target.name, node);
-        let deleted_volume = ops::delete_volume_if_present(&pool, &volume, context.uri())?;
-        // The test driver's refresh does not look at the directory: on a local connection the
-        // file itself is removed.
-        let deleted_file = uri::is_local(context.uri())
-            && ops::remove_local_file(Path::new(&context.volume_path(&volume)))?;
-        if deleted_volume || deleted_file {
-            deleted.push(((*node).to_owned(), volume));
-        }
-    }
-    Ok(deleted)
+/// The base images a destroy may purge on a host (see `volume_ownership`): those its deleted
+/// overlays were made from, and the one the fleet names.
+#[derive(Debug, Clone, Copy)]
+struct ProvenImages<'a> {
+    backing_paths: &'a BTreeSet<String>,
+    own_image: Option<&'a str>,
 }
 
+/// After the nodes of a host are gone: report what is left with the fleet's names, purge the base
+/// images fleet may, and remove a pool a whole-fleet purge left empty.
 fn finish_host_teardown(
     contexts: &Contexts<'_>,
     target: &FleetTarget,
     host: &str,
-    torn_down: &[&str],
+    already_kept: &[KeptVolume],
+    proven_images: ProvenImages<'_>,
     options: &DestroyOptions,
 ) -> Result<FinishedHost, Error> {
     let Some(Ok(context)) = contexts.get(host) else {
@@ -878,35 +963,66 @@ fn finish_host_teardown(
     let Some(pool) = context.pool_on(connect, &target.pool_name)? else {
         return Ok(FinishedHost::default());
     };
-    let mut finished = FinishedHost {
-        console_logs: delete_console_logs(context, target, torn_down)?,
-        ..FinishedHost::default()
-    };
+    let mut finished = FinishedHost::default();
     if !options.include_strays && !options.purge_image {
         return Ok(finished);
     }
-    let volumes = pool.list_volumes().map_err(|error| {
-        Error::libvirt(
-            format!("listing volumes of pool {}", target.pool_name),
-            &error,
-        )
-    })?;
-    if options.include_strays {
-        let prefix = names::fleet_volume_prefix(&target.name);
-        for volume in volumes.iter().filter(|volume| volume.starts_with(&prefix)) {
-            if ops::delete_volume_if_present(&pool, volume, context.uri())? {
-                finished.leftovers.push(volume.clone());
-            }
-        }
-    }
-    if options.purge_image {
-        let remaining = pool.list_volumes().map_err(|error| {
+    let list_volumes = || {
+        pool.list_volumes().map_err(|error| {
             Error::libvirt(
                 format!("listing volumes of pool {}", target.pool_name),
                 &error,
             )
-        })?;
-        let mut backing_paths = BTreeSet::new();
+        })
+    };
+    let volume_at = |name: &str| -> Result<Option<(StorageVol, String)>, Error> {
+        match ops::lookup_volume(&pool, name)? {
+            Some(volume) => {
+                let path = ops::volume_path(&volume, name)?;
+                Ok(Some((volume, path)))
+            }
+            None => Ok(None),
+        }
+    };
+    if options.include_strays {
+        // Every domain of the fleet has been torn down with its volumes: what still carries the
+        // fleet's prefix was not shown to be fleet's (or another domain uses it), and stays.
+        let prefix = names::fleet_volume_prefix(&target.name);
+        for volume in list_volumes()?
+            .into_iter()
+            .filter(|volume| volume.starts_with(&prefix))
+        {
+            if already_kept
+                .iter()
+                .any(|kept| kept.host == host && kept.volume == volume)
+            {
+                continue;
+            }
+            let Some((_, path)) = volume_at(&volume)? else {
+                continue;
+            };
+            let at = VolumeAt {
+                name: &volume,
+                pool: &target.pool_name,
+                path: &path,
+            };
+            let reason = match volume_ownership::may_delete_unused(at, context.volume_users()?, "")
+            {
+                Err(in_use) => in_use,
+                Ok(()) => KeptReason::Unproven {
+                    fleet: target.name.clone(),
+                },
+            };
+            finished.kept.push(KeptVolume {
+                host: host.to_owned(),
+                volume,
+                reason,
+            });
+        }
+    }
+    if options.purge_image {
+        let remaining = list_volumes()?;
+        let mut backed_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for volume in &remaining {
             let Some(handle) = ops::lookup_volume(&pool, volume)? else {
                 continue;
@@ -918,42 +1034,58 @@ fn finish_host_teardown(
                 .ok()
                 .and_then(|observed| observed.backing_path)
             {
-                backing_paths.insert(backing);
+                backed_by.entry(backing).or_default().push(volume.clone());
             }
         }
         for volume in remaining
             .iter()
             .filter(|volume| volume.starts_with(names::BASE_IMAGE_PREFIX))
         {
-            let Some(handle) = ops::lookup_volume(&pool, volume)? else {
+            let Some((handle, path)) = volume_at(volume)? else {
                 continue;
             };
-            let path = ops::volume_path(&handle, volume)?;
-            if backing_paths.contains(&path) {
-                tracing::info!(%volume, "base image still backs other volumes; kept");
-                continue;
-            }
-            if ops::delete_volume_if_present(&pool, volume, context.uri())? {
-                finished.purged_images.push(volume.clone());
+            let proven = proven_images.backing_paths.contains(&path)
+                || proven_images.own_image == Some(volume.as_str());
+            let at = VolumeAt {
+                name: volume,
+                pool: &target.pool_name,
+                path: &path,
+            };
+            let verdict = if !proven {
+                Err(KeptReason::NotThisFleetsImage {
+                    fleet: target.name.clone(),
+                })
+            } else if let Some(volumes) = backed_by.get(&path) {
+                Err(KeptReason::BacksVolumes {
+                    volumes: volumes.clone(),
+                })
+            } else {
+                volume_ownership::may_delete_unused(at, context.volume_users()?, "")
+            };
+            match verdict {
+                Ok(()) => {
+                    ops::delete_volume(&handle, volume, context.uri())?;
+                    finished.purged_images.push(volume.clone());
+                }
+                Err(reason) => {
+                    tracing::info!(%volume, %reason, "base image kept");
+                    finished.kept.push(KeptVolume {
+                        host: host.to_owned(),
+                        volume: volume.clone(),
+                        reason,
+                    });
+                }
             }
         }
         // A whole-fleet purge that leaves the pool empty removes the pool too: nothing of the
         // fleet stays behind, and nothing else was in it.
-        if options.include_strays {
-            let left = pool.list_volumes().map_err(|error| {
-                Error::libvirt(
-                    format!("listing volumes of pool {}", target.pool_name),
-                    &error,
-                )
-            })?;
-            if left.is_empty() {
-                ops::remove_pool(&pool, &target.pool_name)?;
-                if uri::is_local(context.uri()) {
-                    // The test driver only pretends to remove the directory.
-                    let _ = std::fs::remove_dir(&context.pool.path);
-                }
-                finished.removed_pool = true;
+        if options.include_strays && list_volumes()?.is_empty() {
+            ops::remove_pool(&pool, &target.pool_name)?;
+            if uri::is_local(context.uri()) {
+                // The test driver only pretends to remove the directory.
+                let _ = std::fs::remove_dir(&context.pool.path);
             }
+            finished.removed_pool = true;
         }
     }
     Ok(finished)

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use virt::error::ErrorNumber;
 
+use crate::report::KeptReason;
+
 /// Everything that can go wrong while provisioning.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -90,6 +92,17 @@ pub enum Error {
     #[error("cannot read the XML libvirt returned for {what}: {message}")]
     Xml { what: String, message: String },
 
+    /// A volume fleet would replace or delete is not provably its own, or another domain uses it.
+    #[error(
+        "volume {volume} in pool {pool} is left alone: {reason}; {}",
+        advice(reason, pool, volume)
+    )]
+    VolumeKept {
+        volume: String,
+        pool: String,
+        reason: KeptReason,
+    },
+
     /// A node started but libvirt reports it in another state.
     #[error("domain {domain} was started but is {state}")]
     NotRunning { domain: String, state: String },
@@ -110,6 +123,20 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// What the user can do about a volume fleet leaves alone.
+fn advice(reason: &KeptReason, pool: &str, volume: &str) -> String {
+    match reason {
+        KeptReason::InUse { .. } | KeptReason::BacksVolumes { .. } => {
+            "free it first, or rename the node".to_owned()
+        }
+        KeptReason::Unproven { .. }
+        | KeptReason::NotThisFleetsImage { .. }
+        | KeptReason::OtherContent => format!(
+            "if nothing needs it, delete it (virsh vol-delete --pool {pool} {volume}), or rename the node"
+        ),
     }
 }
 

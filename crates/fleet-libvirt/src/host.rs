@@ -1,83 +1,31 @@
 //! Per-host preparation shared by a host's nodes: the hypervisor type, the network, the storage pool, the base image and the domains fleet already owns there.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::sync::{OnceLock, RwLock};
 
 use fleet_spec::DomainType;
-use sha2::{Digest, Sha256};
 use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 use virt::sys;
 
-use crate::desired::{BaseImage, FleetTarget, hex, names};
+use crate::base_image::{ImageInfo, open_regular_file};
+use crate::desired::FleetTarget;
 use crate::domain_xml::{FleetMetadata, Hypervisor, METADATA_NAMESPACE};
 use crate::error::{Error, is_not_found};
 use crate::network_xml::{DhcpHost, ObservedNetwork};
 use crate::ops::{self, Payload, PoolAccess};
-use crate::report::{HostStep, NodeState};
+use crate::report::{HostStep, KeptReason, NodeState};
 use crate::session::HostConnections;
-use crate::storage_xml::{self, ObservedPool};
+use crate::storage_xml::{self, ObservedPool, ObservedVolume};
+use crate::volume_ownership::{self, VolumeAt, VolumeUsers};
 use crate::xml::Element;
 
 /// Bytes of the base image written last and compared to tell a complete import from one cut short.
 const IMAGE_HEAD_BYTES: u64 = 64 * 1024;
-
-/// The base image as the engine uses it, hashed once per run.
-#[derive(Debug, Clone)]
-pub(crate) enum ImageInfo {
-    File {
-        path: PathBuf,
-        sha256: String,
-        length: u64,
-    },
-    Volume(String),
-}
-
-impl ImageInfo {
-    /// Hash a local image file (streamed; a Fedora CoreOS image is about 1.5 GiB).
-    pub(crate) fn read(image: &BaseImage) -> Result<ImageInfo, Error> {
-        match image {
-            BaseImage::Volume(volume) => Ok(ImageInfo::Volume(volume.clone())),
-            BaseImage::File(path) => {
-                let unreadable = |error: std::io::Error| Error::BaseImageUnreadable {
-                    path: path.clone(),
-                    message: error.to_string(),
-                };
-                let mut file = File::open(path).map_err(unreadable)?;
-                let mut hasher = Sha256::new();
-                let mut buffer = vec![0_u8; 1 << 20];
-                let mut length = 0_u64;
-                loop {
-                    let read = match file.read(&mut buffer) {
-                        Ok(0) => break,
-                        Ok(read) => read,
-                        Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(error) => return Err(unreadable(error)),
-                    };
-                    hasher.update(&buffer[..read]);
-                    length += read as u64;
-                }
-                Ok(ImageInfo::File {
-                    path: path.clone(),
-                    sha256: hex(&hasher.finalize()),
-                    length,
-                })
-            }
-        }
-    }
-
-    fn volume_name(&self) -> String {
-        match self {
-            ImageInfo::File { sha256, .. } => names::base_image_volume(sha256),
-            ImageInfo::Volume(volume) => volume.clone(),
-        }
-    }
-}
 
 /// What preparation may do and what it must look at.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +40,9 @@ pub(crate) struct Preparation<'a> {
     pub(crate) require_network: bool,
     /// List the domains fleet owns on the host (moves, strays, destroy).
     pub(crate) scan: bool,
+    /// Refresh the pool first, so that files libvirt did not create (console logs) are volumes
+    /// (deploy and destroy, which may delete them).
+    pub(crate) refresh: bool,
 }
 
 /// A fleet domain found by the scan.
@@ -136,6 +87,8 @@ pub(crate) struct HostContext<'s> {
     pub(crate) fleet_domains: BTreeMap<String, ScannedDomain>,
     pub(crate) pool_created: bool,
     pub(crate) image_imported: bool,
+    /// What every domain on the host refers to, read the first time a deletion needs it.
+    volume_users: OnceLock<Result<VolumeUsers, String>>,
 }
 
 impl HostContext<'_> {
@@ -162,6 +115,20 @@ impl HostContext<'_> {
             gate: &self.pool_gate,
             upload_unsupported: &self.upload_unsupported,
         }
+    }
+
+    /// What every domain on the host refers to (read once per run, on first use): no volume
+    /// another domain uses is ever deleted.
+    pub(crate) fn volume_users(&self) -> Result<&VolumeUsers, Error> {
+        self.volume_users
+            .get_or_init(|| {
+                VolumeUsers::read(self.connections.get()).map_err(|error| error.to_string())
+            })
+            .as_ref()
+            .map_err(|message| Error::Libvirt {
+                operation: "reading which volumes the host's domains use".to_owned(),
+                message: message.clone(),
+            })
     }
 
     /// Where a volume of the pool lives on the host.
@@ -231,7 +198,7 @@ pub(crate) fn prepare<'s>(
         }
     };
     if let Some(pool) = &pool
-        && preparation.create_missing
+        && preparation.refresh
         && pool_state.exists
     {
         // Files created outside libvirt (an earlier run's console logs) become volumes.
@@ -296,6 +263,7 @@ pub(crate) fn prepare<'s>(
         fleet_domains,
         pool_created,
         image_imported,
+        volume_users: OnceLock::new(),
     })
 }
 
@@ -469,19 +437,43 @@ fn ensure_base_image(
         } => (path, *length, sha256),
     };
     if let Some(existing) = existing {
-        let complete =
-            image_volume_is_complete(connect, connection_uri, &existing, &volume_name, path)?;
+        let head = image_volume_head(connect, connection_uri, &existing, &volume_name, path)?;
         let volume_path = ops::volume_path(&existing, &volume_name)?;
-        if complete {
-            return Ok((volume_path, false));
+        match head {
+            ImageHead::Complete => return Ok((volume_path, false)),
+            ImageHead::CutShort => {}
+            ImageHead::Other => {
+                return Err(Error::VolumeKept {
+                    volume: volume_name,
+                    pool: pool_name.to_owned(),
+                    reason: KeptReason::OtherContent,
+                });
+            }
         }
         tracing::info!(volume = %volume_name, "base image volume is incomplete; importing it again");
         if !may_import {
             return Ok((volume_path, true));
         }
-        existing.delete(0).map_err(|error| {
-            Error::libvirt(format!("deleting incomplete volume {volume_name}"), &error)
-        })?;
+        // fleet's own unfinished import (its name is this image's digest, its head still the
+        // zeros fleet writes last), but a domain or an overlay may use it all the same.
+        let users = VolumeUsers::read(connect)?;
+        let at = VolumeAt {
+            name: &volume_name,
+            pool: pool_name,
+            path: &volume_path,
+        };
+        let verdict = match volumes_backed_by(pool, &volume_path)? {
+            volumes if !volumes.is_empty() => Err(KeptReason::BacksVolumes { volumes }),
+            _ => volume_ownership::may_delete_unused(at, &users, ""),
+        };
+        if let Err(reason) = verdict {
+            return Err(Error::VolumeKept {
+                volume: volume_name,
+                pool: pool_name.to_owned(),
+                reason,
+            });
+        }
+        ops::delete_volume(&existing, &volume_name, connection_uri)?;
     } else if !may_import {
         let predicted = Path::new(&read_pool(pool, pool_name)?.path)
             .join(&volume_name)
@@ -495,8 +487,6 @@ fn ensure_base_image(
         pool,
         &volume_name,
         &storage_xml::raw_volume(&volume_name, length, false),
-        connection_uri,
-        ops::Leftover::Absent,
     )?;
     let payload = Payload::FileHeadLast {
         path,
@@ -510,16 +500,50 @@ fn ensure_base_image(
     Ok((ops::volume_path(&volume, &volume_name)?, true))
 }
 
-fn image_volume_is_complete(
+/// Volumes of the pool whose backing store is the file at `path`, sorted.
+fn volumes_backed_by(pool: &StoragePool, path: &str) -> Result<Vec<String>, Error> {
+    let names = pool
+        .list_volumes()
+        .map_err(|error| Error::libvirt("listing the volumes of the pool", &error))?;
+    let mut backed = Vec::new();
+    for name in names {
+        let Some(volume) = ops::lookup_volume(pool, &name)? else {
+            continue;
+        };
+        let backing = volume
+            .xml_desc(0)
+            .ok()
+            .and_then(|xml| ObservedVolume::parse(&xml).ok())
+            .and_then(|observed| observed.backing_path);
+        if backing.as_deref() == Some(path) {
+            backed.push(name);
+        }
+    }
+    backed.sort();
+    Ok(backed)
+}
+
+/// What the head of an existing base image volume says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageHead {
+    /// It equals the image's: the import finished (the head is written last).
+    Complete,
+    /// Still zeros where the image has data: an import fleet did not finish.
+    CutShort,
+    /// Anything else: not something fleet made from this image.
+    Other,
+}
+
+fn image_volume_head(
     connect: &Connect,
     connection_uri: &str,
     volume: &StorageVol,
     volume_name: &str,
     file: &Path,
-) -> Result<bool, Error> {
+) -> Result<ImageHead, Error> {
     let mut expected = Vec::new();
-    File::open(file)
-        .and_then(|file| file.take(IMAGE_HEAD_BYTES).read_to_end(&mut expected))
+    open_regular_file(file)
+        .and_then(|(file, _)| file.take(IMAGE_HEAD_BYTES).read_to_end(&mut expected))
         .map_err(|error| Error::io("reading base image", file, error))?;
     match ops::read_volume_head(
         connect,
@@ -528,10 +552,14 @@ fn image_volume_is_complete(
         volume_name,
         expected.len() as u64,
     )? {
-        Some(head) => Ok(head == expected),
+        Some(head) if head == expected => Ok(ImageHead::Complete),
+        Some(head) if head.len() == expected.len() && head.iter().all(|byte| *byte == 0) => {
+            Ok(ImageHead::CutShort)
+        }
+        Some(_) => Ok(ImageHead::Other),
         // Nothing to compare with (a remote driver without download, or a test-driver volume
         // without a file): the content-derived name is all there is to trust.
-        None => Ok(true),
+        None => Ok(ImageHead::Complete),
     }
 }
 

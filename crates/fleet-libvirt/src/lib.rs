@@ -7,14 +7,18 @@
 //!
 //! Ownership: every domain fleet creates carries a `<metadata>` element in fleet's namespace
 //! naming the fleet and node; volumes are named from fleet and node (see [`names`]). A domain
-//! without this fleet's mark is never modified or deleted.
+//! without this fleet's mark is never modified or deleted. A volume is deleted only when fleet can
+//! prove it made it (its node's domain refers to it; see `volume_ownership`) and no other domain
+//! uses it.
 
+mod base_image;
 mod capacity;
 mod desired;
 mod domain_xml;
 mod engine;
 mod error;
 mod host;
+mod image_digest;
 mod network_xml;
 mod node;
 mod ops;
@@ -22,6 +26,7 @@ mod report;
 mod session;
 mod storage_xml;
 mod uri;
+mod volume_ownership;
 mod waves;
 mod xml;
 
@@ -30,9 +35,10 @@ pub use desired::{BaseImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget,
 pub use domain_xml::{Hypervisor, METADATA_NAMESPACE};
 pub use engine::{DeployOptions, DestroyOptions, OnEvent, StatusOptions};
 pub use error::Error;
+pub use image_digest::ImageDigestCache;
 pub use report::{
     Action, AddressSource, DeployReport, DestroyReport, Difference, Event, Field, HostReport,
-    HostStep, NodeReport, NodeState, NodeStatus, Outcome, Repair, StatusReport, Step, StrayDomain,
-    TeardownReport,
+    HostStep, KeptReason, KeptVolume, NodeReport, NodeState, NodeStatus, Outcome, Repair,
+    StatusReport, Step, StrayDomain, TeardownReport,
 };
 pub use session::{Session, SessionOptions};

@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 use virt::network::Network;
+use virt::storage_pool::StoragePool;
+use virt::storage_vol::StorageVol;
 use virt::sys;
 
 use crate::desired::{DesiredNode, FleetTarget, names, settings_sha256};
@@ -15,9 +17,12 @@ use crate::domain_xml::{
 use crate::error::{Error, is_not_running};
 use crate::host::HostContext;
 use crate::network_xml::{DhcpHost, ObservedNetwork};
-use crate::ops::{self, Leftover, Payload};
-use crate::report::{Action, AddressSource, Difference, Field, NodeState, Repair, Step};
+use crate::ops::{self, Payload};
+use crate::report::{
+    Action, AddressSource, Difference, Field, KeptReason, NodeState, Repair, Step,
+};
 use crate::storage_xml::{self, ObservedVolume};
+use crate::volume_ownership::{self, OwningDomain, VolumeAt};
 
 /// A node with the values derived from it once.
 #[derive(Debug)]
@@ -57,6 +62,31 @@ impl<'a> NodePlan<'a> {
         }
     }
 
+    /// The node's domain, referring to its volumes at the paths the pool gives them.
+    fn definition_xml(&self, context: &HostContext<'_>) -> String {
+        let node = self.node;
+        let metadata = self.metadata();
+        let disk_path = context.volume_path(&self.overlay_name);
+        let ignition_path = context.volume_path(&self.ignition_name);
+        let console_log_path =
+            context.volume_path(&names::console_log_volume(&self.target.name, &node.name));
+        DomainDefinition {
+            name: &node.name,
+            uuid: node.uuid,
+            hypervisor: self.hypervisor,
+            memory_mib: node.memory_mib,
+            vcpus: node.vcpus,
+            disk_path: &disk_path,
+            ignition_path: &ignition_path,
+            mac: node.mac,
+            network: &self.target.network,
+            console_log_path: &console_log_path,
+            direct_kernel_boot: self.target.direct_kernel_boot.as_ref(),
+            metadata: &metadata,
+        }
+        .to_xml()
+    }
+
     fn wanted_reservation(&self) -> Option<DhcpHost> {
         self.node
             .reserved_address
@@ -73,6 +103,24 @@ pub(crate) struct OwnedDomain {
     pub(crate) state: NodeState,
     pub(crate) persistent: bool,
     pub(crate) autostart: bool,
+}
+
+impl OwnedDomain {
+    /// Defined by fleet but never seen running to the end of a create: autostart is the last
+    /// thing fleet sets, and the domain is down (see `repairs`).
+    pub(crate) fn is_unfinished(&self) -> bool {
+        self.persistent
+            && !self.autostart
+            && matches!(self.state, NodeState::ShutOff | NodeState::Crashed)
+    }
+
+    /// The domain as the proof of ownership sees it (see `volume_ownership`).
+    pub(crate) fn as_owner(&self) -> OwningDomain<'_> {
+        OwningDomain {
+            name: &self.metadata.node,
+            references: &self.observed.references,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -348,6 +396,8 @@ pub(crate) fn differences(
                 .capacity_bytes
                 .map_or("unknown".to_owned(), format_gib),
         ),
+        // An unfinished domain's missing disk is made by a repair, not reported.
+        None if owned.is_unfinished() => {}
         None => differ(
             Field::DiskGib,
             node.disk_gib.to_string(),
@@ -376,11 +426,18 @@ pub(crate) fn repairs(
     if !owned.persistent {
         repairs.push(Repair::Persist);
     }
-    let ignition_ok = observation.ignition_volume.as_ref().is_some_and(|volume| {
-        volume
-            .capacity_bytes
-            .is_none_or(|bytes| bytes == plan.node.ignition.len() as u64)
-    });
+    if observation.overlay.is_none() && owned.is_unfinished() {
+        repairs.push(Repair::Overlay);
+    }
+    // An unfinished domain's Ignition volume may have been made but not filled when the run
+    // stopped (a new raw volume is zeros of the right size, and the guest would read those): it is
+    // written again. A finished one is judged by its size.
+    let ignition_ok = !owned.is_unfinished()
+        && observation.ignition_volume.as_ref().is_some_and(|volume| {
+            volume
+                .capacity_bytes
+                .is_none_or(|bytes| bytes == plan.node.ignition.len() as u64)
+        });
     if !ignition_ok {
         repairs.push(Repair::IgnitionVolume);
     }
@@ -397,7 +454,7 @@ pub(crate) fn repairs(
     // without it was interrupted between definition and start (or had autostart switched off),
     // and one that is not running is started.
     if owned.persistent && !owned.autostart {
-        if matches!(owned.state, NodeState::ShutOff | NodeState::Crashed) {
+        if owned.is_unfinished() {
             repairs.push(Repair::Start);
         }
         repairs.push(Repair::Autostart);
@@ -405,14 +462,18 @@ pub(crate) fn repairs(
     repairs
 }
 
-/// A leftover overlay (no domain uses it) fleet may reuse: same size, same base image.
-fn overlay_is_adoptable(
-    context: &HostContext<'_>,
-    plan: &NodePlan<'_>,
-    overlay: &ObservedVolume,
-) -> bool {
-    overlay.capacity_bytes == Some(plan.node.disk_gib << 30)
-        && overlay.backing_path.as_deref() == context.base_image_path.as_deref()
+/// A volume of the node that exists although the node has no domain on the host.
+pub(crate) fn unproven_volume<'p>(
+    plan: &'p NodePlan<'_>,
+    observation: &Observation,
+) -> Option<&'p str> {
+    if observation.overlay.is_some() {
+        Some(&plan.overlay_name)
+    } else if observation.ignition_volume.is_some() {
+        Some(&plan.ignition_name)
+    } else {
+        None
+    }
 }
 
 /// Decide what deploy does for the node.
@@ -436,32 +497,16 @@ pub(crate) fn decide(
     });
     match &observation.domain {
         DomainObservation::Foreign { .. } => Action::Conflict,
-        DomainObservation::Missing => {
-            if let Some(moved) = moved {
-                return changed(vec![moved]);
-            }
-            match &observation.overlay {
-                Some(overlay) if !overlay_is_adoptable(context, plan, overlay) => {
-                    changed(vec![Difference {
-                        field: Field::Disk,
-                        desired: format!(
-                            "{} GiB overlay of {}",
-                            plan.node.disk_gib,
-                            context
-                                .base_image_path
-                                .as_deref()
-                                .unwrap_or("the base image")
-                        ),
-                        observed: format!(
-                            "unattached {} GiB overlay of {}",
-                            overlay.capacity_bytes.map_or("?".to_owned(), format_gib),
-                            overlay.backing_path.as_deref().unwrap_or("nothing")
-                        ),
-                    }])
-                }
-                _ => Action::Create,
-            }
+        // Volumes with the node's names but no domain of the fleet: nothing shows they are
+        // fleet's (deploy defines the domain before it makes them), so they are not reused or
+        // replaced, and the node cannot be created over them.
+        DomainObservation::Missing if unproven_volume(plan, observation).is_some() => {
+            Action::Conflict
         }
+        DomainObservation::Missing => match moved {
+            Some(moved) => changed(vec![moved]),
+            None => Action::Create,
+        },
         DomainObservation::Owned(owned) => {
             let mut differences = differences(context, plan, owned, observation.overlay.as_ref());
             differences.extend(moved);
@@ -485,6 +530,8 @@ struct Made {
     ignition: bool,
     reservation: Option<DhcpHost>,
     domain: Option<Domain>,
+    /// A start was tried: qemu may have created the console log.
+    start_tried: bool,
 }
 
 /// A failed step and why.
@@ -494,7 +541,7 @@ fn at(step: Step) -> impl FnOnce(Error) -> StepError {
     move |error| (step, error)
 }
 
-/// Create the node: overlay, Ignition, reservation, domain (marked incomplete), start, mark complete.
+/// Create the node: domain (without autostart), overlay, Ignition, reservation, start, autostart.
 /// On failure everything this attempt created is removed again.
 pub(crate) fn create(
     context: &HostContext<'_>,
@@ -511,6 +558,15 @@ pub(crate) fn create(
     result
 }
 
+fn pool_of(connect: &Connect, plan: &NodePlan<'_>) -> Result<StoragePool, Error> {
+    ops::lookup_pool(connect, &plan.target.pool_name).and_then(|pool| {
+        pool.ok_or_else(|| Error::Libvirt {
+            operation: format!("looking up storage pool {}", plan.target.pool_name),
+            message: "the pool disappeared".to_owned(),
+        })
+    })
+}
+
 fn create_steps(
     context: &HostContext<'_>,
     connect: &Connect,
@@ -521,54 +577,40 @@ fn create_steps(
 ) -> Result<(), StepError> {
     let target = plan.target;
     let node = plan.node;
-    let pool = ops::lookup_pool(connect, &target.pool_name)
-        .and_then(|pool| {
-            pool.ok_or_else(|| Error::Libvirt {
-                operation: format!("looking up storage pool {}", target.pool_name),
-                message: "the pool disappeared".to_owned(),
-            })
-        })
-        .map_err(at(Step::Volume))?;
-    let base_image_path = context.base_image_path.clone().ok_or_else(|| {
-        (
-            Step::Volume,
-            Error::Libvirt {
-                operation: "creating the overlay".to_owned(),
-                message: "no base image on this host".to_owned(),
+    let pool = pool_of(connect, plan).map_err(at(Step::Define))?;
+    // An address another MAC holds fails the node before anything is made for it.
+    if let (ReservationState::Taken { mac }, Some(wanted)) =
+        (&observation.reservation, plan.wanted_reservation())
+    {
+        return Err((
+            Step::Reservation,
+            Error::AddressTaken {
+                address: wanted.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                mac: mac.clone(),
+                network: target.network.clone(),
             },
-        )
-    })?;
+        ));
+    }
 
-    // An overlay a killed run left behind (no domain uses it) is reused when it fits.
-    let adopt_overlay = observation
-        .overlay
-        .as_ref()
-        .is_some_and(|overlay| overlay_is_adoptable(context, plan, overlay));
+    // The domain first: from its definition on, it refers to every volume the node gets, and it is
+    // what later shows that those volumes are fleet's to delete (see `volume_ownership`).
+    on_step(Step::Define);
+    let domain = connect
+        .define_domain_xml(&plan.definition_xml(context))
+        .map_err(|error| {
+            (
+                Step::Define,
+                Error::libvirt(format!("defining domain {}", node.name), &error),
+            )
+        })?;
+    made.domain = Some(domain.clone());
 
     on_step(Step::Volume);
-    let disk_path = if adopt_overlay {
-        context.volume_path(&plan.overlay_name)
-    } else {
-        let xml = storage_xml::overlay_volume(&plan.overlay_name, node.disk_gib, &base_image_path);
-        let leftover = if observation.overlay.is_none() {
-            Leftover::Absent
-        } else {
-            Leftover::Possible
-        };
-        let volume = ops::create_volume(&pool, &plan.overlay_name, &xml, context.uri(), leftover)
-            .map_err(at(Step::Volume))?;
-        made.overlay = true;
-        ops::volume_path(&volume, &plan.overlay_name).map_err(at(Step::Volume))?
-    };
+    create_overlay(context, &pool, plan).map_err(at(Step::Volume))?;
+    made.overlay = true;
 
     on_step(Step::Ignition);
-    let leftover = if observation.ignition_volume.is_none() {
-        Leftover::Absent
-    } else {
-        Leftover::Possible
-    };
-    let ignition_path =
-        put_ignition(context, connect, &pool, plan, leftover).map_err(at(Step::Ignition))?;
+    put_ignition(context, connect, &pool, plan).map_err(at(Step::Ignition))?;
     made.ignition = true;
 
     if let Some(wanted) = plan.wanted_reservation()
@@ -588,35 +630,8 @@ fn create_steps(
         }
     }
 
-    on_step(Step::Define);
-    let console_log_path =
-        context.volume_path(&names::console_log_volume(&target.name, &node.name));
-    let metadata = plan.metadata();
-    let definition = DomainDefinition {
-        name: &node.name,
-        uuid: node.uuid,
-        hypervisor: plan.hypervisor,
-        memory_mib: node.memory_mib,
-        vcpus: node.vcpus,
-        disk_path: &disk_path,
-        ignition_path: &ignition_path,
-        mac: node.mac,
-        network: &target.network,
-        console_log_path: &console_log_path,
-        direct_kernel_boot: target.direct_kernel_boot.as_ref(),
-        metadata: &metadata,
-    };
-    let domain = connect
-        .define_domain_xml(&definition.to_xml())
-        .map_err(|error| {
-            (
-                Step::Define,
-                Error::libvirt(format!("defining domain {}", node.name), &error),
-            )
-        })?;
-    made.domain = Some(domain.clone());
-
     on_step(Step::Start);
+    made.start_tried = true;
     domain.create().map_err(|error| {
         (
             Step::Start,
@@ -646,14 +661,52 @@ fn create_steps(
     Ok(())
 }
 
-/// Take back what a failed create made. Errors here are logged: the node already failed.
+/// The node's qcow2 overlay on the base image, at the path its domain refers to.
+fn create_overlay(
+    context: &HostContext<'_>,
+    pool: &StoragePool,
+    plan: &NodePlan<'_>,
+) -> Result<(), Error> {
+    let base_image_path = context
+        .base_image_path
+        .as_deref()
+        .ok_or_else(|| Error::Libvirt {
+            operation: "creating the overlay".to_owned(),
+            message: "no base image on this host".to_owned(),
+        })?;
+    let xml = storage_xml::overlay_volume(&plan.overlay_name, plan.node.disk_gib, base_image_path);
+    let volume = ops::create_volume(pool, &plan.overlay_name, &xml)?;
+    check_volume_path(context, &volume, &plan.overlay_name)
+}
+
+/// The domain was defined with the paths the pool gives its volumes (`<pool path>/<name>`): a
+/// pool that put a volume elsewhere would leave the domain pointing at nothing.
+fn check_volume_path(
+    context: &HostContext<'_>,
+    volume: &StorageVol,
+    name: &str,
+) -> Result<(), Error> {
+    let actual = ops::volume_path(volume, name)?;
+    let expected = context.volume_path(name);
+    if actual == expected {
+        return Ok(());
+    }
+    let _ = ops::delete_volume(volume, name, context.uri());
+    Err(Error::Libvirt {
+        operation: format!("creating volume {name}"),
+        message: format!("the pool put it at {actual}, not at {expected}"),
+    })
+}
+
+/// Take back what a failed create made: volumes while the domain that proves them still exists,
+/// then the domain. Errors here are logged: the node already failed.
 fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made: Made) {
     let node = &plan.node.name;
-    let defined = made.domain.is_some();
-    if let Some(domain) = made.domain
-        && let Err(error) = ops::stop_and_undefine(&domain, node)
+    let warn = |error: Error| tracing::warn!(%node, %error, "cleanup after a failed create");
+    if let Some(domain) = &made.domain
+        && let Err(error) = ops::stop(domain, node)
     {
-        tracing::warn!(%node, %error, "cleanup after a failed create");
+        warn(error);
     }
     if let Ok(Some(pool)) = ops::lookup_pool(connect, &plan.target.pool_name) {
         let mut volumes = Vec::new();
@@ -664,47 +717,52 @@ fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made:
             volumes.push(plan.overlay_name.clone());
         }
         let log = names::console_log_volume(&plan.target.name, node);
-        if defined {
+        if made.start_tried {
             // A start that got as far as the console creates its log file; libvirt lists it as a
             // volume only after a refresh.
             if let Err(error) = ops::refresh_pool(&pool, &plan.target.pool_name, &context.pool_gate)
             {
-                tracing::warn!(%node, %error, "cleanup after a failed create");
+                warn(error);
             }
             volumes.push(log.clone());
         }
         for volume in &volumes {
             if let Err(error) = ops::delete_volume_if_present(&pool, volume, context.uri()) {
-                tracing::warn!(%node, %error, "cleanup after a failed create");
+                warn(error);
             }
         }
         // The test driver's refresh does not look at the directory.
-        if defined
+        if made.start_tried
             && crate::uri::is_local(context.uri())
             && let Err(error) =
                 ops::remove_local_file(std::path::Path::new(&context.volume_path(&log)))
         {
-            tracing::warn!(%node, %error, "cleanup after a failed create");
+            warn(error);
         }
     }
     if let Some(reservation) = made.reservation
         && let Err(error) = remove_reservation(context, connect, &plan.target.network, &reservation)
     {
-        tracing::warn!(%node, %error, "cleanup after a failed create");
+        warn(error);
+    }
+    if let Some(domain) = &made.domain
+        && let Err(error) = ops::undefine(domain, node)
+    {
+        warn(error);
     }
 }
 
-/// Create the Ignition volume and put the rendered config in it; returns its path on the host.
+/// Create the Ignition volume and put the rendered config in it.
 fn put_ignition(
     context: &HostContext<'_>,
     connect: &Connect,
-    pool: &virt::storage_pool::StoragePool,
+    pool: &StoragePool,
     plan: &NodePlan<'_>,
-    leftover: Leftover,
-) -> Result<String, Error> {
+) -> Result<(), Error> {
     let ignition = &plan.node.ignition;
     let xml = storage_xml::raw_volume(&plan.ignition_name, ignition.len() as u64, true);
-    let volume = ops::create_volume(pool, &plan.ignition_name, &xml, context.uri(), leftover)?;
+    let volume = ops::create_volume(pool, &plan.ignition_name, &xml)?;
+    check_volume_path(context, &volume, &plan.ignition_name)?;
     let delivery = ops::put_volume(
         connect,
         context.access(),
@@ -717,7 +775,52 @@ fn put_ignition(
         let _ = ops::delete_volume(&volume, &plan.ignition_name, context.uri());
         return Err(error);
     }
-    ops::volume_path(&volume, &plan.ignition_name)
+    Ok(())
+}
+
+/// One of the node's volumes, when fleet may delete it: `Ok(Ok(Some(volume)))` when its own domain
+/// refers to it and no other domain does (see `volume_ownership`), `Ok(Ok(None))` when there is
+/// none, `Ok(Err(reason))` when it must stay.
+fn deletable_node_volume(
+    context: &HostContext<'_>,
+    pool: &StoragePool,
+    owner: Option<&OwnedDomain>,
+    volume_name: &str,
+    target: &FleetTarget,
+) -> Result<Result<Option<StorageVol>, KeptReason>, Error> {
+    let Some(volume) = ops::lookup_volume(pool, volume_name)? else {
+        return Ok(Ok(None));
+    };
+    let path = ops::volume_path(&volume, volume_name)?;
+    let at = VolumeAt {
+        name: volume_name,
+        pool: &target.pool_name,
+        path: &path,
+    };
+    let users = context.volume_users()?;
+    let owner = owner.map(OwnedDomain::as_owner);
+    Ok(
+        volume_ownership::may_delete_node_volume(owner, at, users, &target.name)
+            .map(|()| Some(volume)),
+    )
+}
+
+/// [`deletable_node_volume`] for deploy's repairs and replacements, where a volume that must stay
+/// fails the node.
+pub(crate) fn deletable_node_volume_or_fail(
+    context: &HostContext<'_>,
+    pool: &StoragePool,
+    owner: Option<&OwnedDomain>,
+    volume_name: &str,
+    target: &FleetTarget,
+) -> Result<Option<StorageVol>, Error> {
+    deletable_node_volume(context, pool, owner, volume_name, target)?.map_err(|reason| {
+        Error::VolumeKept {
+            volume: volume_name.to_owned(),
+            pool: target.pool_name.clone(),
+            reason,
+        }
+    })
 }
 
 /// Rewrite fleet's metadata element in the persistent definition and, when running, the live one.
@@ -901,16 +1004,27 @@ pub(crate) fn repair(
                     &error,
                 ))
             })?,
+            Repair::Overlay => {
+                let pool = pool_of(connect, plan).map_err(fail)?;
+                create_overlay(context, &pool, plan).map_err(fail)?;
+            }
             Repair::IgnitionVolume => {
-                let pool = ops::lookup_pool(connect, &plan.target.pool_name)
-                    .map_err(fail)?
-                    .ok_or_else(|| {
-                        fail(Error::Libvirt {
-                            operation: format!("looking up storage pool {}", plan.target.pool_name),
-                            message: "the pool disappeared".to_owned(),
-                        })
-                    })?;
-                put_ignition(context, connect, &pool, plan, Leftover::Possible).map_err(fail)?;
+                let pool = pool_of(connect, plan).map_err(fail)?;
+                // One of the wrong size is replaced, if fleet may (the domain refers to it and no
+                // other domain uses it).
+                if let Some(volume) = deletable_node_volume_or_fail(
+                    context,
+                    &pool,
+                    Some(owned),
+                    &plan.ignition_name,
+                    plan.target,
+                )
+                .map_err(fail)?
+                {
+                    ops::delete_volume(&volume, &plan.ignition_name, context.uri())
+                        .map_err(fail)?;
+                }
+                put_ignition(context, connect, &pool, plan).map_err(fail)?;
             }
             Repair::Reservation => {
                 if let Some(wanted) = plan.wanted_reservation() {
@@ -936,17 +1050,22 @@ pub(crate) fn repair(
     Ok(())
 }
 
-/// What a teardown removed.
+/// What a teardown removed, and what it left alone.
 #[derive(Debug, Default)]
 pub(crate) struct Removed {
     pub(crate) domain: bool,
     pub(crate) volumes: Vec<String>,
     pub(crate) reservation: bool,
+    /// Volumes with the node's names that fleet may not delete, and why.
+    pub(crate) kept: Vec<(String, KeptReason)>,
+    /// Backing files of the overlays deleted (the base images they were made from).
+    pub(crate) backing_paths: Vec<String>,
 }
 
-/// Remove a node of this fleet from a host: stop and undefine its domain (only if fleet owns it),
-/// delete its overlay and Ignition volumes and the reservations for its MAC. The console log is
-/// deleted by the caller after a pool refresh (libvirt does not know the file before that).
+/// Remove a node of this fleet from a host: stop its domain (only if fleet owns it), delete its
+/// overlay, Ignition volume and console log while the domain still proves they are fleet's (and
+/// only those no other domain uses), then undefine the domain and remove the reservations of its MAC.
+/// The pool was refreshed when the host was prepared, so the console log is a volume.
 pub(crate) fn teardown(
     context: &HostContext<'_>,
     connect: &Connect,
@@ -956,7 +1075,7 @@ pub(crate) fn teardown(
 ) -> Result<Removed, Error> {
     let mut removed = Removed::default();
     let mut macs: Vec<String> = node_mac.into_iter().collect();
-    match observe_domain(connect, &fleet.name, node)? {
+    let owned = match observe_domain(connect, &fleet.name, node)? {
         DomainObservation::Foreign { owner } => {
             return Err(Error::ForeignDomain {
                 domain: node.to_owned(),
@@ -964,28 +1083,70 @@ pub(crate) fn teardown(
                 owner,
             });
         }
-        DomainObservation::Owned(owned) => {
-            macs.extend(
-                owned
-                    .observed
-                    .interfaces
-                    .iter()
-                    .filter_map(|interface| interface.mac.clone()),
-            );
-            ops::stop_and_undefine(&owned.domain, node)?;
-            removed.domain = true;
-        }
-        DomainObservation::Missing => {}
+        DomainObservation::Owned(owned) => Some(owned),
+        DomainObservation::Missing => None,
+    };
+    if let Some(owned) = &owned {
+        macs.extend(
+            owned
+                .observed
+                .interfaces
+                .iter()
+                .filter_map(|interface| interface.mac.clone()),
+        );
+        ops::stop(&owned.domain, node)?;
     }
     if let Some(pool) = context.pool_on(connect, &fleet.pool_name)? {
+        let overlay = names::overlay_volume(&fleet.name, node);
+        let backing = match ops::lookup_volume(&pool, &overlay)? {
+            Some(volume) => volume
+                .xml_desc(0)
+                .ok()
+                .and_then(|xml| ObservedVolume::parse(&xml).ok())
+                .and_then(|observed| observed.backing_path),
+            None => None,
+        };
+        let console_log = names::console_log_volume(&fleet.name, node);
         for volume in [
-            names::overlay_volume(&fleet.name, node),
+            overlay.clone(),
             names::ignition_volume(&fleet.name, node),
+            console_log.clone(),
         ] {
-            if ops::delete_volume_if_present(&pool, &volume, context.uri())? {
-                removed.volumes.push(volume);
+            match deletable_node_volume(context, &pool, owned.as_deref(), &volume, fleet)? {
+                Ok(Some(handle)) => {
+                    ops::delete_volume(&handle, &volume, context.uri())?;
+                    if volume == overlay {
+                        removed.backing_paths.extend(backing.clone());
+                    }
+                    removed.volumes.push(volume);
+                }
+                Ok(None) => {}
+                Err(reason) => removed.kept.push((volume, reason)),
             }
         }
+        // The test driver's refresh does not look at the directory: on a local connection the
+        // console log file the domain refers to is removed itself.
+        let log_path = context.volume_path(&console_log);
+        if crate::uri::is_local(context.uri())
+            && !removed.volumes.contains(&console_log)
+            && !removed
+                .kept
+                .iter()
+                .any(|(volume, _)| *volume == console_log)
+            && owned.as_ref().is_some_and(|owned| {
+                owned
+                    .observed
+                    .references
+                    .names_volume(&log_path, &fleet.pool_name, &console_log)
+            })
+            && ops::remove_local_file(std::path::Path::new(&log_path))?
+        {
+            removed.volumes.push(console_log);
+        }
+    }
+    if let Some(owned) = &owned {
+        ops::undefine(&owned.domain, node)?;
+        removed.domain = true;
     }
     if context.network.exists {
         macs.sort();

@@ -1,6 +1,6 @@
 //! Thin wrappers over the `virt` calls fleet makes: lookups that tell "missing" from "failed", uploads with a local fallback, teardown.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -16,6 +16,7 @@ use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 use virt::sys;
 
+use crate::base_image::open_regular_file;
 use crate::error::{
     Error, is_not_found, is_not_running, is_pool_busy, is_unsupported, is_unsupported_flag,
 };
@@ -108,26 +109,13 @@ pub(crate) fn remove_local_file(path: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Whether a volume of the name may already exist (a leftover of a killed run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Leftover {
-    /// Look and delete it first.
-    Possible,
-    /// This run just saw it absent: skip the lookup.
-    Absent,
-}
-
-/// Create a volume from XML, deleting a leftover of the same name first.
+/// Create a volume from XML. Nothing of the name may exist: fleet never replaces a volume it has
+/// not first shown to be its own and unused (see `volume_ownership`).
 pub(crate) fn create_volume(
     pool: &StoragePool,
     name: &str,
     xml: &str,
-    connection_uri: &str,
-    leftover: Leftover,
 ) -> Result<StorageVol, Error> {
-    if leftover == Leftover::Possible {
-        delete_volume_if_present(pool, name, connection_uri)?;
-    }
     StorageVol::create_xml(pool, xml, 0)
         .map_err(|error| Error::libvirt(format!("creating volume {name}"), &error))
 }
@@ -236,8 +224,8 @@ pub(crate) fn put_volume(
             ),
             Payload::FileHeadLast { path, length, head } => {
                 let head = (*head).min(*length);
-                let mut file =
-                    File::open(path).map_err(|error| Error::io("reading", *path, error))?;
+                let (mut file, _) =
+                    open_regular_file(path).map_err(|error| Error::io("reading", *path, error))?;
                 file.seek(SeekFrom::Start(head))
                     .map_err(|error| Error::io("reading", *path, error))?;
                 match upload(connect, volume, volume_name, head, &mut file, length - head) {
@@ -368,8 +356,8 @@ fn write_locally(target: &Path, payload: &Payload<'_>, private: bool) -> Result<
         }
         Payload::FileHeadLast { path, length, head } => {
             let head = (*head).min(*length);
-            let mut source =
-                File::open(path).map_err(|error| Error::io("reading", *path, error))?;
+            let (mut source, _) =
+                open_regular_file(path).map_err(|error| Error::io("reading", *path, error))?;
             file.set_len(*length).map_err(write_error)?;
             source
                 .seek(SeekFrom::Start(head))
@@ -425,8 +413,8 @@ pub(crate) fn read_volume_head(
                 return Ok(None);
             }
             let path = volume_path(volume, volume_name)?;
-            let mut file = match File::open(&path) {
-                Ok(file) => file,
+            let mut file = match open_regular_file(Path::new(&path)) {
+                Ok((file, _)) => file,
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(error) => return Err(Error::io("reading", path, error)),
             };
@@ -441,11 +429,18 @@ pub(crate) fn read_volume_head(
     }
 }
 
-/// Stop (if running) and undefine a domain, with its NVRAM when the driver knows that flag.
-pub(crate) fn stop_and_undefine(domain: &Domain, name: &str) -> Result<(), Error> {
-    let active = domain
-        .is_active()
-        .map_err(|error| Error::libvirt(format!("reading the state of domain {name}"), &error))?;
+/// Stop a domain if it runs (a transient one disappears with it).
+pub(crate) fn stop(domain: &Domain, name: &str) -> Result<(), Error> {
+    let active = match domain.is_active() {
+        Ok(active) => active,
+        Err(error) if is_not_found(&error) => return Ok(()),
+        Err(error) => {
+            return Err(Error::libvirt(
+                format!("reading the state of domain {name}"),
+                &error,
+            ));
+        }
+    };
     if active {
         match domain.destroy() {
             Ok(()) => {}
@@ -453,6 +448,11 @@ pub(crate) fn stop_and_undefine(domain: &Domain, name: &str) -> Result<(), Error
             Err(error) => return Err(Error::libvirt(format!("stopping domain {name}"), &error)),
         }
     }
+    Ok(())
+}
+
+/// Undefine a stopped domain, with its NVRAM when the driver knows that flag.
+pub(crate) fn undefine(domain: &Domain, name: &str) -> Result<(), Error> {
     let persistent = match domain.is_persistent() {
         Ok(persistent) => persistent,
         Err(error) if is_not_found(&error) => return Ok(()),

@@ -11,14 +11,15 @@ use crate::error::Error;
 pub enum Step {
     /// Looking at what exists for the node.
     Observe,
+    /// Defining the domain. It comes first: the domain, marked as this fleet's node, is what shows
+    /// later that the volumes it refers to are fleet's (see `volume_ownership`).
+    Define,
     /// Creating the qcow2 overlay.
     Volume,
     /// Creating the Ignition volume and putting the rendered config into it.
     Ignition,
     /// Adding the DHCP host reservation.
     Reservation,
-    /// Defining the domain.
-    Define,
     /// Starting the domain.
     Start,
     /// The domain runs; fleet marks it complete.
@@ -166,6 +167,9 @@ pub enum Repair {
     Autostart,
     /// Make a transient domain persistent again.
     Persist,
+    /// Create the overlay of a domain fleet defined but never saw started (a run interrupted
+    /// between the definition and the disk).
+    Overlay,
     /// Put the Ignition volume back (the domain cannot cold-start without its fw_cfg file).
     IgnitionVolume,
     /// Add or correct the node's DHCP host reservation.
@@ -180,6 +184,7 @@ impl Repair {
             Repair::Start => "start",
             Repair::Autostart => "autostart",
             Repair::Persist => "persist",
+            Repair::Overlay => "overlay",
             Repair::IgnitionVolume => "ignition volume",
             Repair::Reservation => "dhcp reservation",
             Repair::Metadata => "metadata",
@@ -395,8 +400,9 @@ pub struct DestroyReport {
     pub nodes: Vec<TeardownReport>,
     /// Base images deleted with `purge_image`, as (host, volume).
     pub purged_images: Vec<(String, String)>,
-    /// Volumes with the fleet's prefix that belonged to no node (leftovers), deleted, as (host, volume).
-    pub deleted_leftovers: Vec<(String, String)>,
+    /// Volumes named for the fleet (or, with `purge_image`, base images) that destroy left alone,
+    /// and why: fleet deletes only what it can prove it made and nothing another domain uses.
+    pub kept_volumes: Vec<KeptVolume>,
     /// Pools removed because a whole-fleet purge left them empty, as (host, pool).
     pub removed_pools: Vec<(String, String)>,
 }
@@ -412,5 +418,57 @@ impl DestroyReport {
                 .iter()
                 .filter(|host| host.error.is_some())
                 .count()
+    }
+}
+
+/// A volume destroy did not delete although its name looks like fleet's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptVolume {
+    pub host: String,
+    pub volume: String,
+    pub reason: KeptReason,
+}
+
+/// Why fleet leaves a volume alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptReason {
+    /// Domains other than the node's own refer to it.
+    InUse { domains: Vec<String> },
+    /// No domain of the fleet refers to it, so nothing shows that fleet made it.
+    Unproven { fleet: String },
+    /// A base image other volumes are still backed by.
+    BacksVolumes { volumes: Vec<String> },
+    /// A base image that is neither the fleet's image nor one its destroyed nodes were made from.
+    NotThisFleetsImage { fleet: String },
+    /// Named for an image fleet imports, but holding other bytes and not left half-imported by fleet.
+    OtherContent,
+}
+
+impl fmt::Display for KeptReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeptReason::InUse { domains } => write!(
+                f,
+                "domain{} {} use{} it",
+                if domains.len() == 1 { "" } else { "s" },
+                domains.join(", "),
+                if domains.len() == 1 { "s" } else { "" }
+            ),
+            KeptReason::Unproven { fleet } => write!(
+                f,
+                "no domain of fleet {fleet} refers to it, so fleet cannot tell that it made it"
+            ),
+            KeptReason::BacksVolumes { volumes } => {
+                write!(f, "it is the base image of {}", volumes.join(", "))
+            }
+            KeptReason::NotThisFleetsImage { fleet } => write!(
+                f,
+                "it is neither the image fleet {fleet} names nor one its destroyed nodes were made from"
+            ),
+            KeptReason::OtherContent => write!(
+                f,
+                "its first bytes are neither the image's nor the zeros of an import fleet left unfinished"
+            ),
+        }
     }
 }

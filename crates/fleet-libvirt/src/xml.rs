@@ -275,7 +275,6 @@ mod tests {
             let _ = crate::storage_xml::ObservedVolume::parse(&text);
             let _ = crate::storage_xml::ObservedPool::parse(&text);
             let _ = crate::network_xml::ObservedNetwork::parse(&text);
-            let _ = crate::uri::ConnectionUri::parse(&text);
         }
 
         /// Any values fleet writes come back unchanged (escaping is complete). Control characters

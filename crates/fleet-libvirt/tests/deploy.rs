@@ -10,20 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::*;
 use fleet_libvirt::{
-    Action, DeployOptions, DesiredFleet, DestroyOptions, Error, Event, Field, NodeState, Outcome,
-    Repair, StatusOptions, Step, names,
+    Action, DeployOptions, DestroyOptions, Error, Event, Field, NodeState, Outcome, Repair,
+    StatusOptions, Step, names,
 };
-
-fn fleet_of(
-    scratch: &Scratch,
-    fleet: &str,
-    nodes: Vec<fleet_libvirt::DesiredNode>,
-) -> DesiredFleet {
-    DesiredFleet {
-        target: scratch.target(fleet),
-        nodes,
-    }
-}
 
 fn actions(report: &fleet_libvirt::DeployReport) -> Vec<(String, String)> {
     summary(report)
@@ -607,7 +596,7 @@ fn canaries_finish_before_any_other_domain_starts() {
         .iter()
         .filter_map(|line| line.strip_prefix("step w-5 "))
         .collect();
-    assert_eq!(steps, ["volume", "ignition", "define", "start", "running"]);
+    assert_eq!(steps, ["define", "volume", "ignition", "start", "running"]);
 }
 
 #[test]
@@ -630,7 +619,7 @@ fn a_killed_run_converges_with_nothing_orphaned() {
         session.deploy(&desired, &DeployOptions::default(), &|event| {
             if let Event::NodeStep { node, step, .. } = event {
                 match (node, step) {
-                    ("c-1", Step::Ignition) | ("c-2", Step::Start) | ("c-3", Step::Define) => {
+                    ("c-1", Step::Volume) | ("c-2", Step::Start) | ("c-3", Step::Ignition) => {
                         panic!("killed")
                     }
                     _ => {}
@@ -639,26 +628,33 @@ fn a_killed_run_converges_with_nothing_orphaned() {
         })
     }));
     assert!(killed.is_err());
-    // Half-made pieces exist: an overlay without a domain, a domain defined but never started
-    // (so without autostart), volumes without a domain.
+    // Half-made nodes: each has its domain (defined first, without autostart), and every volume
+    // named for a node is one its domain refers to, so nothing is orphaned.
+    assert_eq!(domains(&session, "host-a").len(), 4);
     let left = volumes(&session, "host-a", "fleet-crash");
     assert!(
-        left.contains("crash.c-1.qcow2") && !left.contains("crash.c-1.ign"),
+        !left.iter().any(|volume| volume.starts_with("crash.c-1.")),
         "{left:?}"
     );
     assert!(
-        left.contains("crash.c-3.qcow2") && left.contains("crash.c-3.ign"),
+        left.contains("crash.c-3.qcow2") && !left.contains("crash.c-3.ign"),
         "{left:?}"
     );
-    assert_eq!(
-        domains(&session, "host-a"),
-        ["c-2", "c-4"].map(str::to_owned).into()
-    );
+    assert_every_node_volume_is_referenced_by_its_domain(&session, "crash");
+
+    // A run killed in the middle of the upload leaves c-2's Ignition volume as a new raw volume
+    // is: zeros of the right size. The guest must never boot with that.
+    let c_2_ignition = scratch.pool().join("crash.c-2.ign");
+    let length = std::fs::metadata(&c_2_ignition).unwrap().len();
+    std::fs::write(&c_2_ignition, vec![0_u8; length as usize]).unwrap();
 
     let status = session.status(&desired, &StatusOptions::default());
     let states: Vec<NodeState> = status.nodes.iter().map(|node| node.state).collect();
-    assert_eq!(states[..2], [NodeState::Missing, NodeState::ShutOff]);
-    assert_eq!(status.nodes[1].repairs, [Repair::Start, Repair::Autostart]);
+    assert_eq!(states[..3], [NodeState::ShutOff; 3]);
+    assert_eq!(
+        status.nodes[1].repairs,
+        [Repair::IgnitionVolume, Repair::Start, Repair::Autostart]
+    );
 
     let report = deploy(&session, &desired, &DeployOptions::default());
     assert_eq!(report.failed_nodes(), 0, "{report:?}");
@@ -670,11 +666,28 @@ fn a_killed_run_converges_with_nothing_orphaned() {
     assert_eq!(
         actions,
         [
-            Some(Action::Create),
-            Some(Action::Repair(vec![Repair::Start, Repair::Autostart])),
-            Some(Action::Create),
+            Some(Action::Repair(vec![
+                Repair::Overlay,
+                Repair::IgnitionVolume,
+                Repair::Start,
+                Repair::Autostart
+            ])),
+            Some(Action::Repair(vec![
+                Repair::IgnitionVolume,
+                Repair::Start,
+                Repair::Autostart
+            ])),
+            Some(Action::Repair(vec![
+                Repair::IgnitionVolume,
+                Repair::Start,
+                Repair::Autostart
+            ])),
             Some(Action::Unchanged)
         ]
+    );
+    assert_eq!(
+        std::fs::read(&c_2_ignition).unwrap(),
+        desired.nodes[1].ignition
     );
     for node in ["c-1", "c-2", "c-3", "c-4"] {
         let domain = connection(&session, "host-a")
@@ -705,7 +718,6 @@ fn a_killed_run_converges_with_nothing_orphaned() {
             .collect::<Vec<_>>(),
         expected_volumes
     );
-    assert_eq!(domains(&session, "host-a").len(), 4);
     let again = deploy(&session, &desired, &DeployOptions::default());
     assert!(
         again
@@ -714,6 +726,84 @@ fn a_killed_run_converges_with_nothing_orphaned() {
             .all(|node| node.action == Some(Action::Unchanged)),
         "{again:?}"
     );
+}
+
+/// A run killed at any step of a create leaves no volume that its node's domain does not refer
+/// to: what fleet made stays provably fleet's, and the next destroy removes all of it. (Teardown
+/// deletes volumes before it undefines the domain, so it keeps the same rule at every point.)
+#[test]
+fn a_run_killed_at_any_step_leaves_only_volumes_its_domains_prove() {
+    for kill_at in [
+        Step::Define,
+        Step::Volume,
+        Step::Ignition,
+        Step::Start,
+        Step::Running,
+    ] {
+        let scratch = Scratch::new();
+        let session = open(&[host("host-a")]);
+        let desired = fleet_of(
+            &scratch,
+            "kill",
+            vec![
+                node("kill", "k-1", "host-a", 1, 0),
+                node("kill", "k-2", "host-a", 2, 0),
+            ],
+        );
+        let killed = catch_unwind(AssertUnwindSafe(|| {
+            session.deploy(&desired, &DeployOptions::default(), &|event| {
+                if let Event::NodeStep {
+                    node: "k-1", step, ..
+                } = event
+                    && step == kill_at
+                {
+                    panic!("killed at {step}")
+                }
+            })
+        }));
+        assert!(killed.is_err(), "{kill_at}");
+        assert_every_node_volume_is_referenced_by_its_domain(&session, "kill");
+
+        let report = session.destroy(&desired, &DestroyOptions::default(), &|_| {});
+        assert_eq!(report.failed_nodes(), 0, "{kill_at}: {report:?}");
+        assert!(report.kept_volumes.is_empty(), "{kill_at}: {report:?}");
+        assert!(domains(&session, "host-a").is_empty(), "{kill_at}");
+        let left = volumes(&session, "host-a", "fleet-kill");
+        assert!(
+            left.iter()
+                .all(|volume| volume.starts_with(names::BASE_IMAGE_PREFIX)),
+            "{kill_at}: {left:?}"
+        );
+        session.close();
+    }
+}
+
+/// Every volume with a node's names is referred to by that node's domain, which carries the fleet's mark.
+fn assert_every_node_volume_is_referenced_by_its_domain(
+    session: &fleet_libvirt::Session,
+    fleet: &str,
+) {
+    let pool = format!("fleet-{fleet}");
+    for volume in volumes(session, "host-a", &pool) {
+        let Some(rest) = volume.strip_prefix(&format!("{fleet}.")) else {
+            continue;
+        };
+        let node = rest.split('.').next().unwrap();
+        let xml = connection(session, "host-a")
+            .lookup_domain_by_name(node)
+            .ok()
+            .and_then(|domain| domain.xml_desc(0).ok())
+            .unwrap_or_else(|| panic!("{volume}: no domain {node}"));
+        assert!(
+            xml.contains(&format!("fleet='{fleet}' node='{node}'"))
+                || xml.contains(&format!("fleet=\"{fleet}\" node=\"{node}\"")),
+            "{volume}: domain {node} is not the fleet's: {xml}"
+        );
+        assert!(
+            xml.contains(&format!("/{volume}'")),
+            "{volume}: domain {node} does not refer to it: {xml}"
+        );
+    }
 }
 
 #[test]

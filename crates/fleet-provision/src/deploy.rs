@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use fleet_libvirt::{
     Action, DeployOptions, DeployReport, DesiredFleet, DesiredNode, Difference, Event, FleetTarget,
-    HostReport, HostTarget, Outcome, Session, SessionOptions,
+    HostReport, HostTarget, ImageDigestCache, Outcome, Session, SessionOptions,
 };
 use fleet_plan::{PlaceOptions, Placement, UnknownCapacity};
 use fleet_spec::{Fleet, HostCapacity, Role};
@@ -65,7 +65,38 @@ pub(crate) fn host_targets(fleet: &Fleet, target: &TargetArgs) -> anyhow::Result
             host.uri = (*uri).to_owned();
         }
     }
+    refuse_shared_hypervisors(&hosts, &by_host)?;
     Ok(hosts)
+}
+
+/// Two hosts on one hypervisor would count its capacity twice and make placement's anti-affinity
+/// meaningless. The fleet file refuses that; `--connect` overrides must not bring it back, so the
+/// hosts as overridden are compared in the same normal form the fleet file's check uses.
+fn refuse_shared_hypervisors(
+    hosts: &[HostTarget],
+    overridden: &BTreeMap<&str, &str>,
+) -> anyhow::Result<()> {
+    let mut seen: BTreeMap<String, &HostTarget> = BTreeMap::new();
+    for host in hosts {
+        let Some(first) = seen.insert(fleet_spec::libvirt_uri::normal_form(&host.uri), host) else {
+            continue;
+        };
+        let given = |host: &HostTarget| {
+            if overridden.contains_key(host.name.as_str()) {
+                format!("--connect {}={}", host.name, host.uri)
+            } else {
+                format!("{} in the fleet file", host.uri)
+            }
+        };
+        anyhow::bail!(
+            "hosts {} ({}) and {} ({}) would reach the same hypervisor; two hosts on one hypervisor would count its capacity twice and make placement's anti-affinity meaningless: give each host its own URI",
+            first.name,
+            given(first),
+            host.name,
+            given(host)
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -74,6 +105,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_selection(fleet, &args.target.nodes, &args.fleet)?;
     let hosts = host_targets(fleet, &args.target)?;
     let target = fleet_target(fleet, &args.fleet, &args.target)?;
+    // A FIFO, a device or a directory as the image: one clear error before anything is done.
+    target.image.check()?;
     let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
     let placed = place_nodes(fleet, &session, &hosts, &target)?;
 
@@ -83,6 +116,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         jobs: usize::from(args.jobs),
         dry_run: args.dry_run,
         replace: args.replace,
+        image_digest_cache: image_digest_cache(),
     };
     let progress = Progress::new(
         desired.nodes.iter().map(|node| node.host.as_str()),
@@ -107,6 +141,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where the base image's digest is remembered between runs: `$XDG_CACHE_HOME/fleet/image-digests`,
+/// else `~/.cache/fleet/image-digests`; no cache without either (the image is then hashed on every
+/// run).
+pub(crate) fn image_digest_cache() -> Option<ImageDigestCache> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .filter(|path| path.is_absolute())
+                .map(|home| home.join(".cache"))
+        })?;
+    Some(ImageDigestCache::new(
+        base.join("fleet").join("image-digests"),
+        std::time::SystemTime::now(),
+    ))
 }
 
 /// Every name given with --node must be a node of the fleet.

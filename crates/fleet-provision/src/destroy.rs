@@ -14,7 +14,7 @@ use fleet_cli::cmd::destroy::Args;
 
 use crate::deploy::{
     HostView, Progress, check_selection, colours_wanted, desired_fleet, finish_table, fleet_target,
-    host_targets, trimmed,
+    host_targets, image_digest_cache, trimmed,
 };
 use fleet_cli::fleet_file::load_fleet;
 
@@ -63,6 +63,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         jobs: usize::from(args.jobs),
         purge_image: args.purge_image,
         include_strays: args.target.nodes.is_empty(),
+        image_digest_cache: image_digest_cache(),
     };
     let progress = Progress::new(
         desired.nodes.iter().map(|node| node.host.as_str()),
@@ -183,13 +184,22 @@ impl OnHost {
     }
 }
 
+/// A volume destroy left alone, and why.
+#[derive(Debug, Serialize)]
+struct KeptView {
+    host: String,
+    name: String,
+    reason: String,
+}
+
 #[derive(Debug, Serialize)]
 struct DestroyView {
     hosts: Vec<HostView>,
     nodes: Vec<TeardownView>,
     purged_images: Vec<OnHost>,
-    /// Volumes named for the fleet that belonged to no node.
-    deleted_leftovers: Vec<OnHost>,
+    /// Volumes named for the fleet (or base images) left alone: fleet deletes only what it can
+    /// show it made, and nothing another domain uses.
+    kept_volumes: Vec<KeptView>,
     removed_pools: Vec<OnHost>,
     failed: usize,
 }
@@ -211,7 +221,15 @@ impl DestroyView {
                 })
                 .collect(),
             purged_images: OnHost::list(&report.purged_images),
-            deleted_leftovers: OnHost::list(&report.deleted_leftovers),
+            kept_volumes: report
+                .kept_volumes
+                .iter()
+                .map(|kept| KeptView {
+                    host: kept.host.clone(),
+                    name: kept.volume.clone(),
+                    reason: kept.reason.to_string(),
+                })
+                .collect(),
             removed_pools: OnHost::list(&report.removed_pools),
             failed: report.failed_nodes(),
         }
@@ -265,13 +283,19 @@ fn write_table(out: &mut impl std::io::Write, view: &DestroyView) -> anyhow::Res
     finish_table(&mut table, colours_wanted());
     writeln!(out, "{}", trimmed(&table))?;
     for (label, items) in [
-        ("deleted leftover volume", &view.deleted_leftovers),
         ("purged base image", &view.purged_images),
         ("removed storage pool", &view.removed_pools),
     ] {
         for item in items {
             writeln!(out, "{label} {} on {}", item.name, item.host)?;
         }
+    }
+    for kept in &view.kept_volumes {
+        writeln!(
+            out,
+            "kept volume {} on {}: {}",
+            kept.name, kept.host, kept.reason
+        )?;
     }
     let removed = view.nodes.iter().filter(|node| node.removed_domain).count();
     writeln!(out, "\n{removed} domains removed, {} failed", view.failed)?;

@@ -7,6 +7,7 @@ mod diagnostics;
 mod expand;
 mod files;
 mod hints;
+pub mod libvirt_uri;
 mod load;
 mod model;
 mod raw;

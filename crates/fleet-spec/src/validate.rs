@@ -936,7 +936,7 @@ impl Validator<'_, '_> {
     fn hosts(&mut self, raw_hosts: &[RawHost]) -> Vec<Host> {
         let mut hosts = Vec::with_capacity(raw_hosts.len());
         let mut names: HashMap<&str, Span> = HashMap::new();
-        let mut connections: HashMap<&str, Span> = HashMap::new();
+        let mut connections: HashMap<String, (&String, Span)> = HashMap::new();
         for (position, raw) in raw_hosts.iter().enumerate() {
             let path = format!("host[{position}]");
             let name = self.required(&raw.name, raw.span, &path, "name", "");
@@ -965,14 +965,23 @@ impl Validator<'_, '_> {
                 "connect",
                 ": the libvirt URI of the host, e.g. connect = \"qemu+ssh://root@hv1/system\"",
             );
+            // Spellings of one hypervisor (`qemu:///system`, `qemu+unix:///system`) are one URI.
             if let Some(connect) = connect
-                && let Some(first) = connections.insert(&connect.value.0, connect.span)
+                && let Some((first_uri, first)) = connections.insert(
+                    crate::libvirt_uri::normal_form(&connect.value.0),
+                    (&connect.value.0, connect.span),
+                )
             {
                 let line = self.location(first).line;
+                let same = if *first_uri == connect.value.0 {
+                    "is already the URI of the host".to_owned()
+                } else {
+                    format!("reaches the same hypervisor as `{first_uri}`, the URI of the host")
+                };
                 self.error(
                     connect.span,
                     format!(
-                        "{path}.connect: `{}` is already the URI of the host on line {line}; two hosts on one hypervisor would count its capacity twice",
+                        "{path}.connect: `{}` {same} on line {line}; two hosts on one hypervisor would count its capacity twice",
                         connect.value.0
                     ),
                 );

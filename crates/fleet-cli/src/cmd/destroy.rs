@@ -8,13 +8,16 @@ use crate::fleet_file::DEFAULT_FLEET_FILE;
 
 /// Remove the fleet's nodes from libvirt, with everything fleet created for them.
 ///
-/// For every node (or only those named with --node): stops and undefines its domain (with NVRAM),
-/// deletes its disk overlay, Ignition volume and console log, and its DHCP reservation, on
-/// whichever of the fleet's hosts it is found. Without --node, domains of this fleet that the
-/// fleet file no longer lists, and any leftover volume named for the fleet, go too. Only what
-/// carries this fleet's mark is touched: a domain of the same name that fleet did not create is
-/// reported and left alone. The base image stays in the pool for the next deploy unless
-/// --purge-image; purging the whole fleet also removes the storage pool when that leaves it empty.
+/// For every node (or only those named with --node): stops its domain, deletes its disk overlay,
+/// Ignition volume and console log, undefines the domain (with NVRAM) and removes its DHCP
+/// reservation, on whichever of the fleet's hosts it is found. Without --node, domains of this
+/// fleet that the fleet file no longer lists go too. Only what carries this fleet's mark is
+/// touched: a domain of the same name that fleet did not create is reported and left alone, and a
+/// volume is deleted only when the node's own domain refers to it and no other domain uses it;
+/// volumes named for the fleet that fail either test are listed as kept, with the reason. The base
+/// image stays in the pool for the next deploy unless --purge-image (only the fleet's own image,
+/// and only when nothing uses it); purging the whole fleet also removes the storage pool when that
+/// leaves it empty.
 ///
 /// On a terminal it asks for confirmation first (--yes skips the question); elsewhere (scripts,
 /// CI) it does not ask.

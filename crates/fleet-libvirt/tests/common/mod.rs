@@ -94,6 +94,14 @@ impl Scratch {
     }
 }
 
+/// A desired fleet of these nodes with the scratch directory's pool and image.
+pub fn fleet_of(scratch: &Scratch, fleet: &str, nodes: Vec<DesiredNode>) -> DesiredFleet {
+    DesiredFleet {
+        target: scratch.target(fleet),
+        nodes,
+    }
+}
+
 /// A node with values derived from its name and index, as the spec would derive them.
 pub fn node(fleet: &str, name: &str, host: &str, index: u8, wave: u32) -> DesiredNode {
     DesiredNode {
