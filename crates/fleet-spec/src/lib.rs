@@ -15,7 +15,7 @@ mod schema;
 mod validate;
 mod values;
 
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, Diagnostics, SHOWN_CHARACTERS, shown};
 pub use files::{FileKind, FileMetadata, FileSource, MemoryFiles};
 pub use load::{LoadedFleet, load};
 pub use model::*;
