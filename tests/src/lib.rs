@@ -10,5 +10,6 @@ pub mod console;
 pub mod e2e;
 pub mod fleet_toml;
 pub mod poll;
+pub mod verdicts;
 pub mod virsh;
 pub mod workdir;

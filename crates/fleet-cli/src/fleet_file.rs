@@ -5,7 +5,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use fleet_spec::{Diagnostics, FileKind, FileMetadata, FileSource, LoadedFleet};
+use fleet_spec::{FileKind, FileMetadata, FileSource, LoadedFleet};
 
 /// The fleet file commands read when none is named.
 pub const DEFAULT_FLEET_FILE: &str = "fleet.toml";
@@ -121,22 +121,25 @@ pub fn load_fleet(path: &Path) -> anyhow::Result<LoadedFleet> {
     let files = LocalFiles::beside(path);
     let source_name = path.display().to_string();
     tracing::debug!(file = %source_name, root = %files.root().display(), "loading fleet");
-    fleet_spec::load(&source_name, &bytes, &files).map_err(|diagnostics| {
-        print_diagnostics(&diagnostics);
-        InvalidFleet {
-            file: source_name,
-            problems: diagnostics.len(),
-        }
-        .into()
-    })
+    fleet_spec::load(&source_name, &bytes, &files)
+        .map_err(|diagnostics| refuse(&source_name, diagnostics.iter().map(ToString::to_string)))
 }
 
-fn print_diagnostics(diagnostics: &Diagnostics) {
+/// Print every problem of a fleet on stderr, one line each (`FILE:LINE:COL: error: MESSAGE`), and return
+/// the error that stops the command with exit status 1.
+pub fn refuse(file: &str, problems: impl IntoIterator<Item = String>) -> anyhow::Error {
     let mut stderr = io::stderr().lock();
-    for diagnostic in diagnostics {
+    let mut count = 0;
+    for problem in problems {
+        count += 1;
         // Nothing sensible is left to do when stderr itself is gone.
-        let _ = writeln!(stderr, "{diagnostic}");
+        let _ = writeln!(stderr, "{problem}");
     }
+    InvalidFleet {
+        file: file.to_owned(),
+        problems: count,
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod cmd;
 pub mod fleet_file;
 pub mod pipeline;
 pub mod tables;
+pub mod verify;
 
 mod companion;
 
