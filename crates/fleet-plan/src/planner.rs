@@ -7,6 +7,7 @@
 //! The reasoning behind every choice here is written down in docs/planner.md.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::TimeZone;
 use fleet_spec::{Fleet, Group, MaintenancePolicy, Node, Role, Tz, UpdateStrategy};
@@ -93,7 +94,8 @@ pub enum PlannedStrategy {
     /// Only inside the node's windows, read on the wall clock of `time_zone`.
     Periodic {
         time_zone: Tz,
-        windows: Vec<ZincatiWindow>,
+        /// Shared by the nodes of a set: one copy for all of them.
+        windows: Arc<[ZincatiWindow]>,
     },
     /// When the FleetLock server at `base_url` grants the node's group (`group`) a slot.
     FleetLock { base_url: String, group: String },
@@ -1225,11 +1227,12 @@ impl<'a> Planner<'a> {
         let mut nodes = Vec::with_capacity(roles.len());
         let mut overlap_spans = Vec::new();
         for decision in &decisions {
-            let windows = decision
+            let windows: Arc<[ZincatiWindow]> = decision
                 .class
                 .as_ref()
                 .map(|class| zincati_windows(class, policy.window_minutes))
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .into();
             if let (Some(class), Some(layout)) = (&decision.class, layout) {
                 for span in footprints_of(class, layout.footprint_minutes) {
                     overlap_spans.push((span, decision.set.members.len() as u64));
