@@ -1410,14 +1410,24 @@ impl Validator<'_, '_> {
             leftovers.sort_by_key(|(position, _)| *position);
             for (position, node) in leftovers {
                 if let Some(name) = node.name.get() {
+                    let its_nodes = if count_value == 1 {
+                        format!(
+                            "its one node is {}",
+                            shown(&pattern.render(group.group_name, 1))
+                        )
+                    } else {
+                        format!(
+                            "its {count_value} nodes are {} to {}",
+                            shown(&pattern.render(group.group_name, 1)),
+                            shown(&pattern.render(group.group_name, count_value)),
+                        )
+                    };
                     self.error(
                         name.span,
                         format!(
-                            "{path}.node[{position}].name: group `{}` has no node `{}` to change: its {count_value} nodes are {} to {}",
+                            "{path}.node[{position}].name: group `{}` has no node `{}` to change: {its_nodes}",
                             shown(group.group_name),
                             shown(&name.value),
-                            shown(&pattern.render(group.group_name, 1)),
-                            shown(&pattern.render(group.group_name, count_value)),
                         ),
                     );
                 }
@@ -2426,6 +2436,14 @@ window_minutes = 30
                 &line[..200]
             );
         }
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        let message = problems(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 1\n[[group.node]]\nname = \"g-2\"\n"
+        ));
+        assert!(message.contains("its one node is g-1"), "{message}");
     }
 
     #[test]
