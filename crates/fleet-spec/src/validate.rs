@@ -2420,7 +2420,8 @@ window_minutes = 30
         let huge = "x".repeat(1_000_000);
         let text = format!(
             "[fleet]\nname = \"{huge}\"\ndomain = \"{huge}\"\n{huge} = 1\n[fleet.image]\nvolume = \"a/{huge}\"\n\
-             [defaults]\ntime_zone = \"{huge}\"\nbutane = [\"/{huge}\"]\n\
+             [defaults]\ntime_zone = \"{huge}\"\nbutane = [\"/{huge}\", \"{huge}.bu\"]\n\
+             [[defaults.users]]\nname = \"core\"\nssh_key_files = [\"{huge}.pub\"]\n\
              [[maintenance.period]]\ndays = [\"{huge}\"]\nstart = \"{huge}\"\nlength_minutes = 60\n\
              [[group]]\nname = \"{huge}!\"\ncount = 2\nhostname = \"{huge}\"\n\
              [group.network]\nmode = \"static\"\ncidr = \"{huge}\"\n\

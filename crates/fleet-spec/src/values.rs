@@ -731,11 +731,27 @@ string_value!(
     parse check_relative_path
 );
 
-/// Snippets and key files travel with the fleet file: they must be relative and stay inside its directory.
-fn check_relative_path(text: &str) -> Result<PathBuf, String> {
+/// The longest path Linux opens (PATH_MAX, with its final NUL): a longer one names no file.
+const LONGEST_PATH: usize = 4095;
+
+/// A path any file can have: not empty, and not longer than Linux allows.
+fn check_path_length(text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("the path is empty".to_owned());
     }
+    if text.len() > LONGEST_PATH {
+        return Err(format!(
+            "`{}` is {} bytes long; Linux opens no path longer than {LONGEST_PATH} bytes",
+            shown(text),
+            text.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Snippets and key files travel with the fleet file: they must be relative and stay inside its directory.
+fn check_relative_path(text: &str) -> Result<PathBuf, String> {
+    check_path_length(text)?;
     let path = Path::new(text);
     if path.is_absolute() || text.starts_with('/') {
         return Err(format!(
@@ -772,7 +788,7 @@ string_value!(
     /// A path that may be absolute or relative to the fleet file's directory (images, kernels).
     AnyPath(PathBuf),
     schema "Path" { "type": "string", "minLength": 1 },
-    parse |text: &str| if text.is_empty() { Err("the path is empty".to_owned()) } else { Ok(PathBuf::from(text)) }
+    parse |text: &str| check_path_length(text).map(|()| PathBuf::from(text))
 );
 
 string_value!(
@@ -1429,6 +1445,13 @@ mod tests {
         assert!(check_relative_path("a/../../b.bu").is_err());
         assert!(check_relative_path("/etc/passwd").is_err());
         assert!(check_relative_path("").is_err());
+        let long = "a/".repeat(2048);
+        let problem = check_relative_path(&long).expect_err("longer than PATH_MAX");
+        assert!(
+            problem.ends_with("is 4096 bytes long; Linux opens no path longer than 4095 bytes"),
+            "{problem}"
+        );
+        assert!(problem.len() < 300, "{problem}");
     }
 
     #[test]
