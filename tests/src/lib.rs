@@ -7,6 +7,7 @@
 pub mod binary;
 pub mod checks;
 pub mod console;
+pub mod data;
 pub mod e2e;
 pub mod fleet_toml;
 pub mod poll;

@@ -7,33 +7,14 @@
 //! `PROPTEST_CASES=500 cargo test -p fleet-tests --test check_means_works` hunts longer.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
+use fleet_tests::data::{data_dir, repository, toml_files};
 use fleet_tests::verdicts::verdicts;
 use proptest::prelude::*;
 
-fn repository() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests package is inside the repository")
-}
-
-fn toml_files(directory: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(directory)
-        .unwrap_or_else(|error| panic!("cannot list {}: {error}", directory.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn check_agrees_with_plan_and_render_on_every_fleet_of_the_tests() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let data = data_dir();
     let mut cases = vec![repository().join("fleet/fleet.toml")];
     for directory in ["check/valid", "check/invalid", "plan"] {
         cases.extend(toml_files(&data.join(directory)));
@@ -122,91 +103,56 @@ fn random_period() -> impl Strategy<Value = RandomPeriod> {
         })
 }
 
-fn random_group() -> impl Strategy<Value = RandomGroup> {
-    (
-        1_u32..7,
-        prop::sample::select(vec!["1", "2", "\"50%\"", "\"100%\""]),
-        prop::sample::select(vec!["0", "1", "2", "\"25%\""]),
-        prop::sample::select(vec!["0", "60", "\"1d\"", "\"7d\""]),
-        prop::sample::select(vec![
-            "periodic",
-            "periodic",
-            "periodic",
-            "immediate",
-            "fleet_lock",
-        ]),
-        prop::option::of(prop::sample::select(vec![
-            "good.bu",
-            "good.bu",
-            "broken.bu",
-            "escape.bu",
-            "kargs.bu",
+prop_compose! {
+    fn random_group()(
+        count in 1_u32..7,
+        max_unavailable in prop::sample::select(vec!["1", "2", "\"50%\"", "\"100%\""]),
+        canaries in prop::sample::select(vec!["0", "1", "2", "\"25%\""]),
+        soak in prop::sample::select(vec!["0", "60", "\"1d\"", "\"7d\""]),
+        strategy in prop::sample::select(vec!["periodic", "periodic", "periodic", "immediate", "fleet_lock"]),
+        snippet in prop::option::of(prop::sample::select(vec![
+            "good.bu", "good.bu", "broken.bu", "escape.bu", "kargs.bu",
         ])),
-        prop::sample::select(vec![1_u32, 2, 8]),
-        prop::option::of(0_usize..3),
-        prop::option::weighted(0.3, prop::collection::vec(random_period(), 1..3)),
-    )
-        .prop_map(
-            |(count, max_unavailable, canaries, soak, strategy, snippet, vcpus, pin, periods)| {
-                RandomGroup {
-                    count,
-                    max_unavailable,
-                    canaries,
-                    soak,
-                    strategy,
-                    snippet,
-                    vcpus,
-                    pin,
-                    periods,
-                }
-            },
-        )
+        vcpus in prop::sample::select(vec![1_u32, 2, 8]),
+        pin in prop::option::of(0_usize..3),
+        periods in prop::option::weighted(0.3, prop::collection::vec(random_period(), 1..3)),
+    ) -> RandomGroup {
+        RandomGroup { count, max_unavailable, canaries, soak, strategy, snippet, vcpus, pin, periods }
+    }
 }
 
-fn random_fleet() -> impl Strategy<Value = RandomFleet> {
-    (
-        prop::option::weighted(
+prop_compose! {
+    fn random_fleet()(
+        ignition_version in prop::option::weighted(
             0.4,
             prop::sample::select(vec!["3.0.0", "3.2.0", "3.4.0", "3.6.0", "3.9.0"]),
         ),
-        prop::option::weighted(0.3, prop::sample::select(vec![1_u32, 2, 3, 6, 20])),
-        prop::bool::weighted(0.2),
-        prop::bool::weighted(0.1),
-        prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York"]),
-        prop::sample::select(vec![5_u32, 10, 30, 60]),
-        prop::sample::select(vec![0_u32, 10, 30]),
-        prop::collection::vec(random_period(), 1..3),
-        prop::collection::vec(random_group(), 1..4),
-        prop_oneof![
+        cap in prop::option::weighted(0.3, prop::sample::select(vec![1_u32, 2, 3, 6, 20])),
+        kernel_arguments in prop::bool::weighted(0.2),
+        duplicate_key in prop::bool::weighted(0.1),
+        time_zone in prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York"]),
+        window_minutes in prop::sample::select(vec![5_u32, 10, 30, 60]),
+        allowance_minutes in prop::sample::select(vec![0_u32, 10, 30]),
+        periods in prop::collection::vec(random_period(), 1..3),
+        groups in prop::collection::vec(random_group(), 1..4),
+        hosts in prop_oneof![
             2 => Just(Vec::new()),
             1 => prop::collection::vec(prop::sample::select(vec![4_u32, 64, 64]), 1..4),
         ],
-    )
-        .prop_map(
-            |(
-                ignition_version,
-                cap,
-                kernel_arguments,
-                duplicate_key,
-                time_zone,
-                window_minutes,
-                allowance_minutes,
-                periods,
-                groups,
-                hosts,
-            )| RandomFleet {
-                ignition_version,
-                cap,
-                kernel_arguments,
-                duplicate_key,
-                time_zone,
-                window_minutes,
-                allowance_minutes,
-                periods,
-                groups,
-                hosts,
-            },
-        )
+    ) -> RandomFleet {
+        RandomFleet {
+            ignition_version,
+            cap,
+            kernel_arguments,
+            duplicate_key,
+            time_zone,
+            window_minutes,
+            allowance_minutes,
+            periods,
+            groups,
+            hosts,
+        }
+    }
 }
 
 fn write_periods(toml: &mut String, table: &str, periods: &[RandomPeriod]) {

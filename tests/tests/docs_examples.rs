@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use fleet_tests::data::repository;
 use fleet_tests::verdicts::verdicts;
 
 /// A fenced code block: where it starts (`file` relative to the repository), its info string and its text.
@@ -59,13 +60,6 @@ fn fenced_blocks(file: &Path) -> Vec<Block> {
         file.display()
     );
     blocks
-}
-
-/// The repository, which messages name files relative to.
-fn repository() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests package is inside the repository")
 }
 
 fn docs() -> Vec<PathBuf> {
