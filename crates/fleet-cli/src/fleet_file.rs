@@ -128,6 +128,15 @@ pub fn load_fleet(path: &Path) -> anyhow::Result<LoadedFleet> {
 /// Print every problem of a fleet on stderr, one line each (`FILE:LINE:COL: error: MESSAGE`), and return
 /// the error that stops the command with exit status 1.
 pub fn refuse(file: &str, problems: impl IntoIterator<Item = String>) -> anyhow::Error {
+    InvalidFleet {
+        file: file.to_owned(),
+        problems: print_problems(problems),
+    }
+    .into()
+}
+
+/// Print problems on stderr, one line each; returns how many.
+pub fn print_problems(problems: impl IntoIterator<Item = String>) -> usize {
     let mut stderr = io::stderr().lock();
     let mut count = 0;
     for problem in problems {
@@ -135,11 +144,7 @@ pub fn refuse(file: &str, problems: impl IntoIterator<Item = String>) -> anyhow:
         // Nothing sensible is left to do when stderr itself is gone.
         let _ = writeln!(stderr, "{problem}");
     }
-    InvalidFleet {
-        file: file.to_owned(),
-        problems: count,
-    }
-    .into()
+    count
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use fleet_spec::{Diagnostic, LoadedFleet, Location};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use crate::fleet_file::{LocalFiles, load_fleet, refuse};
+use crate::fleet_file::{LocalFiles, load_fleet, print_problems, refuse};
 
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
@@ -318,13 +318,7 @@ pub fn render_fleet(
         .par_iter()
         .map(|&position| {
             let node = &fleet.nodes[position];
-            let node_plan = planned
-                .plan
-                .nodes
-                .get(position)
-                .filter(|node_plan| node_plan.name == node.name)
-                .or_else(|| planned.plan.node(&node.name));
-            let result = match node_plan {
+            let result = match node_plan_at(&planned.plan, fleet, position) {
                 Some(node_plan) => {
                     render_one(&file, fleet, position, Some(node_plan), &snippets, version)
                 }
@@ -353,8 +347,7 @@ pub fn render_fleet(
     }
     print_warnings(&warnings);
     if !errors.is_empty() {
-        let failed = errors.len();
-        refuse(&file, errors);
+        let failed = print_problems(errors);
         anyhow::bail!(
             "{failed} of {} could not be rendered; nothing was written",
             count_of(selected.len(), "node", "nodes")
@@ -376,6 +369,20 @@ pub fn target_version_at(
             .unwrap_or(fleet.declared_at.fleet),
         message: error.to_string(),
     })
+}
+
+/// The plan of the node at `position` in `Fleet::nodes`: at the same position in `Plan::nodes`.
+pub fn node_plan_at<'a>(
+    plan: &'a Plan,
+    fleet: &fleet_spec::Fleet,
+    position: usize,
+) -> Option<&'a NodePlan> {
+    let name = &fleet.nodes.get(position)?.name;
+    plan.nodes
+        .get(position)
+        .filter(|node_plan| node_plan.name == *name)
+        // The plan keeps fleet order; should that ever change, the name still finds it.
+        .or_else(|| plan.node(name))
 }
 
 /// Render the node at `position` in `Fleet::nodes` of the fleet file `file`, with the Zincati fragments

@@ -19,7 +19,8 @@ use rayon::prelude::*;
 
 use crate::fleet_file::LocalFiles;
 use crate::pipeline::{
-    place_as_written, plan_problems, render_one, target_version_at, translate_snippets,
+    node_plan_at, place_as_written, plan_problems, render_one, target_version_at,
+    translate_snippets,
 };
 
 /// What checking a fleet that validated found.
@@ -71,7 +72,7 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> Findings {
                     // Zincati fragments, which never make a config invalid.
                     let node_plan = plan
                         .as_ref()
-                        .and_then(|plan| plan.nodes.get(composition.first));
+                        .and_then(|plan| node_plan_at(plan, fleet, composition.first));
                     render_one(
                         &file,
                         fleet,
