@@ -366,8 +366,9 @@ mod tests {
             kernel: workdir.write("vmlinuz", "not a kernel").unwrap(),
             initrd: workdir.write("initrd.img", "not an initramfs").unwrap(),
         };
+        // Two hosts hold two nodes of a group at max_unavailable 1 (placement keeps them apart).
         let fleet = E2eFleet::new("e2e-check", "qemu:///system")
-            .group("web", 3)
+            .group("web", 2)
             .with_group(E2eGroup::new("db", 2).reserved_from(Ipv4Addr::new(192, 168, 122, 240)))
             .with_group(
                 E2eGroup::new("big", 1)

@@ -7,8 +7,10 @@
 pub mod binary;
 pub mod checks;
 pub mod console;
+pub mod data;
 pub mod e2e;
 pub mod fleet_toml;
 pub mod poll;
+pub mod verdicts;
 pub mod virsh;
 pub mod workdir;

@@ -19,15 +19,7 @@ fn data_dir() -> PathBuf {
 /// The fleet files of one kind (`valid` or `invalid`), sorted by name.
 fn cases(kind: &str) -> Vec<PathBuf> {
     let directory = data_dir().join(kind);
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&directory)
-        .unwrap_or_else(|error| panic!("cannot list {}: {error}", directory.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
-        .collect();
-    cases.sort();
+    let cases = fleet_tests::data::toml_files(&directory);
     assert!(!cases.is_empty(), "no cases in {}", directory.display());
     cases
 }

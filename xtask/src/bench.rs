@@ -4,6 +4,9 @@
 //! A crate adds a bench by adding `benches/NAME.rs` (criterion, `harness = false`) to its Cargo.toml;
 //! nothing here needs to change. Process-level benchmarks are the `PROCESS_BENCHES` table below.
 //!
+//! The `scale/*` benchmarks time `fleet check`, `fleet plan` (table and JSON) and `fleet nodes --format
+//! json` as whole processes on generated fleets of 100,000 and 1,000,000 nodes, with peak RSS.
+//!
 //! Two workflow benchmarks time whole jobs on this machine and check their targets:
 //! `system/render-10k` (`fleet render --out` of a generated 10,000-node fleet: median wall time and
 //! peak RSS) and `system/deploy-real` (16 real qemu domains defined and started by `fleet deploy`
@@ -71,6 +74,8 @@ const PROCESS_WARMUP_RUNS: usize = 3;
 const RENDER_10K: &str = "system/render-10k";
 const DEPLOY_REAL: &str = "system/deploy-real";
 const DEPLOY_10K: &str = "system/deploy-10k";
+/// The whole-process benchmarks of the commands at the documented scale, selected by `scale`.
+const SCALE: &str = "scale";
 
 /// A criterion bench target of a workspace package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,11 +110,16 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
     let render_10k = matches(&[RENDER_10K, "system"]);
     let deploy_real = matches(&[DEPLOY_REAL, "system"]);
     let deploy_10k = matches(&[DEPLOY_10K, "system"]);
+    let scale_benches: Vec<ScaleBench> = scale_benches()
+        .into_iter()
+        .filter(|bench| matches(&[&bench.name, SCALE]))
+        .collect();
     if targets.is_empty()
         && process_benches.is_empty()
         && !render_10k
         && !deploy_real
         && !deploy_10k
+        && scale_benches.is_empty()
     {
         bail!("no benchmark matches {filters:?}");
     }
@@ -130,7 +140,12 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
     }
     let mut measurements = criterion_results_since(&target_dir().join("criterion"), started)?;
 
-    if !process_benches.is_empty() || render_10k || deploy_real || deploy_10k {
+    if !process_benches.is_empty()
+        || render_10k
+        || deploy_real
+        || deploy_10k
+        || !scale_benches.is_empty()
+    {
         // The binaries as shipped: fleet runs deploy, status and destroy by executing
         // fleet-provision beside it.
         let fleet = binaries::release()?.join("fleet");
@@ -177,6 +192,15 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
                     failures.extend(missed);
                 }
                 Err(error) => failures.push(format!("{DEPLOY_REAL}: {error:#}")),
+            }
+        }
+        if !scale_benches.is_empty() {
+            match bench_scale(&fleet, &scale_benches) {
+                Ok((found, missed)) => {
+                    measurements.extend(found);
+                    failures.extend(missed);
+                }
+                Err(error) => failures.push(format!("{SCALE}: {error:#}")),
             }
         }
     }
@@ -522,15 +546,17 @@ fn time_render(
 ) -> Result<(Duration, u64)> {
     let mut command = Command::new(fleet);
     command.arg("render").arg(fleet_path).arg("--out").arg(out);
-    let (elapsed, rss, _) = time_with_peak_rss(command, rss_file)?;
+    let (elapsed, rss, _) = time_with_peak_rss(command, rss_file, Stdio::null())?;
     Ok((elapsed, rss))
 }
 
 /// Run a command (its program, arguments and environment) to success under GNU time: its wall
-/// time, its peak RSS in KiB (`%M`, written to `rss_file`) and its captured output.
+/// time, its peak RSS in KiB (`%M`, written to `rss_file`) and its output (stdout as `stdout`
+/// says: piped to read it, or null when it is large and unread).
 fn time_with_peak_rss(
     command: Command,
     rss_file: &Path,
+    stdout: Stdio,
 ) -> Result<(Duration, u64, std::process::Output)> {
     let mut timed = Command::new("/usr/bin/time");
     timed
@@ -544,7 +570,7 @@ fn time_with_peak_rss(
                 .filter_map(|(key, value)| Some((key, value?))),
         )
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped());
     let start = Instant::now();
     let result = timed
@@ -740,7 +766,8 @@ fn time_deploy_10k(
         .arg(fleet_toml)
         .args(["--connect", connect, "--format", "json"])
         .env("XDG_CACHE_HOME", directory.join("cache"));
-    let (elapsed, rss, result) = time_with_peak_rss(command, &directory.join("peak-rss-kib"))?;
+    let (elapsed, rss, result) =
+        time_with_peak_rss(command, &directory.join("peak-rss-kib"), Stdio::piped())?;
     let report: Value =
         serde_json::from_slice(&result.stdout).context("fleet deploy printed no JSON report")?;
     let created = report["nodes"].as_array().map_or(0, |nodes| {
@@ -753,6 +780,159 @@ fn time_deploy_10k(
         bail!("fleet deploy created {created} of 10000 nodes");
     }
     Ok((elapsed, rss))
+}
+
+/// One command timed as a whole process on a generated fleet of `nodes` nodes.
+#[derive(Debug)]
+struct ScaleBench {
+    name: String,
+    /// The arguments before the fleet file.
+    arguments: &'static [&'static str],
+    nodes: usize,
+}
+
+/// The commands of the scale benchmarks: `fleet check`, `fleet plan` (table and JSON) and `fleet nodes
+/// --format json` (issue 10), each at every size of `SCALE_SIZES`.
+const SCALE_COMMANDS: &[(&str, &[&str])] = &[
+    ("check", &["check"]),
+    ("plan-table", &["plan", "--now", SCALE_NOW]),
+    (
+        "plan-json",
+        &["plan", "--format", "json", "--now", SCALE_NOW],
+    ),
+    ("nodes-json", &["nodes", "--format", "json"]),
+];
+
+/// 100,000 nodes, and the documented maximum of 1,000,000.
+const SCALE_SIZES: &[(&str, usize)] = &[("100k", 100_000), ("1m", 1_000_000)];
+
+/// Every scale benchmark, `scale/COMMAND-SIZE`, smaller sizes first.
+fn scale_benches() -> Vec<ScaleBench> {
+    SCALE_SIZES
+        .iter()
+        .flat_map(|&(size, nodes)| {
+            SCALE_COMMANDS
+                .iter()
+                .map(move |&(command, arguments)| ScaleBench {
+                    name: format!("{SCALE}/{command}-{size}"),
+                    arguments,
+                    nodes,
+                })
+        })
+        .collect()
+}
+
+/// Predictions for a fixed rollout, so every run does the same work.
+const SCALE_NOW: &str = "2026-01-05T00:00:00Z";
+/// Every scale fleet has this many groups (of 1,000 or 10,000 nodes) spread over this many hosts.
+const SCALE_GROUPS: usize = 100;
+const SCALE_HOSTS: usize = 100;
+
+/// The time and memory a scale benchmark may take.
+fn scale_targets(nodes: usize) -> (Duration, Option<u64>) {
+    if nodes >= 1_000_000 {
+        (Duration::from_secs(10), Some(2048))
+    } else {
+        (Duration::from_secs(1), None)
+    }
+}
+
+/// A fleet of `nodes` nodes as a large user would write it: 100 groups with a 10 % max_unavailable on
+/// 100 hypervisors in four zones (capacities left to the hosts), windows in a Tuesday-to-Thursday night
+/// period in Europe/Berlin.
+fn scale_fleet(nodes: usize) -> String {
+    let per_group = nodes / SCALE_GROUPS;
+    let mut toml = format!(
+        "# Generated by `cargo xtask bench` (xtask/src/bench.rs) for the {SCALE} benchmarks.\n\
+         [fleet]\nname = \"scale{nodes}\"\nconnect = \"test:///default\"\n\n\
+         [fleet.image]\npath = \"fedora-coreos-qemu.x86_64.qcow2\"\n\n\
+         [maintenance]\ntime_zone = \"Europe/Berlin\"\nwindow_minutes = 30\n\n\
+         [[maintenance.period]]\ndays = [\"Tue\", \"Wed\", \"Thu\"]\nstart = \"01:00\"\nlength_minutes = 240\n"
+    );
+    for host in 1..=SCALE_HOSTS {
+        toml.push_str(&format!(
+            "\n[[host]]\nname = \"hv{host:03}\"\nconnect = \"qemu+ssh://root@hv{host:03}.example.com/system\"\nlabels = {{ zone = \"z{}\" }}\n",
+            host % 4
+        ));
+    }
+    for group in 1..=SCALE_GROUPS {
+        toml.push_str(&format!(
+            "\n[[group]]\nname = \"g{group:03}\"\ncount = {per_group}\nhostname = \"g{group:03}-{{index:05}}\"\n\n\
+             [group.rollout]\nmax_unavailable = \"10%\"\n"
+        ));
+    }
+    toml
+}
+
+/// Runs after one warm-up: fewer for the slow million-node runs.
+fn scale_runs(nodes: usize) -> usize {
+    if nodes >= 1_000_000 { 5 } else { 11 }
+}
+
+/// Every selected scale benchmark: the median wall time of whole `fleet` processes and their largest
+/// peak RSS (GNU time's `%M`, as for render-10k), with the targets each one missed.
+fn bench_scale(fleet: &Path, benches: &[ScaleBench]) -> Result<(Vec<Measurement>, Vec<String>)> {
+    setup::ensure_installed(&["time"])?;
+    let directory = target_dir().join("bench").join("scale");
+    std::fs::create_dir_all(&directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    let rss_file = directory.join("peak-rss-kib");
+    let mut measurements = Vec::new();
+    let mut missed = Vec::new();
+    for bench in benches {
+        let fleet_path = directory.join(format!("fleet-{}.toml", bench.nodes));
+        if !fleet_path.is_file() {
+            std::fs::write(&fleet_path, scale_fleet(bench.nodes))
+                .with_context(|| format!("cannot write {}", fleet_path.display()))?;
+        }
+        let runs = scale_runs(bench.nodes);
+        let mut samples = Vec::with_capacity(runs);
+        let mut peak_kib = 0_u64;
+        for run in 0..=runs {
+            let mut command = Command::new(fleet);
+            command.args(bench.arguments).arg(&fleet_path);
+            let (elapsed, rss_kib, _) = time_with_peak_rss(command, &rss_file, Stdio::null())?;
+            if run > 0 {
+                samples.push(elapsed);
+                peak_kib = peak_kib.max(rss_kib);
+            }
+        }
+        samples.sort();
+        let median = samples[samples.len() / 2];
+        let (time_target, rss_target_mib) = scale_targets(bench.nodes);
+        let peak_mib = peak_kib / 1024;
+        if median > time_target {
+            missed.push(format!(
+                "{}: median {} above the {} target",
+                bench.name,
+                human(median),
+                human(time_target)
+            ));
+        }
+        if let Some(target) = rss_target_mib
+            && peak_mib > target
+        {
+            missed.push(format!(
+                "{}: peak RSS {peak_mib} MiB above the {target} MiB target",
+                bench.name
+            ));
+        }
+        measurements.push(Measurement {
+            name: bench.name.clone(),
+            median,
+            detail: format!(
+                "{} runs of `fleet {} FLEET` on {} nodes, min {} max {}, peak RSS {peak_mib} MiB (targets ≤ {}{})",
+                samples.len(),
+                bench.arguments.join(" "),
+                bench.nodes,
+                human(samples[0]),
+                human(samples[samples.len() - 1]),
+                human(time_target),
+                rss_target_mib.map_or(String::new(), |target| format!(", ≤ {target} MiB")),
+            ),
+        });
+    }
+    Ok((measurements, missed))
 }
 
 /// The smallest guest there is: a multiboot kernel (qemu loads it by direct kernel boot) that

@@ -5,7 +5,7 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use anyhow::Context as _;
-use fleet_spec::{Diagnostics, LoadedFleet, ReadLimit};
+use fleet_spec::{LoadedFleet, ReadLimit};
 
 use crate::local_files::{self, LocalFiles};
 
@@ -42,14 +42,8 @@ pub fn load_fleet(path: &Path) -> anyhow::Result<LoadedFleet> {
     let files = open_fleet_directory(path)?;
     let source_name = path.display().to_string();
     tracing::debug!(file = %source_name, root = %files.root().display(), "loading fleet");
-    fleet_spec::load(&source_name, &bytes, &files).map_err(|diagnostics| {
-        print_diagnostics(&diagnostics);
-        InvalidFleet {
-            file: source_name,
-            problems: diagnostics.len(),
-        }
-        .into()
-    })
+    fleet_spec::load(&source_name, &bytes, &files)
+        .map_err(|diagnostics| refuse(&source_name, diagnostics.iter().map(ToString::to_string)))
 }
 
 /// The files `fleet_file` names, confined to its directory.
@@ -62,10 +56,24 @@ pub fn open_fleet_directory(fleet_file: &Path) -> anyhow::Result<LocalFiles> {
     })
 }
 
-fn print_diagnostics(diagnostics: &Diagnostics) {
-    let mut stderr = io::stderr().lock();
-    for diagnostic in diagnostics {
-        // Nothing sensible is left to do when stderr itself is gone.
-        let _ = writeln!(stderr, "{diagnostic}");
+/// Print every problem of a fleet on stderr, one line each (`FILE:LINE:COL: error: MESSAGE`), and return
+/// the error that stops the command with exit status 1.
+pub fn refuse(file: &str, problems: impl IntoIterator<Item = String>) -> anyhow::Error {
+    InvalidFleet {
+        file: file.to_owned(),
+        problems: print_problems(problems),
     }
+    .into()
+}
+
+/// Print problems on stderr, one line each; returns how many.
+pub fn print_problems(problems: impl IntoIterator<Item = String>) -> usize {
+    let mut stderr = io::stderr().lock();
+    let mut count = 0;
+    for problem in problems {
+        count += 1;
+        // Nothing sensible is left to do when stderr itself is gone.
+        let _ = writeln!(stderr, "{problem}");
+    }
+    count
 }

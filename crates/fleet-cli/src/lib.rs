@@ -17,6 +17,7 @@ pub mod fleet_file;
 pub mod local_files;
 pub mod pipeline;
 pub mod tables;
+pub mod verify;
 
 mod companion;
 

@@ -4,19 +4,24 @@
 //! What nodes receive depends on the fleet file alone; only `fleet plan` also predicts a rollout
 //! (`RolloutArgs`), from the plan, and the prediction never flows back into it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use fleet_ignition::IgnitionVersion;
-use fleet_ignition::render::{self, RenderWarning, SnippetLibrary, ZincatiFragmentFile};
-use fleet_plan::{Plan, PredictOptions, Rollout};
-use fleet_spec::LoadedFleet;
+use fleet_ignition::render::{
+    self, RenderError, RenderWarning, SnippetLibrary, ZincatiFragmentFile,
+};
+use fleet_plan::{
+    NodePlan, PlaceOptions, Placement, PlacementPlan, Plan, PlanError, PredictOptions, Rollout,
+    UnknownCapacity,
+};
+use fleet_spec::{Diagnostic, LoadedFleet, Location};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use crate::fleet_file::{load_fleet, open_fleet_directory};
+use crate::fleet_file::{load_fleet, open_fleet_directory, print_problems, refuse};
 use crate::local_files::LocalFiles;
 
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
@@ -75,20 +80,25 @@ pub struct PlannedFleet {
     pub plan: Plan,
 }
 
-/// Load and plan the fleet at `path`; problems are printed with their locations. The plan depends on
-/// the fleet file alone: no clock, no rollout.
+impl PlannedFleet {
+    /// How messages name the fleet file.
+    pub fn file_name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Load and plan the fleet at `path`. Problems are printed one a line with their locations
+/// (`FILE:LINE:COL: error: ...`), as `fleet check` prints them. The plan depends on the fleet file
+/// alone: no clock, no rollout.
 pub fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
     let loaded = load_fleet(path)?;
+    let file = path.display().to_string();
     let plan = fleet_plan::plan(&loaded.fleet).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot plan {}:\n{}",
-            path.display(),
-            error
-                .problems()
+        refuse(
+            &file,
+            plan_problems(&file, &error, loaded.fleet.declared_at.fleet)
                 .iter()
-                .map(|problem| format!("  {problem}"))
-                .collect::<Vec<_>>()
-                .join("\n")
+                .map(ToString::to_string),
         )
     })?;
     Ok(PlannedFleet {
@@ -97,6 +107,47 @@ pub fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
         loaded,
         plan,
     })
+}
+
+/// The planner's problems as lines of the fleet file `file`: each at the group or key that causes it,
+/// or at `otherwise` when the planner knows no place.
+pub fn plan_problems(file: &str, error: &PlanError, otherwise: Location) -> Vec<Diagnostic> {
+    error
+        .problems()
+        .into_iter()
+        .map(|problem| Diagnostic {
+            file: file.to_owned(),
+            location: problem.location().unwrap_or(otherwise),
+            message: one_line(&problem.to_string()),
+        })
+        .collect()
+}
+
+/// Hosts for the nodes as `fleet plan` shows them and `fleet check` checks them: capacities from the
+/// fleet file, those it leaves out unlimited (deploy reads them from the hosts), nobody placed yet.
+pub fn place_as_written(fleet: &fleet_spec::Fleet) -> Result<PlacementPlan, PlanError> {
+    fleet_plan::place(
+        fleet,
+        &PlaceOptions {
+            previous: &Placement::new(),
+            measured: &BTreeMap::new(),
+            unknown_capacity: UnknownCapacity::Unlimited,
+        },
+    )
+}
+
+/// A message of several lines (an indented list after a colon) as one line, for `FILE:LINE:COL` output.
+pub fn one_line(message: &str) -> String {
+    let mut lines = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty());
+    let mut text = lines.next().unwrap_or_default().to_owned();
+    for (position, line) in lines.enumerate() {
+        text.push_str(if position == 0 { " " } else { "; " });
+        text.push_str(line);
+    }
+    text
 }
 
 /// One node's rendered Ignition.
@@ -122,52 +173,162 @@ pub enum Selection<'a> {
     Named(&'a [String]),
 }
 
+/// The fleet's Butane snippets, translated.
+#[derive(Debug, Default)]
+pub struct TranslatedSnippets {
+    /// Every snippet that translates, so that the nodes using only those can still be checked.
+    pub library: SnippetLibrary,
+    /// The snippets that do not.
+    pub failed: BTreeSet<PathBuf>,
+    /// Their problems, one line each.
+    pub problems: Vec<String>,
+}
+
+/// Every Butane snippet of the fleet translated once, with a problem line for each one that does not
+/// translate.
+pub fn translate_snippets(
+    file: &str,
+    loaded: &LoadedFleet,
+    files: &LocalFiles,
+) -> TranslatedSnippets {
+    if let Ok(library) = SnippetLibrary::translate(&loaded.snippets, Some(files)) {
+        return TranslatedSnippets {
+            library,
+            ..TranslatedSnippets::default()
+        };
+    }
+    // Some snippet failed: find which, one at a time (only on this path), and keep the others.
+    let declared = snippet_declarations(&loaded.fleet);
+    let mut good = BTreeMap::new();
+    let mut failed = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (path, text) in &loaded.snippets {
+        let single = BTreeMap::from([(path.clone(), text.clone())]);
+        match SnippetLibrary::translate(&single, Some(files)) {
+            Ok(_) => {
+                good.insert(path.clone(), text.clone());
+            }
+            Err(errors) => {
+                failed.insert(path.clone());
+                for error in &errors {
+                    let named_at = declared.get(path.as_path()).copied();
+                    problems.extend(snippet_problem_lines(
+                        file,
+                        error,
+                        named_at.unwrap_or(loaded.fleet.declared_at.fleet),
+                    ));
+                }
+            }
+        }
+    }
+    TranslatedSnippets {
+        library: SnippetLibrary::translate(&good, Some(files)).unwrap_or_default(),
+        failed,
+        problems,
+    }
+}
+
+/// Where the fleet file first names each snippet.
+fn snippet_declarations(fleet: &fleet_spec::Fleet) -> BTreeMap<&Path, Location> {
+    let mut declared: BTreeMap<&Path, Location> = BTreeMap::new();
+    let mut seen: Option<*const fleet_spec::NodeSettings> = None;
+    for node in &fleet.nodes {
+        // Nodes that share their settings share one `Arc`: look at each only once in a row.
+        let settings = std::sync::Arc::as_ptr(&node.settings);
+        if seen == Some(settings) {
+            continue;
+        }
+        seen = Some(settings);
+        for snippet in &node.settings.butane {
+            let at = declared
+                .entry(snippet.path.as_path())
+                .or_insert(snippet.declared_at);
+            *at = (*at).min(snippet.declared_at);
+        }
+    }
+    declared
+}
+
+/// A snippet's translation problems, one line each: the snippet's own `FILE:LINE:COL` lines, or, when
+/// the translator gives no position, the line of the fleet file that names the snippet (`named_at`).
+fn snippet_problem_lines(file: &str, error: &RenderError, named_at: Location) -> Vec<String> {
+    let located: Vec<String> = match error {
+        RenderError::Snippet { details, .. } => details
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !located.is_empty() {
+        return located;
+    }
+    vec![
+        Diagnostic {
+            file: file.to_owned(),
+            location: named_at,
+            message: one_line(&error.to_string()),
+        }
+        .to_string(),
+    ]
+}
+
 /// Render the selected nodes in parallel. Warnings are printed once each on stderr (a warning
-/// shared by many nodes is printed once with their count); errors name the node, the snippet and
-/// the line, and every failing node is reported.
+/// shared by many nodes is printed once with their count); every failing node is reported, at the
+/// line of its group, and every failing snippet with its own file, line and column.
 pub fn render_fleet(
     planned: &PlannedFleet,
     selection: Selection<'_>,
     on_node_done: &(dyn Fn() + Sync),
 ) -> anyhow::Result<RenderedFleet> {
     let fleet = &planned.loaded.fleet;
-    let version = render::target_version(fleet)?;
-    let snippets = SnippetLibrary::translate(&planned.loaded.snippets, Some(&planned.files))
-        .map_err(|errors| {
-            anyhow::anyhow!(
-                "{}",
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        })?;
-    let plans: BTreeMap<&str, &fleet_plan::NodePlan> = planned
-        .plan
-        .nodes
-        .iter()
-        .map(|node| (node.name.as_str(), node))
-        .collect();
-    let selected: Vec<&fleet_spec::Node> = match selection {
-        Selection::All => fleet.nodes.iter().collect(),
-        Selection::Named(names) => names
-            .iter()
-            .map(|name| {
-                fleet.node(name).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no node named {name:?} in {}; `fleet nodes` lists them",
-                        planned.path.display()
-                    )
+    let file = planned.file_name();
+    let version =
+        target_version_at(&file, fleet).map_err(|problem| refuse(&file, [problem.to_string()]))?;
+    let translated = translate_snippets(&file, &planned.loaded, &planned.files);
+    if !translated.problems.is_empty() {
+        return Err(refuse(&file, translated.problems));
+    }
+    let snippets = translated.library;
+    let selected: Vec<usize> = match selection {
+        Selection::All => (0..fleet.nodes.len()).collect(),
+        Selection::Named(names) => {
+            let positions: HashMap<&str, usize> = fleet
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(position, node)| (node.name.as_str(), position))
+                .collect();
+            names
+                .iter()
+                .map(|name| {
+                    positions.get(name.as_str()).copied().ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "no node named \"{}\" in {}; `fleet nodes` lists them",
+                            fleet_spec::shown(name),
+                            planned.path.display()
+                        )
+                    })
                 })
-            })
-            .collect::<anyhow::Result<_>>()?,
+                .collect::<anyhow::Result<_>>()?
+        }
     };
 
-    let results: Vec<Result<(NodeIgnition, Vec<RenderWarning>), String>> = selected
+    let results: Vec<Result<(NodeIgnition, Vec<RenderWarning>), Diagnostic>> = selected
         .par_iter()
-        .map(|node| {
-            let result = render_one(fleet, node, &plans, &snippets, version);
+        .map(|&position| {
+            let node = &fleet.nodes[position];
+            let result = match node_plan_at(&planned.plan, fleet, position) {
+                Some(node_plan) => {
+                    render_one(&file, fleet, position, Some(node_plan), &snippets, version)
+                }
+                None => Err(Diagnostic {
+                    file: file.clone(),
+                    location: fleet.group_of(node).declared_at,
+                    message: format!("node {}: the planner gave it no plan", node.name),
+                }),
+            };
             on_node_done();
             result
         })
@@ -182,35 +343,73 @@ pub fn render_fleet(
                 nodes.push(node);
                 warnings.extend(node_warnings);
             }
-            Err(error) => errors.push(error),
+            Err(error) => errors.push(error.to_string()),
         }
     }
     print_warnings(&warnings);
     if !errors.is_empty() {
+        let failed = print_problems(errors);
         anyhow::bail!(
-            "{}\n{} of {} nodes could not be rendered; nothing was written",
-            errors.join("\n"),
-            errors.len(),
-            selected.len()
+            "{failed} of {} could not be rendered; nothing was written",
+            count_of(selected.len(), "node", "nodes")
         );
     }
     Ok(RenderedFleet { version, nodes })
 }
 
-fn render_one(
+/// The Ignition version the fleet's nodes are written for, or the problem at `ignition_version`.
+pub fn target_version_at(
+    file: &str,
     fleet: &fleet_spec::Fleet,
-    node: &fleet_spec::Node,
-    plans: &BTreeMap<&str, &fleet_plan::NodePlan>,
+) -> Result<IgnitionVersion, Diagnostic> {
+    render::target_version(fleet).map_err(|error| Diagnostic {
+        file: file.to_owned(),
+        location: fleet
+            .declared_at
+            .ignition_version
+            .unwrap_or(fleet.declared_at.fleet),
+        message: error.to_string(),
+    })
+}
+
+/// The plan of the node at `position` in `Fleet::nodes`: at the same position in `Plan::nodes`.
+pub fn node_plan_at<'a>(
+    plan: &'a Plan,
+    fleet: &fleet_spec::Fleet,
+    position: usize,
+) -> Option<&'a NodePlan> {
+    let name = &fleet.nodes.get(position)?.name;
+    plan.nodes
+        .get(position)
+        .filter(|node_plan| node_plan.name == *name)
+        // The plan keeps fleet order; should that ever change, the name still finds it.
+        .or_else(|| plan.node(name))
+}
+
+/// Render the node at `position` in `Fleet::nodes` of the fleet file `file`, with the Zincati fragments
+/// of its plan (`None`: without them, for `fleet check` of a fleet the planner refuses: they never make
+/// a config invalid). A problem is reported at the line of the node's group.
+pub fn render_one(
+    file: &str,
+    fleet: &fleet_spec::Fleet,
+    position: usize,
+    node_plan: Option<&NodePlan>,
     snippets: &SnippetLibrary,
     version: IgnitionVersion,
-) -> Result<(NodeIgnition, Vec<RenderWarning>), String> {
-    let node_plan = plans
-        .get(node.name.as_str())
-        .ok_or_else(|| format!("node {}: the planner gave it no plan", node.name))?;
-    let fragments = zincati_fragment_files(node_plan)
-        .map_err(|error| format!("node {}: {error}", node.name))?;
+) -> Result<(NodeIgnition, Vec<RenderWarning>), Diagnostic> {
+    let node = &fleet.nodes[position];
+    let problem = |message: String| Diagnostic {
+        file: file.to_owned(),
+        location: fleet.group_of(node).declared_at,
+        message: one_line(&message),
+    };
+    let fragments = match node_plan {
+        Some(node_plan) => zincati_fragment_files(node_plan)
+            .map_err(|error| problem(format!("node {}: {error}", node.name)))?,
+        None => Vec::new(),
+    };
     let rendered = render::render_node(fleet, node, snippets, &fragments, version)
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| problem(error.to_string()))?;
     let sha256 = hex_sha256(rendered.json.as_bytes());
     Ok((
         NodeIgnition {
@@ -220,6 +419,11 @@ fn render_one(
         },
         rendered.warnings,
     ))
+}
+
+/// `1 node`, `3 nodes`.
+pub fn count_of(count: usize, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
 }
 
 /// The planner's Zincati fragments for a node, as the files the renderer installs.
@@ -243,7 +447,7 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 /// Each distinct warning once, with the nodes it concerns.
-fn print_warnings(warnings: &[RenderWarning]) {
+pub fn print_warnings(warnings: &[RenderWarning]) {
     let mut by_message: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for warning in warnings {
         let nodes = by_message.entry(warning.message.as_str()).or_default();

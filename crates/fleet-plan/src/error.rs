@@ -1,23 +1,25 @@
-//! Everything that can make planning, Zincati fragments or placement fail, with the numbers and the remedy.
+//! Everything that can make planning, Zincati fragments or placement fail, with the numbers, the remedy
+//! and, for problems a line of the fleet file causes, where that line is.
+
+use fleet_spec::Location;
 
 /// The planner's one error type. Messages are lowercase, name the group or node, give the numbers and say
-/// what to change.
+/// what to change. Problems caused by the fleet file carry the location of the group (or the key) that
+/// causes them, taken from the validated fleet (`Group::declared_at`, `Fleet::declared_at`): see
+/// [`PlanError::location`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
     #[error("invalid rollout: {0}")]
     InvalidRollout(String),
 
     #[error("group {group}: the periodic strategy needs at least one maintenance period")]
-    NoMaintenancePeriod { group: String },
-
-    #[error(
-        "group {group}: window_minutes {window_minutes} is shorter than Zincati's re-check of a staged \
-         update (every 5.5 minutes), so a window could pass unseen; use windows of at least 5 minutes"
-    )]
-    WindowTooShort { group: String, window_minutes: u32 },
+    NoMaintenancePeriod { group: String, at: Location },
 
     #[error("{0}")]
     NotEnoughWindows(Box<WindowShortage>),
+
+    #[error("{0}")]
+    NotEnoughWindowsAfterSoak(Box<SoakWindowShortage>),
 
     #[error(
         "group {group}: the {strategy} strategy reboots a node as soon as its update is staged, so nothing \
@@ -29,23 +31,28 @@ pub enum PlanError {
         strategy: &'static str,
         nodes: usize,
         max_unavailable: usize,
+        at: Location,
     },
 
     #[error(
         "max_concurrent_reboots {cap} leaves no room for windows: groups that reboot outside windows may \
-         already have {unwindowed} nodes down at once ({detail}); raise max_concurrent_reboots or move \
-         those groups to the periodic strategy"
+         already have {} down at once ({detail}); raise max_concurrent_reboots or move those groups to the \
+         periodic strategy",
+        count_of(*unwindowed, "node", "nodes")
     )]
     FleetCapTooSmall {
         cap: u32,
         unwindowed: u64,
         detail: String,
+        /// Where `max_concurrent_reboots` is set.
+        at: Location,
     },
 
     #[error(
         "group {group}: the fleet-wide max_concurrent_reboots {cap} leaves room for {placed} of the \
-         {needed} windows it needs beside the groups planned before it ({earlier}); raise \
-         max_concurrent_reboots, give the groups different maintenance periods or lower max_unavailable"
+         {} it needs beside the groups planned before it ({earlier}); raise max_concurrent_reboots, give \
+         the groups different maintenance periods or lower max_unavailable",
+        count_of(*needed as u64, "window", "windows")
     )]
     FleetCapExceeded {
         group: String,
@@ -53,6 +60,7 @@ pub enum PlanError {
         placed: usize,
         needed: usize,
         earlier: String,
+        at: Location,
     },
 
     #[error("{0}")]
@@ -70,6 +78,8 @@ pub enum PlanError {
         eligible: String,
         soak_end: String,
         minimum: f64,
+        /// The node's group.
+        at: Location,
     },
 
     #[error("node {node}: Zincati would reject its configuration: {reason}")]
@@ -94,6 +104,8 @@ pub enum PlanError {
         node: String,
         host: String,
         known: String,
+        /// The node's group.
+        at: Location,
     },
 
     #[error(
@@ -111,6 +123,8 @@ pub enum PlanError {
         needs: String,
         reasons: String,
         remedy: String,
+        /// The node's group.
+        at: Location,
     },
 
     #[error("node {node} is pinned to host {host} but {reason}")]
@@ -118,6 +132,8 @@ pub enum PlanError {
         node: String,
         host: String,
         reason: String,
+        /// The node's group.
+        at: Location,
     },
 
     #[error("{}", join_lines(.0))]
@@ -142,6 +158,16 @@ impl PlanError {
         }
     }
 
+    /// One error for one problem, `Several` for more (callers pass at least one).
+    pub(crate) fn all(mut errors: Vec<PlanError>) -> PlanError {
+        if errors.len() == 1
+            && let Some(error) = errors.pop()
+        {
+            return error;
+        }
+        PlanError::Several(errors)
+    }
+
     /// Every single problem, flattening `Several`.
     pub fn problems(&self) -> Vec<&PlanError> {
         match self {
@@ -149,14 +175,49 @@ impl PlanError {
             single => vec![single],
         }
     }
+
+    /// Where in the fleet file the problem comes from: the group (or the fleet-wide key) that causes it.
+    /// `None` for problems of the command line (a rollout, an airlock file) and for `Several`.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            PlanError::NoMaintenancePeriod { at, .. }
+            | PlanError::UnboundedStrategy { at, .. }
+            | PlanError::FleetCapTooSmall { at, .. }
+            | PlanError::FleetCapExceeded { at, .. }
+            | PlanError::PinnedWarinessTooEager { at, .. }
+            | PlanError::UnknownHost { at, .. }
+            | PlanError::DoesNotFit { at, .. }
+            | PlanError::PinnedHostConflict { at, .. } => Some(*at),
+            PlanError::NotEnoughWindows(shortage) => Some(shortage.at),
+            PlanError::NotEnoughWindowsAfterSoak(shortage) => Some(shortage.at),
+            PlanError::SoakImpossible(shortage) => Some(shortage.at),
+            PlanError::InvalidRollout(_)
+            | PlanError::ZincatiWouldReject { .. }
+            | PlanError::NoFleetLockGroup
+            | PlanError::SeveralFleetLockUrls { .. }
+            | PlanError::InvalidFleetLockUrl { .. }
+            | PlanError::UnknownCapacity { .. }
+            | PlanError::Several(_) => None,
+        }
+    }
+}
+
+/// `1 node`, `2 nodes`: a count with its noun, singular or plural.
+pub(crate) fn count_of(count: impl Into<u64>, singular: &str, plural: &str) -> String {
+    let count = count.into();
+    format!("{count} {}", if count == 1 { singular } else { plural })
 }
 
 /// A group needs more disjoint windows than its maintenance periods hold.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
-    "group {group}: {nodes} nodes at max_unavailable {max_unavailable} need {needed} disjoint \
-     windows{canary_note}; {periods} with {window_minutes}-minute windows and a {allowance_minutes}-minute \
-     allowance {hold} {available}{left_out_note}; widen the period, shorten the windows or raise max_unavailable"
+    "group {group}: {} at max_unavailable {max_unavailable} need{} {} {}{canary_note}; {periods} with \
+     {window_minutes}-minute windows and a {allowance_minutes}-minute allowance {hold} {available}{left_out_note}; \
+     widen the period, shorten the windows or raise max_unavailable",
+    count_of(*nodes as u64, "node", "nodes"),
+    if *nodes == 1 { "s" } else { "" },
+    needed,
+    if *needed == 1 { "window" } else { "disjoint windows" }
 )]
 pub struct WindowShortage {
     pub group: String,
@@ -174,6 +235,31 @@ pub struct WindowShortage {
     pub available: usize,
     /// Names the daylight-saving spans left out, or empty.
     pub left_out_note: String,
+    /// The group.
+    pub at: Location,
+}
+
+/// Enough windows in all, but too few of them open after the canaries have soaked for every cautious node
+/// to reboot after that.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "group {group}: the canaries are back and have soaked by {soak_end} in a typical rollout (Tuesday 14:00 \
+     UTC over 48 hours), and only {safe} of the group's windows open after that before the next rollout; \
+     its {} at max_unavailable {max_unavailable} need {}; widen the maintenance periods, shorten \
+     soak_minutes or window_minutes, or raise max_unavailable",
+    count_of(*cautious as u64, "cautious node", "cautious nodes"),
+    count_of(*needed as u64, "window", "windows")
+)]
+pub struct SoakWindowShortage {
+    pub group: String,
+    pub soak_end: String,
+    /// Windows (or same-time window classes) that open after the soak.
+    pub safe: usize,
+    pub cautious: usize,
+    pub max_unavailable: usize,
+    pub needed: usize,
+    /// The group.
+    pub at: Location,
 }
 
 /// In a typical rollout the canaries' soak ends after the last moment the rollout can hold cautious nodes back.
@@ -194,4 +280,6 @@ pub struct SoakShortage {
     pub window_note: String,
     /// What to change.
     pub remedy: &'static str,
+    /// The group.
+    pub at: Location,
 }

@@ -7,6 +7,7 @@
 
 mod error;
 mod fleet_load;
+mod name_index;
 mod placement;
 mod planner;
 mod prediction;
@@ -18,15 +19,16 @@ mod week;
 mod zincati;
 mod zone;
 
-pub use error::{PlanError, SoakShortage, WindowShortage};
+pub use error::{PlanError, SoakShortage, SoakWindowShortage, WindowShortage};
+pub use fleet_spec::MIN_WINDOW_MINUTES;
 pub use placement::{
     Capacity, HostUsage, Move, MoveReason, PlaceOptions, Placement, PlacementPlan, Resources,
     UnknownCapacity, place,
 };
 pub use planner::{
     CANARY_WARINESS, CAUTIOUS_MIN_WARINESS, DEFAULT_STAGING_ALLOWANCE_MINUTES,
-    ELIGIBILITY_LEAD_MINUTES, GroupPlan, MIN_WINDOW_MINUTES, NodePlan, Plan, PlannedStrategy,
-    WINDOW_ALIGNMENT_MINUTES, ZINCATI_RECHECK_MINUTES, plan,
+    ELIGIBILITY_LEAD_MINUTES, GroupPlan, NodePlan, Plan, PlannedStrategy, WINDOW_ALIGNMENT_MINUTES,
+    ZINCATI_RECHECK_MINUTES, plan,
 };
 pub use prediction::{
     GroupPrediction, NodePrediction, PredictOptions, Prediction, RolloutWarning, predict,

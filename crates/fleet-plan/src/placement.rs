@@ -523,7 +523,8 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
         chosen: vec![None; fleet.nodes.len()],
     };
 
-    // 1. Pinned nodes go where they are pinned, or placement fails.
+    // 1. Pinned nodes go where they are pinned, or placement fails (after placing the others, so that every
+    // problem is reported at once).
     let mut errors = Vec::new();
     for (index, node) in fleet.nodes.iter().enumerate() {
         let Some(pinned) = &node.pinned_host else {
@@ -539,6 +540,7 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
                     .map(|host| host.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
+                at: fleet.group_of(node).declared_at,
             });
             continue;
         };
@@ -548,11 +550,9 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
                 node: node.name.clone(),
                 host: pinned.clone(),
                 reason: describe_refusal(&board, index, node.group, host, refusal),
+                at: fleet.group_of(node).declared_at,
             }),
         }
-    }
-    if let Some(error) = PlanError::from_list(errors) {
-        return Err(error);
     }
 
     // 2. Nodes keep their previous host while they may.
@@ -582,13 +582,14 @@ pub fn place(fleet: &Fleet, options: &PlaceOptions<'_>) -> Result<PlacementPlan,
         }
     }
 
-    // 3. Everyone else, group by group.
-    let mut errors = Vec::new();
+    // 3. Everyone else, group by group (pinned nodes are placed or reported by now).
     for (group_index, group) in fleet.groups.iter().enumerate() {
         let waiting: Vec<usize> = group
             .nodes
             .clone()
-            .filter(|&index| board.chosen[index].is_none())
+            .filter(|&index| {
+                board.chosen[index].is_none() && fleet.nodes[index].pinned_host.is_none()
+            })
             .collect();
         if waiting.is_empty() {
             continue;
@@ -802,5 +803,6 @@ fn does_not_fit(board: &Board<'_>, node: usize, group: usize) -> PlanError {
         needs: Resources::of_node(&board.fleet.nodes[node]).describe(),
         reasons: listed,
         remedy,
+        at: group_spec.declared_at,
     }
 }

@@ -7,13 +7,15 @@
 //! The reasoning behind every choice here is written down in docs/planner.md.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::TimeZone;
 use fleet_spec::{Fleet, Group, MaintenancePolicy, Node, Role, Tz, UpdateStrategy};
 
 use crate::PlanError;
-use crate::error::{SoakShortage, WindowShortage};
+use crate::error::{SoakShortage, SoakWindowShortage, WindowShortage};
 use crate::fleet_load::{FleetLoad, deepest_overlap};
+use crate::name_index::NameIndex;
 use crate::roles::assign_roles;
 use crate::rollout::{Rollout, minute_to_time, round_up_thousandths, seconds_to_minute_ceiling};
 use crate::slots::{SlotClass, SlotLayout, cut_slots, single_slot_classes, slot_classes};
@@ -30,10 +32,6 @@ pub const DEFAULT_STAGING_ALLOWANCE_MINUTES: u32 = 15;
 /// at most this long after its window opens.
 pub const ZINCATI_RECHECK_MINUTES: u32 = 6;
 
-/// Windows shorter than this can fall between two of Zincati's re-checks (every 5.5 minutes at most;
-/// a window of N minutes admits N + 1 whole minutes).
-pub const MIN_WINDOW_MINUTES: u32 = 5;
-
 /// The wariness of canaries that are not pinned: they see a release as soon as it is published.
 pub const CANARY_WARINESS: f64 = 0.0;
 
@@ -44,7 +42,8 @@ pub const CAUTIOUS_MIN_WARINESS: f64 = 0.1;
 /// slow download still makes the window.
 pub const ELIGIBILITY_LEAD_MINUTES: u32 = 60;
 
-/// The whole assignment: one entry per group and per node, in fleet order. It depends on the fleet alone.
+/// The whole assignment: one entry per group with nodes and one per node, in fleet order (`nodes[i]` is the
+/// plan of `Fleet::nodes[i]`). It depends on the fleet alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The fleet-wide cap on concurrent reboots, if the fleet sets one.
@@ -53,15 +52,30 @@ pub struct Plan {
     pub worst_concurrent_reboots: u64,
     pub groups: Vec<GroupPlan>,
     pub nodes: Vec<NodePlan>,
+    node_index: NameIndex,
+    group_index: NameIndex,
 }
 
 impl Plan {
+    /// A node's plan by name, in constant time.
     pub fn node(&self, name: &str) -> Option<&NodePlan> {
-        self.nodes.iter().find(|node| node.name == name)
+        self.node_index
+            .find(name, |position| self.nodes[position].name.as_str())
+            .map(|position| &self.nodes[position])
     }
 
+    /// A group's plan by name, in constant time.
     pub fn group(&self, name: &str) -> Option<&GroupPlan> {
-        self.groups.iter().find(|group| group.name == name)
+        self.group_index
+            .find(name, |position| self.groups[position].name.as_str())
+            .map(|position| &self.groups[position])
+    }
+
+    /// The plan with its lookups by name made ready.
+    fn indexed(mut self) -> Plan {
+        self.node_index = NameIndex::new(self.nodes.iter().map(|node| node.name.as_str()));
+        self.group_index = NameIndex::new(self.groups.iter().map(|group| group.name.as_str()));
+        self
     }
 
     /// The largest reboot allowance of any group (each group's own is in `GroupPlan`).
@@ -80,7 +94,8 @@ pub enum PlannedStrategy {
     /// Only inside the node's windows, read on the wall clock of `time_zone`.
     Periodic {
         time_zone: Tz,
-        windows: Vec<ZincatiWindow>,
+        /// Shared by the nodes of a set: one copy for all of them.
+        windows: Arc<[ZincatiWindow]>,
     },
     /// When the FleetLock server at `base_url` grants the node's group (`group`) a slot.
     FleetLock { base_url: String, group: String },
@@ -153,15 +168,19 @@ impl NodePlan {
 }
 
 /// Plan every group of `fleet`: roles, wariness and windows, from the fleet alone.
+///
+/// On failure, every problem of every group is reported at once (`PlanError::Several`), each with the
+/// location of what causes it.
 pub fn plan(fleet: &Fleet) -> Result<Plan, PlanError> {
     let cap = fleet.max_concurrent_reboots.map(u64::from);
     let unwindowed = unwindowed_reboots(fleet);
     let unwindowed_total: u64 = unwindowed.iter().map(|(_, count)| count).sum();
+    let mut fleet_problems = Vec::new();
     let windowed_cap = match cap {
         Some(cap)
             if unwindowed_total > cap || unwindowed_total == cap && has_windowed_group(fleet) =>
         {
-            return Err(PlanError::FleetCapTooSmall {
+            fleet_problems.push(PlanError::FleetCapTooSmall {
                 cap: u32::try_from(cap).unwrap_or(u32::MAX),
                 unwindowed: unwindowed_total,
                 detail: unwindowed
@@ -169,7 +188,14 @@ pub fn plan(fleet: &Fleet) -> Result<Plan, PlanError> {
                     .map(|(name, count)| format!("{name} {count}"))
                     .collect::<Vec<_>>()
                     .join(", "),
+                at: fleet
+                    .declared_at
+                    .max_concurrent_reboots
+                    .unwrap_or(fleet.declared_at.fleet),
             });
+            // No plan can come of it, but each group is still planned on its own, so that its own
+            // problems are reported with this one rather than after it is fixed.
+            u64::MAX
         }
         Some(cap) => cap - unwindowed_total,
         None => u64::MAX,
@@ -206,7 +232,16 @@ pub fn plan(fleet: &Fleet) -> Result<Plan, PlanError> {
     };
     // Windows on 5-minute boundaries read better, but must never cost a plan: a fleet that cannot be
     // planned with them is planned (or refused, with the numbers) without.
-    attempt(Alignment::FiveMinutesWhereTheyFit).or_else(|_| attempt(Alignment::AnyMinute))
+    let planned =
+        attempt(Alignment::FiveMinutesWhereTheyFit).or_else(|_| attempt(Alignment::AnyMinute));
+    match planned {
+        Ok(plan) if fleet_problems.is_empty() => Ok(plan.indexed()),
+        Ok(_) => Err(PlanError::all(fleet_problems)),
+        Err(error) => {
+            fleet_problems.extend(error.problems().into_iter().cloned());
+            Err(PlanError::all(fleet_problems))
+        }
+    }
 }
 
 /// The minutes a window may open on, when the group's periods hold enough windows that way.
@@ -313,6 +348,8 @@ fn plan_fleet(
         worst_concurrent_reboots,
         groups,
         nodes: node_plans.into_iter().flatten().collect(),
+        node_index: NameIndex::default(),
+        group_index: NameIndex::default(),
     })
 }
 
@@ -491,6 +528,7 @@ impl<'a> Planner<'a> {
                         strategy: "immediate",
                         nodes: nodes.len(),
                         max_unavailable: bound,
+                        at: group.declared_at,
                     }]);
                 }
                 self.plan_unwindowed_group(group, &roles, bound)
@@ -510,12 +548,7 @@ impl<'a> Planner<'a> {
         if policy.periods.is_empty() {
             return Err(vec![PlanError::NoMaintenancePeriod {
                 group: group.name.clone(),
-            }]);
-        }
-        if policy.window_minutes < MIN_WINDOW_MINUTES {
-            return Err(vec![PlanError::WindowTooShort {
-                group: group.name.clone(),
-                window_minutes: policy.window_minutes,
+                at: group.declared_at,
             }]);
         }
         let Some(zone_index) = self.zones.index(policy.time_zone) else {
@@ -564,7 +597,7 @@ impl<'a> Planner<'a> {
                 return Err(vec![self.describe_failure(
                     failure,
                     group,
-                    needed,
+                    (needed, bound),
                     earlier_windowed,
                     cap,
                 )]);
@@ -796,6 +829,15 @@ impl<'a> Planner<'a> {
                 .all(|(reboot, earliest)| *reboot >= earliest)
         };
 
+        let cautious_nodes: usize = cautious_sets.iter().map(|set| set.members.len()).sum();
+        let cautious_needed = cautious_sets.len();
+        let few_after_soak = |safe: usize| AssignFailure::FewAfterSoak {
+            rollout: weeks[worst_week],
+            soak_end: soak_ends[worst_week].unwrap_or_default(),
+            safe,
+            cautious: cautious_nodes,
+            needed: cautious_needed,
+        };
         for set in cautious_sets {
             let (class, wariness) = match &set.pinned {
                 None => {
@@ -815,6 +857,8 @@ impl<'a> Planner<'a> {
                                     .copied()
                                     .unwrap_or_default(),
                             }
+                        } else if unpinned_order.iter().all(|&class| taken[class]) {
+                            few_after_soak(unpinned_order.len())
                         } else {
                             AssignFailure::FleetCap {
                                 placed: decisions.len(),
@@ -876,11 +920,16 @@ impl<'a> Planner<'a> {
                         });
                     }
                     let Some(class) = safe
-                        .into_iter()
+                        .iter()
+                        .copied()
                         .find(|&class| !taken[class] && fits(class, set.members.len()))
                     else {
-                        return Err(AssignFailure::FleetCap {
-                            placed: decisions.len(),
+                        return Err(if safe.iter().all(|&class| taken[class]) {
+                            few_after_soak(safe.len())
+                        } else {
+                            AssignFailure::FleetCap {
+                                placed: decisions.len(),
+                            }
                         });
                     };
                     (class, pinned.clone())
@@ -910,7 +959,7 @@ impl<'a> Planner<'a> {
         &self,
         failure: AssignFailure,
         group: &Group,
-        needed: usize,
+        (needed, bound): (usize, usize),
         earlier_windowed: &[String],
         cap: Option<u64>,
     ) -> PlanError {
@@ -926,7 +975,23 @@ impl<'a> Planner<'a> {
                 } else {
                     earlier_windowed.join(", ")
                 },
+                at: group.declared_at,
             },
+            AssignFailure::FewAfterSoak {
+                rollout,
+                soak_end,
+                safe,
+                cautious,
+                needed,
+            } => PlanError::NotEnoughWindowsAfterSoak(Box::new(SoakWindowShortage {
+                group: group.name.clone(),
+                soak_end: describe_in_rollout(soak_end, zone, &rollout),
+                safe,
+                cautious,
+                max_unavailable: bound,
+                needed,
+                at: group.declared_at,
+            })),
             AssignFailure::Soak {
                 rollout,
                 soak_end,
@@ -949,6 +1014,7 @@ impl<'a> Planner<'a> {
                                   of the soak"
                         .to_owned(),
                     remedy: "shorten soak_minutes or widen the maintenance periods",
+                    at: group.declared_at,
                 }))
             }
             AssignFailure::PinnedTooEager {
@@ -965,6 +1031,7 @@ impl<'a> Planner<'a> {
                 eligible: describe_in_rollout(eligible_minute, zone, &rollout),
                 soak_end: describe_in_rollout(soak_end, zone, &rollout),
                 minimum,
+                at: group.declared_at,
             },
         }
     }
@@ -1037,6 +1104,7 @@ impl<'a> Planner<'a> {
             },
             available: layout.slot_starts.len(),
             left_out_note,
+            at: group.declared_at,
         }))
     }
 
@@ -1088,6 +1156,7 @@ impl<'a> Planner<'a> {
                 latest_eligible: describe_in_rollout(latest, zone, &rollout),
                 window_note: String::new(),
                 remedy: "shorten soak_minutes",
+                at: group.declared_at,
             }))]);
         }
         let mut errors = Vec::new();
@@ -1112,6 +1181,7 @@ impl<'a> Planner<'a> {
                             eligible: describe_in_rollout(eligible, zone, &rollout),
                             soak_end: describe_in_rollout(end, zone, &rollout),
                             minimum: lowest,
+                            at: group.declared_at,
                         });
                     }
                     pinned.clone()
@@ -1157,11 +1227,12 @@ impl<'a> Planner<'a> {
         let mut nodes = Vec::with_capacity(roles.len());
         let mut overlap_spans = Vec::new();
         for decision in &decisions {
-            let windows = decision
+            let windows: Arc<[ZincatiWindow]> = decision
                 .class
                 .as_ref()
                 .map(|class| zincati_windows(class, policy.window_minutes))
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .into();
             if let (Some(class), Some(layout)) = (&decision.class, layout) {
                 for span in footprints_of(class, layout.footprint_minutes) {
                     overlap_spans.push((span, decision.set.members.len() as u64));
@@ -1269,6 +1340,16 @@ impl OrderSoFar {
 enum AssignFailure {
     FleetCap {
         placed: usize,
+    },
+    /// Every window that opens after the soak in every week is taken and cautious sets are left over.
+    FewAfterSoak {
+        rollout: Rollout,
+        soak_end: i64,
+        /// Classes that open only after the soak.
+        safe: usize,
+        /// Cautious nodes of the group, and the sets they form.
+        cautious: usize,
+        needed: usize,
     },
     Soak {
         rollout: Rollout,

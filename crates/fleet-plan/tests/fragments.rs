@@ -46,7 +46,8 @@ fn periodic_fragments_are_sectioned_toml() {
         windows: vec![
             window(&[Weekday::Tue, Weekday::Wed, Weekday::Thu], 1, 0, 30),
             window(&[Weekday::Sun], 23, 51, 40),
-        ],
+        ]
+        .into(),
     });
     let fragments = zincati_fragments(&node).expect("valid");
     expect![[r#"
@@ -120,7 +121,7 @@ fn anything_zincati_would_reject_is_refused() {
     let periodic = |windows: Vec<ZincatiWindow>| {
         sample_node(PlannedStrategy::Periodic {
             time_zone: berlin,
-            windows,
+            windows: windows.into(),
         })
     };
     let mut too_wary = periodic(vec![window(&[Weekday::Mon], 1, 0, 30)]);

@@ -266,6 +266,36 @@ fn pins_are_honoured_or_refused_with_reasons() {
 }
 
 #[test]
+fn a_refused_pin_does_not_hide_the_other_groups_problems() {
+    let fleet = FleetBuilder::new()
+        .host("a", 16, 32768, 500, &[])
+        .group(GroupSpec::new("web", 2, policy()))
+        .pin_host("web-01", "a")
+        .pin_host("web-02", "a")
+        .group(GroupSpec::new("db", 1, policy()).resources(64, 2048, 10))
+        .build();
+    let error = place_fresh(&fleet).expect_err("a pin and a size problem");
+    let problems: Vec<(Option<fleet_spec::Location>, String)> = error
+        .problems()
+        .into_iter()
+        .map(|problem| (problem.location(), problem.to_string()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems[0].0, Some(common::group_location(0)));
+    assert!(
+        problems[0]
+            .1
+            .starts_with("node web-02 is pinned to host a but")
+    );
+    assert_eq!(problems[1].0, Some(common::group_location(1)));
+    assert!(
+        problems[1].1.starts_with("node db-01 (64 vCPUs"),
+        "{}",
+        problems[1].1
+    );
+}
+
+#[test]
 fn nodes_stay_put_unless_their_host_goes() {
     let hosts = |builder: FleetBuilder| {
         builder

@@ -9,7 +9,7 @@ use expect_test::expect;
 use fleet_plan::{
     Plan, PlanError, PredictOptions, Prediction, Rollout, plan, predict, zincati_fragments,
 };
-use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, UpdateStrategy, Weekday::*};
+use fleet_spec::{Canaries, Fleet, Location, MaxUnavailable, Role, UpdateStrategy, Weekday::*};
 
 fn typical() -> PredictOptions {
     // The first Tuesday 14:00 UTC after this date is 2025-06-03.
@@ -477,4 +477,91 @@ fn a_rollout_other_than_the_typical_one_is_predicted_and_warned_about() {
     // The typical rollout of that week keeps the order: no warning.
     let typical = predict(&plan, &typical()).expect("a valid rollout");
     assert!(typical.warnings.is_empty(), "{:?}", typical.warnings);
+}
+
+#[test]
+fn every_problem_of_every_group_is_reported_at_once_where_it_is_caused() {
+    let saturday = maintenance("UTC", vec![period(&[Sat], "02:00", 120)], 60);
+    let mut immediate = saturday.clone();
+    immediate.strategy = UpdateStrategy::Immediate;
+    // A cap the unwindowed group alone exceeds, a group whose period holds too few windows, and one
+    // that would be fine: the cap's problem does not hide the window shortage.
+    let fleet = FleetBuilder::new()
+        .cap(2)
+        .group(GroupSpec::new("batch", 3, immediate).max_unavailable(MaxUnavailable::Percent(100)))
+        .group(GroupSpec::new("web", 6, saturday.clone()))
+        .group(GroupSpec::new("one", 1, saturday))
+        .build();
+    let error = plan(&fleet).expect_err("two problems");
+    let problems: Vec<(Option<Location>, String)> = error
+        .problems()
+        .into_iter()
+        .map(|problem| (problem.location(), problem.to_string()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems[0].0, Some(common::CAP_LOCATION));
+    assert!(
+        problems[0].1.starts_with(
+            "max_concurrent_reboots 2 leaves no room for windows: groups that reboot outside windows \
+             may already have 3 nodes down at once (batch 3)"
+        ),
+        "{}",
+        problems[0].1
+    );
+    assert_eq!(problems[1].0, Some(common::group_location(1)));
+    assert!(
+        problems[1]
+            .1
+            .starts_with("group web: 6 nodes at max_unavailable 1 need 6 disjoint windows;"),
+        "{}",
+        problems[1].1
+    );
+}
+
+#[test]
+fn too_few_windows_after_the_soak_say_so_instead_of_blaming_a_cap_nobody_set() {
+    // Six windows on Saturday; the canary takes 01:00 and soaks until 02:16, so only four open later.
+    let saturday = maintenance("UTC", vec![period(&[Sat], "01:00", 480)], 60);
+    let fleet = FleetBuilder::new()
+        .group(GroupSpec::new("web", 6, saturday))
+        .build();
+    let error = plan(&fleet).expect_err("too few windows after the soak");
+    let problems = error.problems();
+    assert_eq!(problems.len(), 1, "{error}");
+    assert_eq!(problems[0].location(), Some(common::group_location(0)));
+    expect![[r#"group web: the canaries are back and have soaked by Sat 02:16 UTC in a typical rollout (Tuesday 14:00 UTC over 48 hours), and only 4 of the group's windows open after that before the next rollout; its 5 cautious nodes at max_unavailable 1 need 5 windows; widen the maintenance periods, shorten soak_minutes or window_minutes, or raise max_unavailable"#]]
+    .assert_eq(&problems[0].to_string());
+}
+
+#[test]
+fn one_node_needs_one_window_in_the_singular() {
+    // Sunday 02:00-02:30 in Berlin is skipped or repeated by a daylight-saving change: no window fits.
+    let gap = maintenance("Europe/Berlin", vec![period(&[Sun], "02:00", 30)], 5);
+    let fleet = FleetBuilder::new()
+        .group(GroupSpec::new("solo", 1, gap))
+        .build();
+    let error = plan(&fleet).expect_err("no window");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("group solo: 1 node at max_unavailable 1 needs 1 window;"),
+        "{message}"
+    );
+    assert_eq!(error.location(), Some(common::group_location(0)));
+}
+
+#[test]
+fn plans_find_their_nodes_and_groups_by_name() {
+    let policy = maintenance("UTC", vec![period(&[Tue, Wed, Thu], "01:00", 300)], 30);
+    let fleet = FleetBuilder::new()
+        .group(GroupSpec::new("a", 40, policy.clone()).max_unavailable(MaxUnavailable::Percent(20)))
+        .group(GroupSpec::new("b", 40, policy).max_unavailable(MaxUnavailable::Percent(20)))
+        .build();
+    let plan = plan(&fleet).expect("plannable");
+    for (position, node) in fleet.nodes.iter().enumerate() {
+        let found = plan.node(&node.name).expect("every node has a plan");
+        assert!(std::ptr::eq(found, &plan.nodes[position]), "{}", node.name);
+    }
+    assert_eq!(plan.group("b").map(|group| group.nodes), Some(40));
+    assert!(plan.node("a-41").is_none());
+    assert!(plan.group("c").is_none());
 }

@@ -79,6 +79,27 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// The most characters of one value a message shows.
+pub const SHOWN_CHARACTERS: usize = 100;
+
+/// A value from the user's input as messages echo it: control characters, quotes and backslashes
+/// escaped (a message never moves the cursor or forges a line), and cut after [`SHOWN_CHARACTERS`]
+/// characters with `…` (enough for any valid name, hostname or path), so that a 50 MB hostname costs a
+/// line of stderr, not 50 MB of it.
+///
+/// Every message that repeats a value someone else wrote goes through here.
+pub fn shown(value: &str) -> String {
+    let mut characters = value.chars();
+    let mut text = String::with_capacity(value.len().min(SHOWN_CHARACTERS) + 4);
+    for character in characters.by_ref().take(SHOWN_CHARACTERS) {
+        text.extend(character.escape_debug());
+    }
+    if characters.next().is_some() {
+        text.push('…');
+    }
+    text
+}
+
 /// Maps byte offsets of one source text to 1-based lines and columns (columns count characters, not bytes).
 #[derive(Debug, Clone)]
 pub(crate) struct LineIndex<'a> {
@@ -135,6 +156,20 @@ mod tests {
         assert_eq!(index.location(7), Location { line: 3, column: 1 });
         assert_eq!(index.location(8), Location { line: 4, column: 1 });
         assert_eq!(index.location(100), Location { line: 4, column: 2 });
+    }
+
+    #[test]
+    fn values_are_escaped_and_cut_when_shown() {
+        assert_eq!(shown("web-01"), "web-01");
+        assert_eq!(shown("a\nb\u{1b}[2J\"c"), "a\\nb\\u{1b}[2J\\\"c");
+        let long = "é".repeat(50_000_000 / 2);
+        let text = shown(&long);
+        assert_eq!(text.chars().count(), SHOWN_CHARACTERS + 1, "{text}");
+        assert!(text.ends_with('…'));
+        assert_eq!(
+            shown(&"x".repeat(SHOWN_CHARACTERS)),
+            "x".repeat(SHOWN_CHARACTERS)
+        );
     }
 
     #[test]

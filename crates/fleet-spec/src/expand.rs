@@ -6,6 +6,7 @@
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::diagnostics::shown;
 use crate::model::MacAddress;
 
 /// The namespace of node UUIDs: UUID v5 of the URL `https://example.invalid/fleet/node` in the URL namespace.
@@ -72,13 +73,15 @@ impl HostnamePattern {
             literal.push_str(&rest[..position]);
             if rest[position..].starts_with('}') {
                 return Err(format!(
-                    "pattern `{pattern}` has a `}}` without `{{`; placeholders are {{index}}, {{index:02}} and {{group}}"
+                    "pattern `{pattern_shown}` has a `}}` without `{{`; placeholders are {{index}}, {{index:02}} and {{group}}",
+                    pattern_shown = shown(pattern)
                 ));
             }
             let after = &rest[position + 1..];
             let Some(close) = after.find('}') else {
                 return Err(format!(
-                    "pattern `{pattern}` has a `{{` without `}}`; placeholders are {{index}}, {{index:02}} and {{group}}"
+                    "pattern `{pattern_shown}` has a `{{` without `}}`; placeholders are {{index}}, {{index:02}} and {{group}}",
+                    pattern_shown = shown(pattern)
                 ));
             };
             let placeholder = &after[..close];
@@ -93,14 +96,16 @@ impl HostnamePattern {
                         let width: usize = width.parse().unwrap_or(0);
                         if width == 0 || width > 9 {
                             return Err(format!(
-                                "pattern `{pattern}`: the width in {{{placeholder}}} must be from 1 to 9, as in {{index:02}}"
+                                "pattern `{pattern_shown}`: the width in {{{placeholder}}} must be from 1 to 9, as in {{index:02}}",
+                                pattern_shown = shown(pattern)
                             ));
                         }
                         PatternPart::Index { width }
                     }
                     _ => {
                         return Err(format!(
-                            "pattern `{pattern}` has an unknown placeholder {{{placeholder}}}; use {{index}}, {{index:02}} or {{group}}"
+                            "pattern `{pattern_shown}` has an unknown placeholder {{{placeholder}}}; use {{index}}, {{index:02}} or {{group}}",
+                            pattern_shown = shown(pattern)
                         ));
                     }
                 },
@@ -170,8 +175,9 @@ pub(crate) fn check_node_name(name: &str) -> Result<(), String> {
     }
     if name.len() > 63 {
         return Err(format!(
-            "node name `{name}` is {} characters long; {RULE}",
-            name.len()
+            "node name `{name_shown}` is {} characters long; {RULE}",
+            name.len(),
+            name_shown = shown(name)
         ));
     }
     if let Some(bad) = name
@@ -180,13 +186,14 @@ pub(crate) fn check_node_name(name: &str) -> Result<(), String> {
     {
         return Err(format!(
             "node name `{}` is not a valid libvirt domain name: it contains {}; {RULE}",
-            name.escape_debug(),
+            shown(name),
             describe_char(bad)
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(format!(
-            "node name `{name}` must start with a letter or digit; {RULE}"
+            "node name `{name_shown}` must start with a letter or digit; {RULE}",
+            name_shown = shown(name)
         ));
     }
     Ok(())
@@ -209,15 +216,16 @@ pub(crate) fn check_hostname(hostname: &str) -> Result<(), String> {
     }
     if hostname.len() > 64 {
         return Err(format!(
-            "hostname `{hostname}` is {} characters long; Linux accepts at most 64",
-            hostname.len()
+            "hostname `{hostname_shown}` is {} characters long; Linux accepts at most 64",
+            hostname.len(),
+            hostname_shown = shown(hostname)
         ));
     }
     for label in hostname.split('.') {
         check_dns_label(label).map_err(|problem| {
             format!(
                 "hostname `{}` is not a valid DNS name: {problem}",
-                hostname.escape_debug()
+                shown(hostname)
             )
         })?;
     }
@@ -227,14 +235,14 @@ pub(crate) fn check_hostname(hostname: &str) -> Result<(), String> {
 /// A DNS domain (the fleet's `domain`): RFC 1123 labels, at most 253 characters.
 pub(crate) fn check_domain(domain: &str) -> Result<(), String> {
     if domain.len() > 253 {
-        return Err(format!("domain `{domain}` is longer than 253 characters"));
+        return Err(format!(
+            "domain `{domain_shown}` is longer than 253 characters",
+            domain_shown = shown(domain)
+        ));
     }
     for label in domain.split('.') {
         check_dns_label(label).map_err(|problem| {
-            format!(
-                "`{}` is not a valid DNS domain: {problem}",
-                domain.escape_debug()
-            )
+            format!("`{}` is not a valid DNS domain: {problem}", shown(domain))
         })?;
     }
     Ok(())
@@ -246,8 +254,9 @@ fn check_dns_label(label: &str) -> Result<(), String> {
     }
     if label.len() > 63 {
         return Err(format!(
-            "the label `{label}` is {} characters long; at most 63",
-            label.len()
+            "the label `{label_shown}` is {} characters long; at most 63",
+            label.len(),
+            label_shown = shown(label)
         ));
     }
     if let Some(bad) = label
@@ -256,12 +265,15 @@ fn check_dns_label(label: &str) -> Result<(), String> {
     {
         return Err(format!(
             "the label `{}` contains {}; use letters, digits and `-`",
-            label.escape_debug(),
+            shown(label),
             describe_char(bad)
         ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("the label `{label}` starts or ends with `-`"));
+        return Err(format!(
+            "the label `{label_shown}` starts or ends with `-`",
+            label_shown = shown(label)
+        ));
     }
     Ok(())
 }

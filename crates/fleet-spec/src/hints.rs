@@ -1,10 +1,18 @@
 //! Suggestions for mistyped or misplaced keys and values: "did you mean", and keys that belong elsewhere.
 
+use crate::diagnostics::shown;
+
+/// Inputs longer than this are no typo of a known word, and comparing them costs time for nothing.
+const LONGEST_TYPO: usize = 100;
+
 /// The known value closest to `input`, when it is close enough to be a plausible typo.
 pub(crate) fn closest<'a>(
     input: &str,
     known: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if input.len() > LONGEST_TYPO {
+        return None;
+    }
     let lowered = input.to_lowercase();
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in known {
@@ -59,12 +67,12 @@ fn misplaced_key_hint(table: &str, key: &str, known: &[&str]) -> Option<String> 
             "it is fleet-wide: set it in [maintenance]".to_owned(),
         ),
         "count" | "hostname" | "network" | "rollout" | "spread_over" if table == "[defaults]" => {
-            Some(format!("`{key}` is set per group, in [[group]]"))
+            Some(format!("`{key_shown}` is set per group, in [[group]]", key_shown = shown(key)))
         }
         "vcpus" | "memory_mib" | "disk_gib" | "butane" | "users" | "kernel_arguments"
             if table == "[fleet]" =>
         {
-            Some(format!("settings every node inherits go in [defaults]: move `{key}` there"))
+            Some(format!("settings every node inherits go in [defaults]: move `{key_shown}` there", key_shown = shown(key)))
         }
         "count" if table == "[[group.node]]" => {
             Some("`count` belongs to the group, not to one of its nodes".to_owned())

@@ -16,7 +16,7 @@ mod schema;
 mod validate;
 mod values;
 
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, Diagnostics, SHOWN_CHARACTERS, shown};
 pub use files::{FileError, FileKind, FileMetadata, FileSource, MemoryFiles, ReadLimit};
 pub use load::{LoadedFleet, load};
 pub use model::*;

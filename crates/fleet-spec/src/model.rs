@@ -42,6 +42,20 @@ pub struct Fleet {
     pub groups: Vec<Group>,
     /// Every node, group by group in file order, each group's nodes in index order.
     pub nodes: Vec<Node>,
+    /// Where the fleet file sets what messages about the whole fleet point at.
+    pub declared_at: FleetLocations,
+}
+
+/// Where fleet-wide settings are written, for messages found after validation (by the planner or the
+/// renderer) that must still name a line of the fleet file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FleetLocations {
+    /// The `[fleet]` table.
+    pub fleet: Location,
+    /// `max_concurrent_reboots` in `[maintenance]`, when set.
+    pub max_concurrent_reboots: Option<Location>,
+    /// `ignition_version` in `[fleet]`, when set.
+    pub ignition_version: Option<Location>,
 }
 
 impl Fleet {
@@ -131,6 +145,9 @@ pub struct Group {
     pub spread_over: Option<String>,
     /// The group's nodes as a range of `Fleet::nodes`.
     pub nodes: Range<usize>,
+    /// Where the fleet file declares the group (its `name`, else its `[[group]]` table), for messages
+    /// about it found after validation, such as the planner's.
+    pub declared_at: Location,
 }
 
 /// How many nodes of a group may be down at once, and how canaries lead.
@@ -175,12 +192,21 @@ pub struct MaintenancePolicy {
     pub time_zone: Tz,
     /// The allowed maintenance periods of the week; never empty for the periodic strategy.
     pub periods: Vec<MaintenancePeriod>,
-    /// The length of each node's own reboot window, 1..=10080.
+    /// The length of each node's own reboot window, `MIN_WINDOW_MINUTES..=MAX_WINDOW_MINUTES`.
     pub window_minutes: u32,
     /// Time a node counts as down after its window closes (default 10).
     pub reboot_allowance_minutes: u32,
     pub strategy: UpdateStrategy,
 }
+
+/// The shortest reboot window fleet accepts. Zincati re-checks a staged update every 300 s plus up to 10 %
+/// jitter, so a window of fewer minutes (a window of N minutes admits N + 1 whole minutes) could pass
+/// between two checks and the node would never reboot. The one place this rule is stated: `fleet check`
+/// refuses shorter windows, so the planner never sees them.
+pub const MIN_WINDOW_MINUTES: u32 = 5;
+
+/// The longest reboot window: Zincati refuses windows longer than a week.
+pub const MAX_WINDOW_MINUTES: u32 = 10_080;
 
 /// A weekly recurring period: on each of `days`, from `start` for `length_minutes` (may cross midnight).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,9 @@ use crate::values::{
     AnyPath, CanariesValue, Cidr, ConcurrentReboots, ConnectUri, Day, DiskGib, DomainTypeName,
     HostDiskGib, HostMemoryMib, HostVcpus, HttpUrl, IgnitionVersion, IpAny, Ipv4,
     KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount, Overcommit,
-    PasswordHash, RebootAllowanceMinutes, RelativeFile, RoleName, SoakMinutes, SshPublicKey,
-    StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval, Vcpus, WindowMinutes,
+    PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName, SoakMinutes,
+    SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval, Vcpus,
+    WindowMinutes,
 };
 
 raw_table! {
@@ -178,7 +179,7 @@ raw_table! {
         #[schemars(required)]
         start: TimeOfDay,
         /// Length in minutes (1..10080). Give this or `end`.
-        length_minutes: WindowMinutes,
+        length_minutes: PeriodMinutes,
         /// End time H:MM (may cross midnight). Give this or `length_minutes`.
         end: TimeOfDay,
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diagnostics::{Diagnostic, LineIndex};
+use crate::diagnostics::{Diagnostic, LineIndex, shown};
 use crate::model::Location;
 
 /// A byte range in the fleet file.
@@ -196,8 +196,14 @@ impl<'a> Context<'a> {
         let name = key.get_ref().as_ref();
         let table_name = table.table_name();
         let message = match crate::hints::unknown_key_hint(&table_name, name, known) {
-            Some(hint) => format!("unknown key `{name}` in {table_name}; {hint}"),
-            None => format!("unknown key `{name}` in {table_name}"),
+            Some(hint) => format!(
+                "unknown key `{name_shown}` in {table_name}; {hint}",
+                name_shown = shown(name)
+            ),
+            None => format!(
+                "unknown key `{name_shown}` in {table_name}",
+                name_shown = shown(name)
+            ),
         };
         self.error(key.span().into(), message);
     }
@@ -455,7 +461,10 @@ pub(crate) fn read_choice<'c>(
         .map(|choice| format!("`{choice}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut message = format!("{path}: unknown value `{text}`; expected one of {listed}");
+    let mut message = format!(
+        "{path}: unknown value `{text_shown}`; expected one of {listed}",
+        text_shown = shown(&text)
+    );
     if let Some(closest) = crate::hints::closest(&text, choices.iter().copied()) {
         message.push_str(&format!("; did you mean `{closest}`?"));
     }

@@ -15,16 +15,16 @@ use chrono_tz::Tz;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, shown};
 use crate::expand::{
     HostnamePattern, MAC_PREFIX, check_domain, check_hostname, check_node_name, mac_from_seed,
     mac_key, mac_seed, node_uuid,
 };
 use crate::model::{
-    Addressing, BaseImage, Canaries, DirectKernelBoot, DomainType, FileRef, Fleet, Group, Host,
-    HostCapacity, ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod,
-    MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, SnippetRef,
-    StaticNetwork, StoragePool, UpdateStrategy, User,
+    Addressing, BaseImage, Canaries, DirectKernelBoot, DomainType, FileRef, Fleet, FleetLocations,
+    Group, Host, HostCapacity, ImageSource, KernelArguments, Location, MacAddress,
+    MaintenancePeriod, MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy,
+    SnippetRef, StaticNetwork, StoragePool, UpdateStrategy, User,
 };
 use crate::raw::{
     RawDefaults, RawDocument, RawFleet, RawGroup, RawGroupMaintenance, RawHost, RawMaintenance,
@@ -80,7 +80,8 @@ fn read_and_validate(context: &mut Context<'_>, files: &mut FileRefs, text: &str
             let message = if error.message() == "duplicate key" {
                 let key = text.get(span.clone()).unwrap_or("").trim();
                 format!(
-                    "invalid TOML: `{key}` is defined twice; each key and table may be defined once"
+                    "invalid TOML: `{key_shown}` is defined twice; each key and table may be defined once",
+                    key_shown = shown(key)
                 )
             } else {
                 format!("invalid TOML: {}", error.message())
@@ -288,7 +289,10 @@ impl Validator<'_, '_> {
             Field::Missing => {
                 self.error(
                     table_span,
-                    format!("{table_path}: missing key `{key}`{hint}"),
+                    format!(
+                        "{table_path}: missing key `{key_shown}`{hint}",
+                        key_shown = shown(key)
+                    ),
                 );
                 None
             }
@@ -378,12 +382,13 @@ impl Validator<'_, '_> {
             .map(|hosts| self.hosts(hosts))
             .unwrap_or_default();
 
+        let fleet_level_span = if table_known {
+            fleet_table.span
+        } else {
+            Span::default()
+        };
         let fleet_level = FleetLevel {
-            span: if table_known {
-                fleet_table.span
-            } else {
-                Span::default()
-            },
+            span: fleet_level_span,
             settings: &settings,
             maintenance: &maintenance,
             hosts: &hosts,
@@ -418,7 +423,7 @@ impl Validator<'_, '_> {
                             group_name.span,
                             format!(
                                 "group[{group_index}].name: duplicate group name `{}`: the first is on line {line}",
-                                group_name.value
+                                shown(&group_name.value)
                             ),
                         );
                     }
@@ -449,6 +454,18 @@ impl Validator<'_, '_> {
 
         self.check_duplicates(&nodes, &origins);
         self.assign_macs(&mut nodes, &origins);
+        let declared_at = FleetLocations {
+            fleet: self.location(fleet_level_span),
+            max_concurrent_reboots: raw
+                .maintenance
+                .value()
+                .and_then(|maintenance| maintenance.max_concurrent_reboots.span())
+                .map(|span| self.location(span)),
+            ignition_version: fleet_table
+                .ignition_version
+                .span()
+                .map(|span| self.location(span)),
+        };
 
         Fleet {
             name,
@@ -463,6 +480,7 @@ impl Validator<'_, '_> {
             hosts,
             groups,
             nodes,
+            declared_at,
         }
     }
 
@@ -583,7 +601,7 @@ impl Validator<'_, '_> {
                         path.span,
                         format!(
                             "fleet.pool.path: `{}` must be an absolute directory on the host, such as /var/lib/libvirt/fleet-{}",
-                            path.value,
+                            shown(&path.value),
                             if fleet_name.is_empty() { "NAME" } else { fleet_name }
                         ),
                     );
@@ -674,7 +692,7 @@ impl Validator<'_, '_> {
                     name.span,
                     format!(
                         "{user_path}.name: user `{}` is listed twice at this level: the first is on line {line}",
-                        name.value
+                        shown(&name.value)
                     ),
                 );
             }
@@ -704,8 +722,7 @@ impl Validator<'_, '_> {
                         self.error(
                             groups.span,
                             format!(
-                                "{user_path}.groups: `{group}` is not a valid group name: {problem}"
-                            ),
+                                "{user_path}.groups: `{group_shown}` is not a valid group name: {problem}", group_shown = shown(group)),
                         );
                     }
                 }
@@ -728,7 +745,7 @@ impl Validator<'_, '_> {
     fn apply_maintenance(&mut self, draft: &mut MaintenanceDraft, level: &MaintenanceLevel<'_>) {
         let origin = |span: Span, key: &str| Origin {
             span,
-            path: format!("{}.{key}", level.path),
+            path: format!("{}.{key_shown}", level.path, key_shown = shown(key)),
         };
         draft.table_origin = Some(Origin {
             span: level.span,
@@ -953,7 +970,7 @@ impl Validator<'_, '_> {
                         name.span,
                         format!(
                             "{path}.name: duplicate host name `{}`: the first is on line {line}",
-                            name.value
+                            shown(&name.value)
                         ),
                     );
                 }
@@ -982,7 +999,7 @@ impl Validator<'_, '_> {
                     connect.span,
                     format!(
                         "{path}.connect: `{}` {same} on line {line}; two hosts on one hypervisor would count its capacity twice",
-                        connect.value.0
+                        shown(&connect.value.0)
                     ),
                 );
             }
@@ -1086,14 +1103,14 @@ impl Validator<'_, '_> {
                     .collect();
                 let mut message = format!(
                     "{path}.spread_over: no [[host]] has the label `{}`",
-                    label.value
+                    shown(&label.value)
                 );
                 if let Some(closest) = crate::hints::closest(&label.value, known.iter().copied()) {
                     message.push_str(&format!("; did you mean `{closest}`?"));
                 } else {
                     message.push_str(&format!(
                         "; add labels = {{ {} = \"...\" }} to the hosts",
-                        label.value
+                        shown(&label.value)
                     ));
                 }
                 self.error(label.span, message);
@@ -1118,6 +1135,7 @@ impl Validator<'_, '_> {
         let group_size = nodes.len() - first_node;
 
         let rollout = self.rollout(raw, &path, &name, group_size);
+        let declared_at = self.location(raw.name.span().unwrap_or(raw.span));
         Group {
             name,
             rollout,
@@ -1125,6 +1143,7 @@ impl Validator<'_, '_> {
             addressing,
             spread_over,
             nodes: first_node..nodes.len(),
+            declared_at,
         }
     }
 
@@ -1149,9 +1168,8 @@ impl Validator<'_, '_> {
                     self.error(
                         canaries.span,
                         format!(
-                            "{path}.rollout.canaries: group `{name}` has {group_size} node{} but asks for {count} canaries",
-                            if group_size == 1 { "" } else { "s" }
-                        ),
+                            "{path}.rollout.canaries: group `{name_shown}` has {group_size} node{} but asks for {count} canaries",
+                            if group_size == 1 { "" } else { "s" }, name_shown = shown(name)),
                     );
                 }
                 canaries.value.0
@@ -1195,7 +1213,7 @@ impl Validator<'_, '_> {
                 if let Some(span) = span {
                     self.error(
                         span,
-                        format!("{path}.{key}: only used with mode = \"reserved\" or \"static\" (the mode is dhcp)"),
+                        format!("{path}.{key_shown}: only used with mode = \"reserved\" or \"static\" (the mode is dhcp)", key_shown = shown(key)),
                     );
                 }
             }
@@ -1312,8 +1330,7 @@ impl Validator<'_, '_> {
                 self.error(
                     pattern_span,
                     format!(
-                        "{path}.hostname: the pattern has no {{index}}, so all {count_value} nodes would be named `{sample}`; write e.g. \"{sample}-{{index}}\""
-                    ),
+                        "{path}.hostname: the pattern has no {{index}}, so all {count_value} nodes would be named `{sample_shown}`; write e.g. \"{sample_shown}-{{index}}\"", sample_shown = shown(&sample)),
                 );
                 return;
             }
@@ -1329,14 +1346,22 @@ impl Validator<'_, '_> {
             if let Err(problem) = check_node_name(&widest) {
                 self.error(
                     pattern_span,
-                    format!("{path}.{key}: {source} `{widest}`: {problem}"),
+                    format!(
+                        "{path}.{key_shown}: {source} `{widest_shown}`: {problem}",
+                        key_shown = shown(key),
+                        widest_shown = shown(&widest)
+                    ),
                 );
                 return;
             }
             if let Err(problem) = check_hostname(&self.qualified(&widest)) {
                 self.error(
                     pattern_span,
-                    format!("{path}.{key}: {source} `{widest}`: {problem}"),
+                    format!(
+                        "{path}.{key_shown}: {source} `{widest_shown}`: {problem}",
+                        key_shown = shown(key),
+                        widest_shown = shown(&widest)
+                    ),
                 );
                 return;
             }
@@ -1356,7 +1381,7 @@ impl Validator<'_, '_> {
                         node.span,
                         format!(
                             "{path}.node[{position}]: missing key `name`: in a group with `count`, each [[group.node]] changes the generated node of that name (e.g. \"{}\")",
-                            pattern.render(group.group_name, 1)
+                            shown(&pattern.render(group.group_name, 1))
                         ),
                     ),
                     None => {}
@@ -1394,14 +1419,24 @@ impl Validator<'_, '_> {
             leftovers.sort_by_key(|(position, _)| *position);
             for (position, node) in leftovers {
                 if let Some(name) = node.name.get() {
+                    let its_nodes = if count_value == 1 {
+                        format!(
+                            "its one node is {}",
+                            shown(&pattern.render(group.group_name, 1))
+                        )
+                    } else {
+                        format!(
+                            "its {count_value} nodes are {} to {}",
+                            shown(&pattern.render(group.group_name, 1)),
+                            shown(&pattern.render(group.group_name, count_value)),
+                        )
+                    };
                     self.error(
                         name.span,
                         format!(
-                            "{path}.node[{position}].name: group `{}` has no node `{}` to change: its {count_value} nodes are {} to {}",
-                            group.group_name,
-                            name.value,
-                            pattern.render(group.group_name, 1),
-                            pattern.render(group.group_name, count_value),
+                            "{path}.node[{position}].name: group `{}` has no node `{}` to change: {its_nodes}",
+                            shown(group.group_name),
+                            shown(&name.value),
                         ),
                     );
                 }
@@ -1415,7 +1450,7 @@ impl Validator<'_, '_> {
                     raw.span,
                     format!(
                         "{path}: group `{}` has no nodes: give `count` (with a `hostname` pattern such as \"web-{{index:02}}\") or list [[group.node]] entries",
-                        group.group_name
+                        shown(group.group_name)
                     ),
                 );
             }
@@ -1446,7 +1481,10 @@ impl Validator<'_, '_> {
                         {
                             self.error(
                                 node.span,
-                                format!("{node_path}: the pattern gives `{name}`: {problem}"),
+                                format!(
+                                    "{node_path}: the pattern gives `{name_shown}`: {problem}",
+                                    name_shown = shown(&name)
+                                ),
                             );
                         }
                         name
@@ -1463,7 +1501,7 @@ impl Validator<'_, '_> {
                     {
                         self.error(
                             span,
-                            format!("{node_path}: node `{name}` would get the address {address}, but {problem}"),
+                            format!("{node_path}: node `{name_shown}` would get the address {address}, but {problem}", name_shown = shown(&name)),
                         );
                     }
                     Some(address)
@@ -1476,8 +1514,7 @@ impl Validator<'_, '_> {
                         self.error(
                             node.span,
                             format!(
-                                "{node_path}: node `{name}` needs an `address` (or set first_address in [group.network])"
-                            ),
+                                "{node_path}: node `{name_shown}` needs an `address` (or set first_address in [group.network])", name_shown = shown(&name)),
                         );
                     }
                     None
@@ -1520,7 +1557,7 @@ impl Validator<'_, '_> {
                         format!(
                             "{path}.network: the addresses {first} to {} of group `{}` include the gateway {}; start first_address after the gateway",
                             Ipv4Addr::from(last_number),
-                            group.group_name,
+                            shown(group.group_name),
                             network.gateway
                         ),
                     );
@@ -1530,7 +1567,7 @@ impl Validator<'_, '_> {
                 span,
                 format!(
                     "{path}.network: group `{}` needs {count} addresses from {first}, but the last usable address of {cidr} is {}",
-                    group.group_name,
+                    shown(group.group_name),
                     Ipv4Addr::from(last_usable)
                 ),
             ),
@@ -1602,7 +1639,7 @@ impl Validator<'_, '_> {
                 {
                     self.error(
                         name_span,
-                        format!("{}: the node's hostname would be `{qualified}`: {problem}; set `hostname`", node_path()),
+                        format!("{}: the node's hostname would be `{qualified_shown}`: {problem}; set `hostname`", node_path(), qualified_shown = shown(&qualified)),
                     );
                 }
                 (qualified, name_span)
@@ -1647,13 +1684,13 @@ impl Validator<'_, '_> {
                     format!(
                         "{}.host: the node is pinned to host `{}`, but the fleet has no [[host]]",
                         node_path(),
-                        host.value
+                        shown(&host.value)
                     )
                 } else {
                     let mut message = format!(
                         "{}.host: there is no [[host]] named `{}`",
                         node_path(),
-                        host.value
+                        shown(&host.value)
                     );
                     if let Some(closest) = crate::hints::closest(
                         &host.value,
@@ -1738,7 +1775,7 @@ impl Validator<'_, '_> {
                         origins[position].name,
                         format!(
                             "duplicate node name `{}`: the first is on line {line}",
-                            node.name
+                            shown(&node.name)
                         ),
                     );
                 }
@@ -1763,7 +1800,7 @@ impl Validator<'_, '_> {
                             origins[position].address,
                             format!(
                                 "duplicate address {address}: nodes `{}` and `{}` both get it (the first on line {line})",
-                                nodes[first].name, node.name
+                                shown(&nodes[first].name), shown(&node.name)
                             ),
                         );
                     }
@@ -1786,7 +1823,7 @@ impl Validator<'_, '_> {
                             mac_span,
                             format!(
                                 "duplicate MAC address {}: nodes `{}` and `{}` both use it (the first on line {line})",
-                                node.mac, nodes[first].name, node.name
+                                node.mac, shown(&nodes[first].name), shown(&node.name)
                             ),
                         );
                     }
@@ -1842,7 +1879,9 @@ impl Validator<'_, '_> {
                 origins[position].hostname,
                 format!(
                     "duplicate hostname `{}` (nodes `{}` and `{}`): the first is on line {line}",
-                    nodes[position].hostname, nodes[first].name, nodes[position].name
+                    shown(&nodes[position].hostname),
+                    shown(&nodes[first].name),
+                    shown(&nodes[position].name)
                 ),
             );
         }
@@ -2000,7 +2039,7 @@ fn check_fleet_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is not a valid fleet name: use letters, digits, `-` and `_`, starting with a letter or digit, at most 63 characters",
-            name.escape_debug()
+            shown(name)
         ))
     }
 }
@@ -2017,7 +2056,7 @@ fn check_group_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is not a valid group name: use letters, digits, `-` and `.` (it is also Zincati's update group), at most 63 characters",
-            name.escape_debug()
+            shown(name)
         ))
     }
 }
@@ -2035,7 +2074,7 @@ fn check_user_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is not a valid name: use lowercase letters, digits, `_` and `-`, starting with a letter or `_`, at most 32 characters",
-            name.escape_debug()
+            shown(name)
         ))
     }
 }
@@ -2048,7 +2087,7 @@ fn check_libvirt_object_name(kind: &str, name: &str) -> Result<(), String> {
     if name.contains('/') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "`{}` is not a valid libvirt {kind} name: no `/`, spaces or control characters",
-            name.escape_debug()
+            shown(name)
         ));
     }
     Ok(())
@@ -2365,6 +2404,56 @@ window_minutes = 30
             "{message}"
         );
         assert_eq!(message.lines().count(), 4, "{message}");
+    }
+
+    #[test]
+    fn a_time_zone_in_the_wrong_case_suggests_its_iana_spelling() {
+        let message = problems(&format!(
+            "{HEADER}\n[defaults]\ntime_zone = \"utc\"\n[[group]]\nname = \"g\"\ncount = 1\n"
+        ));
+        assert!(
+            message.contains("unknown time zone `utc`; did you mean `UTC`?"),
+            "{message}"
+        );
+        let message = problems(&format!(
+            "{HEADER}\n[defaults]\ntime_zone = \"EUROPE/BERLIN\"\n[[group]]\nname = \"g\"\ncount = 1\n"
+        ));
+        assert!(
+            message.contains("did you mean `Europe/Berlin`?"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn huge_values_are_shortened_wherever_a_message_repeats_them() {
+        let huge = "x".repeat(1_000_000);
+        let text = format!(
+            "[fleet]\nname = \"{huge}\"\ndomain = \"{huge}\"\n{huge} = 1\n[fleet.image]\nvolume = \"a/{huge}\"\n\
+             [defaults]\ntime_zone = \"{huge}\"\nbutane = [\"/{huge}\", \"{huge}.bu\"]\n\
+             [[defaults.users]]\nname = \"core\"\nssh_key_files = [\"{huge}.pub\"]\n\
+             [[maintenance.period]]\ndays = [\"{huge}\"]\nstart = \"{huge}\"\nlength_minutes = 60\n\
+             [[group]]\nname = \"{huge}!\"\ncount = 2\nhostname = \"{huge}\"\n\
+             [group.network]\nmode = \"static\"\ncidr = \"{huge}\"\n\
+             [[group]]\nname = \"g\"\n[[group.node]]\nname = \"{huge}\"\nhostname = \"{huge}.x\"\nhost = \"{huge}\"\n"
+        );
+        let message = problems(&text);
+        assert!(message.lines().count() >= 10, "{message}");
+        for line in message.lines() {
+            assert!(
+                line.len() < 1_000,
+                "a line of {} bytes: {}",
+                line.len(),
+                &line[..200]
+            );
+        }
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        let message = problems(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 1\n[[group.node]]\nname = \"g-2\"\n"
+        ));
+        assert!(message.contains("its one node is g-1"), "{message}");
     }
 
     #[test]

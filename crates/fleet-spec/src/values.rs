@@ -12,7 +12,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::model::{Canaries, KernelArguments, MacAddress, MaxUnavailable, Secret, WallTime};
+use crate::diagnostics::shown;
+use crate::model::{
+    Canaries, KernelArguments, MAX_WINDOW_MINUTES, MIN_WINDOW_MINUTES, MacAddress, MaxUnavailable,
+    Secret, WallTime,
+};
 use crate::read::{Context, FromToml, KeyPath, read_choice};
 
 /// Maps a raw type to the type its JSON Schema is generated from (raw tables map to their schema twin).
@@ -148,13 +152,66 @@ pub(crate) type HostMemoryMib = Ranged<1, { 1 << 40 }>;
 pub(crate) type HostDiskGib = Ranged<1, { 1 << 40 }>;
 /// Nodes in one group; a million keeps a typo from exhausting memory.
 pub(crate) type NodeCount = Ranged<1, 1_000_000>;
-/// Zincati refuses 0 and anything over a week.
-pub(crate) type WindowMinutes = Ranged<1, 10_080>;
 pub(crate) type RebootAllowanceMinutes = Ranged<0, 10_080>;
+/// A maintenance period: at least a minute, at most a week.
+pub(crate) type PeriodMinutes = Ranged<1, 10_080>;
 pub(crate) type ConcurrentReboots = Ranged<1, 1_000_000>;
 
 /// Most nodes a fleet may have in total, across all groups.
 pub(crate) const MAX_FLEET_NODES: usize = 1_000_000;
+
+/// A node's reboot window: `MIN_WINDOW_MINUTES..=MAX_WINDOW_MINUTES` minutes (see those for why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WindowMinutes(u32);
+
+impl WindowMinutes {
+    pub(crate) fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromToml for WindowMinutes {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        context: &mut Context<'_>,
+        path: &KeyPath<'_>,
+    ) -> Option<Self> {
+        let minutes = i64::from_toml(value, context, path)?;
+        let problem = if minutes < i64::from(MIN_WINDOW_MINUTES) {
+            format!(
+                "{path}: a window of {minutes} minutes can pass between two of Zincati's checks for a staged \
+                 update (every 5.5 minutes at most), and the node would never reboot; use at least \
+                 {MIN_WINDOW_MINUTES} minutes"
+            )
+        } else if minutes > i64::from(MAX_WINDOW_MINUTES) {
+            format!(
+                "{path}: a window may last at most {MAX_WINDOW_MINUTES} minutes (one week, Zincati's limit), found {minutes}"
+            )
+        } else {
+            return u32::try_from(minutes).ok().map(WindowMinutes);
+        };
+        context.error(value.span().into(), problem);
+        None
+    }
+}
+
+impl SchemaOf for WindowMinutes {
+    type Schema = Self;
+}
+
+impl JsonSchema for WindowMinutes {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "WindowMinutes".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": MIN_WINDOW_MINUTES, "maximum": MAX_WINDOW_MINUTES })
+    }
+}
 
 /// A number in `0.0..=1.0` (a rollout wariness).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -244,18 +301,15 @@ impl FromToml for TimeZone {
         match name.parse::<Tz>() {
             Ok(zone) => Some(TimeZone(zone)),
             Err(_) => {
-                let mut message = format!("{path}: unknown time zone `{name}`");
+                let mut message = format!("{path}: unknown time zone `{}`", shown(&name));
+                let names = || chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
+                // IANA names are case-sensitive to Zincati too: `utc` is not `UTC`.
+                let same_but_case = names().find(|zone| zone.eq_ignore_ascii_case(&name));
                 let city = format!("/{}", name.to_lowercase());
-                let by_city = chrono_tz::TZ_VARIANTS
-                    .iter()
-                    .map(|zone| zone.name())
-                    .find(|zone| zone.to_lowercase().ends_with(&city));
-                if let Some(zone) = by_city {
+                let by_city = || names().find(|zone| zone.to_lowercase().ends_with(&city));
+                if let Some(zone) = same_but_case.or_else(by_city) {
                     message.push_str(&format!("; did you mean `{zone}`?"));
-                } else if let Some(closest) = crate::hints::closest(
-                    &name,
-                    chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()),
-                ) {
+                } else if let Some(closest) = crate::hints::closest(&name, names()) {
                     message.push_str(&format!("; did you mean `{closest}`?"));
                 } else {
                     message.push_str("; use an IANA name such as `Europe/Berlin` or `UTC`");
@@ -327,8 +381,10 @@ impl FromToml for Day {
             "Saturday",
             "Sunday",
         ];
-        let mut message =
-            format!("{path}: unknown day `{text}`; expected Mon, Tue, Wed, Thu, Fri, Sat or Sun");
+        let mut message = format!(
+            "{path}: unknown day `{text_shown}`; expected Mon, Tue, Wed, Thu, Fri, Sat or Sun",
+            text_shown = shown(&text)
+        );
         if let Some(closest) =
             crate::hints::closest(&text, short.iter().chain(long.iter()).copied())
         {
@@ -370,15 +426,49 @@ impl JsonSchema for Day {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimeOfDay(pub(crate) WallTime);
 
-pub(crate) fn parse_wall_time(text: &str) -> Option<WallTime> {
-    let (hour, minute) = text.split_once(':')?;
+/// Reads `H:MM`, or says what is wrong with the text and how to write it.
+pub(crate) fn parse_wall_time(text: &str) -> Result<WallTime, String> {
+    let shown = shown(text);
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
-    if !digits(hour) || hour.len() > 2 || !digits(minute) || minute.len() != 2 {
-        return None;
+    let not_a_time = || format!("`{shown}` is not a time of day H:MM such as \"22:30\"");
+    let parts: Vec<&str> = text.splitn(4, ':').collect();
+    let (hour, minute) = match parts.as_slice() {
+        [hour, minute] => (*hour, *minute),
+        [hour, minute, second]
+            if digits(hour)
+                && hour.len() <= 2
+                && digits(minute)
+                && minute.len() == 2
+                && digits(second) =>
+        {
+            return Err(format!(
+                "`{shown}` has seconds, but reboot windows start on whole minutes: write \"{hour}:{minute}\""
+            ));
+        }
+        _ => return Err(not_a_time()),
+    };
+    if !digits(hour) || hour.len() > 2 || !digits(minute) {
+        return Err(not_a_time());
     }
-    let hour: u8 = hour.parse().ok()?;
-    let minute: u8 = minute.parse().ok()?;
-    (hour <= 23 && minute <= 59).then_some(WallTime { hour, minute })
+    if minute.len() > 2 {
+        return Err(not_a_time());
+    }
+    if minute.len() == 1 {
+        return Err(format!(
+            "`{shown}`: write the minutes with two digits, as in \"{hour}:{minute:0>2}\""
+        ));
+    }
+    let hour: u8 = hour.parse().map_err(|_| not_a_time())?;
+    let minute: u8 = minute.parse().map_err(|_| not_a_time())?;
+    if hour > 23 {
+        return Err(format!(
+            "`{shown}`: the hour must be from 0 to 23 (midnight is \"0:00\")"
+        ));
+    }
+    if minute > 59 {
+        return Err(format!("`{shown}`: the minutes must be from 00 to 59"));
+    }
+    Ok(WallTime { hour, minute })
 }
 
 impl FromToml for TimeOfDay {
@@ -393,12 +483,18 @@ impl FromToml for TimeOfDay {
                 (None, Some(time), None)
                     if time.second.unwrap_or(0) == 0 && time.nanosecond.unwrap_or(0) == 0 =>
                 {
-                    Some(WallTime {
+                    Ok(WallTime {
                         hour: time.hour,
                         minute: time.minute,
                     })
                 }
-                _ => None,
+                (None, Some(time), None) => Err(format!(
+                    "`{datetime}` has seconds, but reboot windows start on whole minutes: write {:02}:{:02}",
+                    time.hour, time.minute
+                )),
+                _ => Err(format!(
+                    "`{datetime}` is a date or a time with an offset; write only the time of day, such as \"22:30\" (the zone is the maintenance time_zone)"
+                )),
             },
             _ => {
                 context.error(
@@ -411,15 +507,13 @@ impl FromToml for TimeOfDay {
                 return None;
             }
         };
-        if parsed.is_none() {
-            context.error(
-                value.span().into(),
-                format!(
-                    "{path}: expected a time of day H:MM from 0:00 to 23:59, such as \"22:30\""
-                ),
-            );
+        match parsed {
+            Ok(time) => Some(TimeOfDay(time)),
+            Err(problem) => {
+                context.error(value.span().into(), format!("{path}: {problem}"));
+                None
+            }
         }
-        parsed.map(TimeOfDay)
     }
 }
 
@@ -502,7 +596,7 @@ string_value!(
     /// An IPv4 address.
     Ipv4(Ipv4Addr),
     schema "Ipv4Address" { "type": "string", "format": "ipv4" },
-    parse |text: &str| text.parse::<Ipv4Addr>().map_err(|_| format!("`{text}` is not an IPv4 address such as 192.168.122.10"))
+    parse |text: &str| text.parse::<Ipv4Addr>().map_err(|_| format!("`{text_shown}` is not an IPv4 address such as 192.168.122.10", text_shown = shown(text)))
 );
 
 string_value!(
@@ -513,18 +607,23 @@ string_value!(
 );
 
 fn parse_cidr(text: &str) -> Result<Ipv4Net, String> {
-    let network: Ipv4Net = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not an IPv4 network such as 192.168.122.0/24"))?;
+    let network: Ipv4Net = text.parse().map_err(|_| {
+        format!(
+            "`{text_shown}` is not an IPv4 network such as 192.168.122.0/24",
+            text_shown = shown(text)
+        )
+    })?;
     if network.addr() != network.network() {
         return Err(format!(
-            "`{text}` has host bits set; did you mean `{}`?",
-            network.trunc()
+            "`{text_shown}` has host bits set; did you mean `{}`?",
+            network.trunc(),
+            text_shown = shown(text)
         ));
     }
     if network.prefix_len() > 30 {
         return Err(format!(
-            "`{text}` leaves no room for nodes: use a prefix of /30 or shorter"
+            "`{text_shown}` leaves no room for nodes: use a prefix of /30 or shorter",
+            text_shown = shown(text)
         ));
     }
     Ok(network)
@@ -534,7 +633,7 @@ string_value!(
     /// An IPv4 or IPv6 address (DNS servers).
     IpAny(IpAddr),
     schema "IpAddress" { "type": "string", "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }] },
-    parse |text: &str| text.parse::<IpAddr>().map_err(|_| format!("`{text}` is not an IP address"))
+    parse |text: &str| text.parse::<IpAddr>().map_err(|_| format!("`{text_shown}` is not an IP address", text_shown = shown(text)))
 );
 
 string_value!(
@@ -556,12 +655,14 @@ pub(crate) fn parse_mac(text: &str) -> Result<MacAddress, String> {
         });
     if !well_formed {
         return Err(format!(
-            "`{text}` is not a MAC address such as 52:54:00:12:34:56"
+            "`{text_shown}` is not a MAC address such as 52:54:00:12:34:56",
+            text_shown = shown(text)
         ));
     }
     if bytes[0] & 1 == 1 {
         return Err(format!(
-            "`{text}` is a multicast address; a node needs a unicast MAC (the first byte must be even)"
+            "`{text_shown}` is a multicast address; a node needs a unicast MAC (the first byte must be even)",
+            text_shown = shown(text)
         ));
     }
     if bytes == [0; 6] {
@@ -591,7 +692,8 @@ fn parse_connect_uri(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err(format!(
-            "`{text}` is not a libvirt URI such as qemu:///system, qemu+ssh://host/system or test:///default"
+            "`{text_shown}` is not a libvirt URI such as qemu:///system, qemu+ssh://host/system or test:///default",
+            text_shown = shown(text)
         ))
     }
 }
@@ -604,7 +706,7 @@ string_value!(
         let minor = text.strip_prefix("3.").and_then(|rest| rest.strip_suffix(".0"));
         match minor {
             Some(minor) if !minor.is_empty() && minor.len() <= 2 && minor.bytes().all(|b| b.is_ascii_digit()) => Ok(text.to_owned()),
-            _ => Err(format!("`{text}` is not an Ignition spec version such as 3.5.0 (the form is 3.N.0)")),
+            _ => Err(format!("`{text_shown}` is not an Ignition spec version such as 3.5.0 (the form is 3.N.0)", text_shown = shown(text))),
         }
     }
 );
@@ -617,7 +719,7 @@ string_value!(
         let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
         match rest {
             Some(rest) if !rest.is_empty() && !text.chars().any(char::is_whitespace) => Ok(text.to_owned()),
-            _ => Err(format!("`{text}` is not an http:// or https:// URL such as http://airlock.example.com:3333")),
+            _ => Err(format!("`{text_shown}` is not an http:// or https:// URL such as http://airlock.example.com:3333", text_shown = shown(text))),
         }
     }
 );
@@ -629,15 +731,32 @@ string_value!(
     parse check_relative_path
 );
 
-/// Snippets and key files travel with the fleet file: they must be relative and stay inside its directory.
-fn check_relative_path(text: &str) -> Result<PathBuf, String> {
+/// The longest path Linux opens (PATH_MAX, with its final NUL): a longer one names no file.
+const LONGEST_PATH: usize = 4095;
+
+/// A path any file can have: not empty, and not longer than Linux allows.
+fn check_path_length(text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("the path is empty".to_owned());
     }
+    if text.len() > LONGEST_PATH {
+        return Err(format!(
+            "`{}` is {} bytes long; Linux opens no path longer than {LONGEST_PATH} bytes",
+            shown(text),
+            text.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Snippets and key files travel with the fleet file: they must be relative and stay inside its directory.
+fn check_relative_path(text: &str) -> Result<PathBuf, String> {
+    check_path_length(text)?;
     let path = Path::new(text);
     if path.is_absolute() || text.starts_with('/') {
         return Err(format!(
-            "`{text}` is absolute; write it relative to the fleet file's directory"
+            "`{text_shown}` is absolute; write it relative to the fleet file's directory",
+            text_shown = shown(text)
         ));
     }
     let mut depth: i64 = 0;
@@ -648,14 +767,16 @@ fn check_relative_path(text: &str) -> Result<PathBuf, String> {
                 depth -= 1;
                 if depth < 0 {
                     return Err(format!(
-                        "`{text}` leaves the fleet file's directory; keep snippets and keys beside the fleet file"
+                        "`{text_shown}` leaves the fleet file's directory; keep snippets and keys beside the fleet file",
+                        text_shown = shown(text)
                     ));
                 }
             }
             Component::CurDir => {}
             Component::RootDir | Component::Prefix(_) => {
                 return Err(format!(
-                    "`{text}` is absolute; write it relative to the fleet file's directory"
+                    "`{text_shown}` is absolute; write it relative to the fleet file's directory",
+                    text_shown = shown(text)
                 ));
             }
         }
@@ -667,7 +788,7 @@ string_value!(
     /// A path that may be absolute or relative to the fleet file's directory (images, kernels).
     AnyPath(PathBuf),
     schema "Path" { "type": "string", "minLength": 1 },
-    parse |text: &str| if text.is_empty() { Err("the path is empty".to_owned()) } else { Ok(PathBuf::from(text)) }
+    parse |text: &str| check_path_length(text).map(|()| PathBuf::from(text))
 );
 
 string_value!(
@@ -802,7 +923,8 @@ fn parse_percent(text: &str) -> Option<Result<u32, String>> {
     Some(match digits.parse::<u32>() {
         Ok(percent) => Ok(percent),
         Err(_) => Err(format!(
-            "`{text}` is not a whole percentage such as \"25%\""
+            "`{text_shown}` is not a whole percentage such as \"25%\"",
+            text_shown = shown(text)
         )),
     })
 }
@@ -835,7 +957,8 @@ impl FromToml for MaxUnavailableValue {
                 )),
                 Some(Err(problem)) => Err(problem),
                 None => Err(format!(
-                    "expected a node count such as 1 or a percentage such as \"25%\", found \"{text}\""
+                    "expected a node count such as 1 or a percentage such as \"25%\", found \"{text_shown}\"",
+                    text_shown = shown(text)
                 )),
             },
             _ => Err(format!(
@@ -905,7 +1028,8 @@ impl FromToml for CanariesValue {
                 )),
                 Some(Err(problem)) => Err(problem),
                 None => Err(format!(
-                    "expected a node count such as 1, a fraction such as 0.25 or a percentage such as \"25%\", found \"{text}\""
+                    "expected a node count such as 1, a fraction such as 0.25 or a percentage such as \"25%\", found \"{text_shown}\"",
+                    text_shown = shown(text)
                 )),
             },
             _ => Err(format!(
@@ -990,7 +1114,7 @@ impl FromToml for SoakMinutes {
                 None => {
                     context.error(
                         value.span().into(),
-                        format!("{path}: `{text}` is not a duration such as \"90m\", \"2h\", \"1h30m\" or \"1d\""),
+                        format!("{path}: `{text_shown}` is not a duration such as \"90m\", \"2h\", \"1h30m\" or \"1d\"", text_shown = shown(text)),
                     );
                     return None;
                 }
@@ -1146,7 +1270,10 @@ impl FromToml for KernelArgumentsValue {
                 {
                     context.error(
                         value.span().into(),
-                        format!("{path}: `{both}` is in both should_exist and should_not_exist"),
+                        format!(
+                            "{path}: `{both_shown}` is in both should_exist and should_not_exist",
+                            both_shown = shown(both)
+                        ),
                     );
                     return None;
                 }
@@ -1180,7 +1307,7 @@ fn check_kernel_arguments(
         if argument.is_empty() || argument.chars().any(char::is_whitespace) {
             context.error(
                 value.span().into(),
-                format!("{path}: `{argument}` is not one kernel argument: write each argument as its own string, without spaces"),
+                format!("{path}: `{argument_shown}` is not one kernel argument: write each argument as its own string, without spaces", argument_shown = shown(argument)),
             );
             ok = false;
         }
@@ -1246,22 +1373,49 @@ mod tests {
 
     #[test]
     fn wall_times_are_h_mm() {
-        assert_eq!(
-            parse_wall_time("1:00"),
-            Some(WallTime { hour: 1, minute: 0 })
-        );
+        assert_eq!(parse_wall_time("1:00"), Ok(WallTime { hour: 1, minute: 0 }));
         assert_eq!(
             parse_wall_time("23:59"),
-            Some(WallTime {
+            Ok(WallTime {
                 hour: 23,
                 minute: 59
             })
         );
         for bad in [
-            "24:00", "1:5", "12:60", "12", "aa:bb", ":30", "001:00", "1:00:00",
+            "24:00",
+            "1:5",
+            "12:60",
+            "12",
+            "aa:bb",
+            ":30",
+            "001:00",
+            "1:00:00",
+            "1:00:00:00",
         ] {
-            assert_eq!(parse_wall_time(bad), None, "{bad}");
+            assert!(parse_wall_time(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_bad_time_names_the_value_and_why() {
+        let problem = |text: &str| parse_wall_time(text).expect_err(text);
+        assert_eq!(
+            problem("22:30:15"),
+            "`22:30:15` has seconds, but reboot windows start on whole minutes: write \"22:30\""
+        );
+        assert_eq!(
+            problem("24:00"),
+            "`24:00`: the hour must be from 0 to 23 (midnight is \"0:00\")"
+        );
+        assert_eq!(problem("7:60"), "`7:60`: the minutes must be from 00 to 59");
+        assert_eq!(
+            problem("7:5"),
+            "`7:5`: write the minutes with two digits, as in \"7:05\""
+        );
+        assert_eq!(
+            problem("noon"),
+            "`noon` is not a time of day H:MM such as \"22:30\""
+        );
     }
 
     #[test]
@@ -1291,6 +1445,13 @@ mod tests {
         assert!(check_relative_path("a/../../b.bu").is_err());
         assert!(check_relative_path("/etc/passwd").is_err());
         assert!(check_relative_path("").is_err());
+        let long = "a/".repeat(2048);
+        let problem = check_relative_path(&long).expect_err("longer than PATH_MAX");
+        assert!(
+            problem.ends_with("is 4096 bytes long; Linux opens no path longer than 4095 bytes"),
+            "{problem}"
+        );
+        assert!(problem.len() < 300, "{problem}");
     }
 
     #[test]

@@ -1,17 +1,25 @@
-//! `fleet check`: validate a fleet file and everything it names, reporting every problem at once.
+//! `fleet check`: validate a fleet file and everything it names, and do what plan, render and deploy
+//! would do with it short of writing, reporting every problem at once.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
+use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet, refuse};
+use crate::pipeline::{count_of, print_warnings};
+use crate::verify::check_fleet;
 
 /// Check a fleet file and report every problem.
 ///
-/// Reads FLEET and the Butane snippets and SSH key files it names, validates all of it and expands
-/// the groups into nodes, without touching libvirt. On success prints one line with the number of
-/// groups and nodes. Otherwise prints every problem on stderr as `FILE:LINE:COL: error: MESSAGE`,
-/// with the key path and, when known, how to fix it.
+/// Reads FLEET and the Butane snippets and SSH key files it names, validates all of it, expands the
+/// groups into nodes, plans the rollout (roles, windows, the fleet-wide cap, daylight-saving changes,
+/// soak), places the nodes on the hosts the file describes, translates every snippet and composes
+/// each distinct node configuration as `fleet render` would, without writing anything or touching
+/// libvirt. A fleet that passes is one `fleet plan`, `fleet render` and `fleet deploy` accept.
+///
+/// On success prints one line with the number of groups and nodes. Otherwise prints every problem on
+/// stderr as `FILE:LINE:COL: error: MESSAGE`, pointing at the key, group or snippet line that causes
+/// it and, when known, saying how to fix it.
 ///
 /// Every key is described in docs/fleet-toml.md; `fleet schema` gives editors the same knowledge.
 ///
@@ -30,20 +38,19 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = load_fleet(&args.fleet)?;
+    let findings = check_fleet(&args.fleet, &loaded)?;
+    print_warnings(&findings.warnings);
+    if !findings.problems.is_empty() {
+        return Err(refuse(&args.fleet.display().to_string(), findings.problems));
+    }
     let fleet = &loaded.fleet;
-    let groups = fleet.groups.len();
-    let nodes = fleet.nodes.len();
     writeln!(
         std::io::stdout().lock(),
-        "{}: fleet {} is valid: {groups} group{}, {nodes} node{}",
+        "{}: fleet {} is valid: {}, {}",
         args.fleet.display(),
         fleet.name,
-        plural(groups),
-        plural(nodes),
+        count_of(fleet.groups.len(), "group", "groups"),
+        count_of(fleet.nodes.len(), "node", "nodes"),
     )?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
 }

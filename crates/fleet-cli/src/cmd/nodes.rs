@@ -143,7 +143,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|node| NodeView::new(fleet, node))
         .collect();
-    let mut stdout = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and a million-node JSON is fifteen million lines.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &views)?;
@@ -158,5 +159,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }

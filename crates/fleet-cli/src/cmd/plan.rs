@@ -6,20 +6,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::{DateTime, SecondsFormat, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike as _, SecondsFormat, TimeZone as _, Timelike as _, Utc};
 use fleet_plan::{
-    AirlockOptions, GroupPlan, GroupPrediction, NodePlan, NodePrediction, PlaceOptions, Placement,
-    PlacementPlan, Plan, Prediction, RolloutWarning, UnknownCapacity, ZINCATI_RECHECK_MINUTES,
-    ZincatiWindow, airlock_config, day_abbreviation, place, predict,
+    AirlockOptions, GroupPlan, GroupPrediction, NodePlan, NodePrediction, PlacementPlan, Plan,
+    Prediction, RolloutWarning, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config,
+    day_abbreviation, predict,
 };
-use fleet_spec::{Fleet, Tz};
+use fleet_spec::Tz;
 use serde::Serialize;
 use tabled::settings::Color;
 use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
-use crate::fleet_file::DEFAULT_FLEET_FILE;
-use crate::pipeline::{RolloutArgs, plan_fleet};
+use crate::fleet_file::{DEFAULT_FLEET_FILE, refuse};
+use crate::pipeline::{PlannedFleet, RolloutArgs, place_as_written, plan_fleet, plan_problems};
 use crate::tables::{TABLE_WIDTH, colours_wanted, finish_table, trimmed};
 
 /// Plan the rollout: who is a canary, each node's rollout_wariness and Zincati reboot windows, when
@@ -79,24 +79,21 @@ enum Format {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned_fleet = plan_fleet(&args.fleet)?;
-    let fleet = &planned_fleet.loaded.fleet;
-    let planned = &planned_fleet.plan;
+    let file = planned_fleet.file_name();
+    let PlannedFleet { loaded, plan, .. } = planned_fleet;
+    let planned = &plan;
     let prediction = predict(planned, &args.rollout.predict_options())?;
-    let no_capacities = Default::default();
-    let placed = place(
-        fleet,
-        &PlaceOptions {
-            previous: &Placement::new(),
-            measured: &no_capacities,
-            unknown_capacity: UnknownCapacity::Unlimited,
-        },
-    )
-    .with_context(|| {
-        format!(
-            "cannot place the nodes of {} on its hosts",
-            args.fleet.display()
+    let fleet = &loaded.fleet;
+    let placed = place_as_written(fleet).map_err(|error| {
+        refuse(
+            &file,
+            plan_problems(&file, &error, fleet.declared_at.fleet)
+                .iter()
+                .map(ToString::to_string),
         )
     })?;
+    // What follows needs the plan, not the fleet: a million nodes' worth of memory less.
+    drop(loaded);
 
     if let Some(path) = &args.airlock_config {
         let config = airlock_config(planned, &AirlockOptions::default())?;
@@ -104,8 +101,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
-    let view = PlanView::new(fleet, planned, &prediction, &placed);
-    let mut stdout = std::io::stdout().lock();
+    let view = PlanView::new(planned, &prediction, &placed);
+    // Buffered: stdout is line-buffered, and a million-node JSON is fifteen million lines.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
@@ -120,6 +118,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -142,8 +141,10 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 }
 
 /// The JSON contract: see docs/planner.md before changing anything here.
+///
+/// The views borrow from the plan instead of copying it: a million-node plan is viewed in place.
 #[derive(Debug, Serialize)]
-struct PlanView {
+struct PlanView<'a> {
     reboot_allowance_minutes: u32,
     staging_allowance_minutes: u32,
     recheck_minutes: u32,
@@ -151,7 +152,7 @@ struct PlanView {
     worst_concurrent_reboots: u64,
     rollout: RolloutView,
     groups: Vec<GroupView>,
-    nodes: Vec<NodeView>,
+    nodes: NodesView<'a>,
     hosts: Vec<HostView>,
     warnings: Vec<WarningView>,
 }
@@ -194,36 +195,99 @@ struct GroupView {
 }
 
 #[derive(Debug, Serialize)]
-struct NodeView {
-    name: String,
-    hostname: String,
-    group: String,
+struct NodeView<'a> {
+    name: &'a str,
+    hostname: &'a str,
+    group: &'a str,
     role: &'static str,
     rollout_wariness: f64,
     strategy: &'static str,
-    time_zone: String,
-    windows: Vec<WindowView>,
-    eligible_at: String,
-    reboot_at: String,
-    host: Option<String>,
+    time_zone: &'static str,
+    windows: WindowsView<'a>,
+    eligible_at: Rfc3339,
+    reboot_at: Rfc3339,
+    host: Option<&'a str>,
     #[serde(skip)]
     pinned: bool,
     #[serde(skip)]
     zone: Tz,
-    #[serde(skip)]
-    eligible: DateTime<Utc>,
-    #[serde(skip)]
-    reboot: DateTime<Utc>,
-    #[serde(skip)]
-    zincati_windows: Vec<ZincatiWindow>,
 }
 
-/// One `[[updates.periodic.window]]` exactly as written to Zincati.
+/// Every node's view, each made as it is written out: a million-node plan is never copied.
+#[derive(Debug, Clone, Copy)]
+struct NodesView<'a> {
+    plan: &'a Plan,
+    prediction: &'a Prediction,
+    placed: &'a PlacementPlan,
+}
+
+impl<'a> NodesView<'a> {
+    /// Nodes in plan order; every lookup is by position or by hash.
+    fn iter(self) -> impl Iterator<Item = NodeView<'a>> {
+        self.plan
+            .nodes
+            .iter()
+            .zip(&self.prediction.nodes)
+            .map(move |(node, predicted)| {
+                let zone = self
+                    .plan
+                    .group(&node.group)
+                    .map_or(Tz::UTC, |group| group.time_zone);
+                NodeView::new(
+                    node,
+                    predicted,
+                    zone,
+                    self.placed.placement.host_of(&node.name),
+                )
+            })
+    }
+}
+
+impl Serialize for NodesView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// A node's windows, each one `[[updates.periodic.window]]` exactly as written to Zincati.
+#[derive(Debug, Clone, Copy)]
+struct WindowsView<'a>(&'a [ZincatiWindow]);
+
+impl Serialize for WindowsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(WindowView::new))
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct WindowView {
     days: Vec<&'static str>,
     start_time: String,
     length_minutes: u32,
+}
+
+impl WindowView {
+    fn new(window: &ZincatiWindow) -> Self {
+        WindowView {
+            days: window
+                .days
+                .iter()
+                .map(|day| day_abbreviation(*day))
+                .collect(),
+            start_time: window.start_time(),
+            length_minutes: window.length_minutes,
+        }
+    }
+}
+
+/// An instant, written as RFC 3339 in UTC when serialised.
+#[derive(Debug, Clone, Copy)]
+struct Rfc3339(DateTime<Utc>);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&rfc3339(self.0))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -248,31 +312,20 @@ struct CapacityView {
     disk_gib: Option<u64>,
 }
 
-impl PlanView {
-    fn new(fleet: &Fleet, plan: &Plan, prediction: &Prediction, placed: &PlacementPlan) -> Self {
+impl<'a> PlanView<'a> {
+    /// Every lookup here is by position or by hash: a million-node plan is viewed in linear time.
+    fn new(plan: &'a Plan, prediction: &'a Prediction, placed: &'a PlacementPlan) -> Self {
         let groups: Vec<GroupView> = plan
             .groups
             .iter()
             .zip(&prediction.groups)
             .map(|(group, predicted)| GroupView::new(group, predicted))
             .collect();
-        let nodes = plan
-            .nodes
-            .iter()
-            .zip(&prediction.nodes)
-            .map(|(node, predicted)| {
-                let zone = plan
-                    .group(&node.group)
-                    .map_or(Tz::UTC, |group| group.time_zone);
-                NodeView::new(
-                    fleet,
-                    node,
-                    predicted,
-                    zone,
-                    placed.placement.host_of(&node.name),
-                )
-            })
-            .collect();
+        let nodes = NodesView {
+            plan,
+            prediction,
+            placed,
+        };
         PlanView {
             reboot_allowance_minutes: plan.reboot_allowance_minutes(),
             staging_allowance_minutes: prediction.staging_allowance_minutes,
@@ -343,55 +396,42 @@ impl GroupView {
     }
 }
 
-impl NodeView {
+impl<'a> NodeView<'a> {
     fn new(
-        fleet: &Fleet,
-        node: &NodePlan,
+        node: &'a NodePlan,
         predicted: &NodePrediction,
         zone: Tz,
-        host: Option<&str>,
+        host: Option<&'a str>,
     ) -> Self {
-        let pinned = fleet
-            .node(&node.name)
-            .is_some_and(|spec| spec.pinned_wariness.is_some());
         NodeView {
-            name: node.name.clone(),
-            hostname: node.hostname.clone(),
-            group: node.group.clone(),
+            name: &node.name,
+            hostname: &node.hostname,
+            group: &node.group,
             role: node.role.as_str(),
             rollout_wariness: node.rollout_wariness,
             strategy: node.strategy.name(),
-            time_zone: node.time_zone().unwrap_or(zone).name().to_owned(),
-            windows: node
-                .windows()
-                .iter()
-                .map(|window| WindowView {
-                    days: window
-                        .days
-                        .iter()
-                        .map(|day| day_abbreviation(*day))
-                        .collect(),
-                    start_time: window.start_time(),
-                    length_minutes: window.length_minutes,
-                })
-                .collect(),
-            eligible_at: rfc3339(predicted.eligible_at),
-            reboot_at: rfc3339(predicted.reboot_at),
-            host: host.map(str::to_owned),
-            pinned,
+            time_zone: node.time_zone().unwrap_or(zone).name(),
+            windows: WindowsView(node.windows()),
+            eligible_at: Rfc3339(predicted.eligible_at),
+            reboot_at: Rfc3339(predicted.reboot_at),
+            host,
+            pinned: node.wariness_pinned,
             zone,
-            eligible: predicted.eligible_at,
-            reboot: predicted.reboot_at,
-            zincati_windows: node.windows().to_vec(),
         }
     }
 }
 
 /// `Wed 04 01:00`: weekday, day of month and time in `zone` (a rollout spans days, not months).
+/// Written field by field: a format string would be parsed again for each of a million rows.
 fn local_short(time: DateTime<Utc>, zone: Tz) -> String {
-    zone.from_utc_datetime(&time.naive_utc())
-        .format("%a %d %H:%M")
-        .to_string()
+    let local = zone.from_utc_datetime(&time.naive_utc());
+    format!(
+        "{} {:02} {:02}:{:02}",
+        day_abbreviation(local.weekday()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
 }
 
 /// `Tue–Thu 01:00–01:30`, the end being the window's last admitted minute.
@@ -496,33 +536,31 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
     )?;
 
     let with_hosts = !view.hosts.is_empty();
-    let rows: Vec<NodeRow> = view
-        .nodes
-        .iter()
-        .map(|node| NodeRow {
-            name: node.name.clone(),
-            group: node.group.clone(),
-            role: node.role.to_owned(),
-            wariness: format!(
-                "{:.3}{}",
-                node.rollout_wariness,
-                if node.pinned { "*" } else { "" }
-            ),
-            windows: if node.zincati_windows.is_empty() {
-                node.strategy.to_owned()
-            } else {
-                node.zincati_windows
-                    .iter()
-                    .map(window_label)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            },
-            eligible: local_short(node.eligible, node.zone),
-            reboots: local_short(node.reboot, node.zone),
-            host: node.host.clone().unwrap_or_default(),
-        })
-        .collect();
-    let mut nodes = Table::new(&rows);
+    // Rows are made one at a time as the table takes them in.
+    let rows = view.nodes.iter().map(|node| NodeRow {
+        name: node.name.to_owned(),
+        group: node.group.to_owned(),
+        role: node.role.to_owned(),
+        wariness: format!(
+            "{:.3}{}",
+            node.rollout_wariness,
+            if node.pinned { "*" } else { "" }
+        ),
+        windows: if node.windows.0.is_empty() {
+            node.strategy.to_owned()
+        } else {
+            node.windows
+                .0
+                .iter()
+                .map(window_label)
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        eligible: local_short(node.eligible_at.0, node.zone),
+        reboots: local_short(node.reboot_at.0, node.zone),
+        host: node.host.unwrap_or_default().to_owned(),
+    });
+    let mut nodes = Table::new(rows);
     if !with_hosts {
         nodes.with(tabled::settings::Remove::column(
             tabled::settings::object::Columns::last(),
@@ -536,7 +574,13 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
             }
         }
     }
-    writeln!(out, "{}\n", trimmed(&nodes))?;
+    // Line by line rather than `trimmed`: a million rows are a hundred megabytes not to copy twice.
+    let text = nodes.to_string();
+    drop(nodes);
+    for line in text.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(out)?;
 
     let groups: Vec<GroupRow> = view
         .groups
@@ -653,10 +697,12 @@ fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
         "reboot_at",
         "host",
     ])?;
-    for node in &view.nodes {
+    for node in view.nodes.iter() {
         let windows = node
             .windows
+            .0
             .iter()
+            .map(WindowView::new)
             .map(|window| {
                 format!(
                     "{} {} {}",
@@ -668,17 +714,17 @@ fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join("; ");
         writer.write_record([
-            node.name.as_str(),
-            node.hostname.as_str(),
-            node.group.as_str(),
+            node.name,
+            node.hostname,
+            node.group,
             node.role,
             &node.rollout_wariness.to_string(),
             node.strategy,
-            node.time_zone.as_str(),
+            node.time_zone,
             windows.as_str(),
-            node.eligible_at.as_str(),
-            node.reboot_at.as_str(),
-            node.host.as_deref().unwrap_or(""),
+            &rfc3339(node.eligible_at.0),
+            &rfc3339(node.reboot_at.0),
+            node.host.unwrap_or(""),
         ])?;
     }
     writer.flush()?;

@@ -195,8 +195,8 @@ fn write_all(planned: &pipeline::PlannedFleet, out: &Path) -> anyhow::Result<Exi
         notes.push(format!("removed {removed} stale .ign files"));
     }
     let summary = format!(
-        "rendered {} nodes of fleet {} (Ignition {}) into {} in {:.2} s{}",
-        rendered.nodes.len(),
+        "rendered {} of fleet {} (Ignition {}) into {} in {:.2} s{}",
+        pipeline::count_of(rendered.nodes.len(), "node", "nodes"),
         fleet.name,
         rendered.version,
         out.display(),

@@ -103,7 +103,11 @@ impl SnippetLibrary {
         let mut library = SnippetLibrary::default();
         let mut errors = Vec::new();
         for (path, text) in snippets {
-            let name = path.display().to_string();
+            // Named as the user reaches the file (beside the fleet file), not relative to it.
+            let name = files.map_or_else(
+                || path.display().to_string(),
+                |files| files.display_path(path),
+            );
             match crate::translate(text.as_bytes(), &options) {
                 Ok(translation) => {
                     for entry in &translation.report.entries {

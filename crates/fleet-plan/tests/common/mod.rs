@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleet_spec::{
-    Addressing, BaseImage, Canaries, DomainType, Fleet, Group, Host, HostCapacity, ImageSource,
-    KernelArguments, MacAddress, MaintenancePeriod, MaintenancePolicy, MaxUnavailable, Node,
-    NodeSettings, Role, RolloutPolicy, StoragePool, Tz, UpdateStrategy, Uuid, WallTime, Weekday,
+    Addressing, BaseImage, Canaries, DomainType, Fleet, FleetLocations, Group, Host, HostCapacity,
+    ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod, MaintenancePolicy,
+    MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, StoragePool, Tz, UpdateStrategy, Uuid,
+    WallTime, Weekday,
 };
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -110,6 +111,21 @@ impl GroupSpec {
     }
 }
 
+/// Where the builder says the fleet sets `max_concurrent_reboots`.
+pub const CAP_LOCATION: Location = Location {
+    line: 2,
+    column: 26,
+};
+
+/// Where the builder says group number `index` (from 0) is declared: on line 10 + index, so that tests can
+/// tell which group an error points at.
+pub fn group_location(index: usize) -> Location {
+    Location {
+        line: 10 + index as u32,
+        column: 8,
+    }
+}
+
 pub struct FleetBuilder {
     fleet: Fleet,
 }
@@ -136,12 +152,14 @@ impl FleetBuilder {
                 hosts: Vec::new(),
                 groups: Vec::new(),
                 nodes: Vec::new(),
+                declared_at: FleetLocations::default(),
             },
         }
     }
 
     pub fn cap(mut self, max_concurrent_reboots: u32) -> Self {
         self.fleet.max_concurrent_reboots = Some(max_concurrent_reboots);
+        self.fleet.declared_at.max_concurrent_reboots = Some(CAP_LOCATION);
         self
     }
 
@@ -185,6 +203,7 @@ impl FleetBuilder {
             addressing: Addressing::Dhcp,
             spread_over: spec.spread_over,
             nodes: first..self.fleet.nodes.len(),
+            declared_at: group_location(group_index),
         });
         self
     }
