@@ -312,15 +312,15 @@ passwd:
     assert_eq!(
         stderr,
         format!(
-            "error: butane snippet butane/local.bu: source config is invalid\n  \
-             butane/local.bu:6:16: error: {link}: {secret} (at $.ignition.config.merge.0.local)\n  \
-             butane/local.bu:31:35: error: {link}: {secret} (at $.passwd.users.0.ssh_authorized_keys_local.0)\n  \
-             butane/local.bu:11:16: error: {link}: {secret} (at $.storage.files.0.contents.local)\n  \
-             butane/local.bu:14:16: error: open DIR/fleet/files/absolute-link: {secret} (at $.storage.files.1.contents.local)\n  \
-             butane/local.bu:17:16: error: open DIR/fleet/files/outside-dir/secret: {secret} (at $.storage.files.2.contents.local)\n  \
-             butane/local.bu:27:27: error: {link}: {secret} (at $.systemd.units.0.dropins.0.contents_local)\n  \
-             butane/local.bu:24:23: error: {link}: {secret} (at $.systemd.units.0.contents_local)\n  \
-             butane/local.bu:19:7: error: stat DIR/fleet/files/outside-dir/tree: {} (at $.storage.trees.0)\n",
+            "DIR/fleet/butane/local.bu:6:16: error: {link}: {secret} (at $.ignition.config.merge.0.local)\n\
+             DIR/fleet/butane/local.bu:31:35: error: {link}: {secret} (at $.passwd.users.0.ssh_authorized_keys_local.0)\n\
+             DIR/fleet/butane/local.bu:11:16: error: {link}: {secret} (at $.storage.files.0.contents.local)\n\
+             DIR/fleet/butane/local.bu:14:16: error: open DIR/fleet/files/absolute-link: {secret} (at $.storage.files.1.contents.local)\n\
+             DIR/fleet/butane/local.bu:17:16: error: open DIR/fleet/files/outside-dir/secret: {secret} (at $.storage.files.2.contents.local)\n\
+             DIR/fleet/butane/local.bu:27:27: error: {link}: {secret} (at $.systemd.units.0.dropins.0.contents_local)\n\
+             DIR/fleet/butane/local.bu:24:23: error: {link}: {secret} (at $.systemd.units.0.contents_local)\n\
+             DIR/fleet/butane/local.bu:19:7: error: stat DIR/fleet/files/outside-dir/tree: {} (at $.storage.trees.0)\n\
+             error: DIR/fleet/fleet.toml: 8 problems found; nothing was done\n",
             outside("tree")
         )
     );
