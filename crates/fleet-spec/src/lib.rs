@@ -16,6 +16,7 @@ mod validate;
 mod values;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
+pub use expand::check_node_name;
 pub use files::{FileKind, FileMetadata, FileSource, MemoryFiles};
 pub use load::{LoadedFleet, load};
 pub use model::*;

@@ -143,7 +143,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|node| NodeView::new(fleet, node))
         .collect();
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &views)?;
@@ -158,5 +158,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,11 +2,11 @@
 //! JSON (the stable contract documented in docs/planner.md) or CSV.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::{DateTime, SecondsFormat, TimeZone as _, Utc};
+use chrono::{DateTime, TimeZone as _, Utc};
 use fleet_plan::{
     AirlockOptions, GroupPlan, GroupPrediction, NodePlan, NodePrediction, PlaceOptions, Placement,
     PlacementPlan, Plan, Prediction, RolloutWarning, UnknownCapacity, ZINCATI_RECHECK_MINUTES,
@@ -19,7 +19,9 @@ use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::DEFAULT_FLEET_FILE;
+use crate::output_file::{Access, write_output_file};
 use crate::pipeline::{RolloutArgs, plan_fleet};
+use crate::rfc3339::{check_writable, rfc3339};
 use crate::tables::{TABLE_WIDTH, colours_wanted, finish_table, trimmed};
 
 /// Plan the rollout: who is a canary, each node's rollout_wariness and Zincati reboot windows, when
@@ -82,6 +84,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fleet = &planned_fleet.loaded.fleet;
     let planned = &planned_fleet.plan;
     let prediction = predict(planned, &args.rollout.predict_options())?;
+    check_writable(&prediction)?;
     let no_capacities = Default::default();
     let placed = place(
         fleet,
@@ -100,12 +103,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     if let Some(path) = &args.airlock_config {
         let config = airlock_config(planned, &AirlockOptions::default())?;
-        write_file(path, &config)?;
+        write_output_file(path, config.as_bytes(), Access::Default)?;
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
     let view = PlanView::new(fleet, planned, &prediction, &placed);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
@@ -120,25 +123,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let directory = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(directory)
-        .with_context(|| format!("cannot create a file in {}", directory.display()))?;
-    file.write_all(contents.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The JSON contract: see docs/planner.md before changing anything here.
