@@ -76,14 +76,14 @@ pub(crate) struct Args {
     pretty: bool,
 
     /// Render this many nodes at once (default: one per CPU).
-    #[arg(long, short, value_name = "N")]
-    jobs: Option<usize>,
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024), allow_negative_numbers = true)]
+    jobs: Option<u16>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
+            .num_threads(usize::from(jobs))
             .build_global()
             .context("cannot start the render threads")?;
     }
