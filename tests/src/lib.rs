@@ -9,6 +9,7 @@ pub mod checks;
 pub mod console;
 pub mod e2e;
 pub mod fleet_toml;
+pub mod hostile;
 pub mod poll;
 pub mod virsh;
 pub mod workdir;

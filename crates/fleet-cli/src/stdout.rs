@@ -10,8 +10,6 @@
 use std::io::{self, BufWriter, StdoutLock, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
-
 /// Set once a write to standard output found its reader gone; later output is dropped.
 static READER_GONE: AtomicBool = AtomicBool::new(false);
 
@@ -33,9 +31,7 @@ pub fn stdout() -> Stdout {
 impl Stdout {
     /// Flush what is buffered; an error other than a closed pipe is the command's error.
     pub fn finish(mut self) -> anyhow::Result<()> {
-        self.buffered
-            .flush()
-            .context("cannot write to standard output")
+        Ok(self.buffered.flush()?)
     }
 }
 
@@ -53,7 +49,9 @@ impl Write for Stdout {
     }
 }
 
-/// The raw stream: `BrokenPipe` becomes "written" and every later write is dropped.
+/// The raw stream: `BrokenPipe` becomes "written" and every later write is dropped; any other
+/// error says that it was standard output that failed (through serde_json and csv too, which
+/// print the I/O error they carry).
 #[derive(Debug)]
 struct UntilReaderGone(StdoutLock<'static>);
 
@@ -64,7 +62,11 @@ impl UntilReaderGone {
                 READER_GONE.store(true, Ordering::Relaxed);
                 Ok(written)
             }
-            other => other,
+            Err(error) => Err(io::Error::new(
+                error.kind(),
+                format!("cannot write to standard output: {error}"),
+            )),
+            Ok(value) => Ok(value),
         }
     }
 }
