@@ -47,6 +47,8 @@ fn printing_commands(test_fleet: &Path) -> Vec<Vec<String>> {
     let butane = workspace_file("fleet/butane/web.bu").display().to_string();
     let now = "--now=2025-06-01T00:00:00Z";
     let lines: Vec<Vec<&str>> = vec![
+        vec!["--help"],
+        vec!["check", &example],
         vec!["plan", &example, now, "--format", "json"],
         vec!["plan", &example, now, "--format", "csv"],
         vec!["plan", &example, now],

@@ -41,14 +41,22 @@ fn fleet_ok(arguments: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-fn render_into(directory: &Path) {
+/// `fleet render` of the example fleet into `directory`; returns what it said on stderr.
+fn render_into(directory: &Path) -> String {
     let fleet = example_fleet();
-    fleet_ok(&[
+    let arguments = [
         "render",
         fleet.to_str().unwrap(),
         "--out",
         directory.to_str().unwrap(),
-    ]);
+    ];
+    let output = run_fleet(arguments).expect("fleet runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "fleet {arguments:?} failed:\n{stderr}"
+    );
+    stderr
 }
 
 /// Path → decoded contents and mode of every file in an Ignition config.
@@ -318,16 +326,7 @@ fn files_of_nodes_that_left_the_fleet_are_removed_and_nothing_else() {
     std::fs::write(directory.path().join("old-1.ign"), "{}").unwrap();
     std::fs::write(directory.path().join("old-2.ign"), "{\"edited\": true}").unwrap();
     std::fs::write(directory.path().join("mine.ign"), "{}").unwrap();
-    let fleet = example_fleet();
-    let output = run_fleet([
-        "render",
-        fleet.to_str().unwrap(),
-        "--out",
-        directory.path().to_str().unwrap(),
-    ])
-    .unwrap();
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = render_into(directory.path());
     assert!(
         stderr.contains("removed 1 .ign file of nodes no longer in the fleet")
             && stderr.contains("kept 1 .ign file of former nodes that changed"),

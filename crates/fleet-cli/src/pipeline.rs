@@ -21,7 +21,8 @@ use crate::fleet_file::{LocalFiles, load_fleet};
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RolloutArgs {
-    /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now.
+    /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now. The
+    /// predicted rollout must end by 9999-12-31, the last day RFC 3339 can write.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub rollout_start: Option<DateTime<Utc>>,
 

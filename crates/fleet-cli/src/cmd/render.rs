@@ -40,7 +40,8 @@ const MANIFEST: &str = "manifest.json";
 /// particular rollout.
 /// With --node, prints one node's config on stdout instead (--butane: as Butane, for review).
 ///
-/// Exit status: 0 rendered, 1 the fleet or a snippet is invalid (nothing is written), 2 usage error.
+/// Exit status: 0 rendered, 1 the fleet or a snippet is invalid or a file cannot be written
+/// (nothing is changed), 2 usage error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
