@@ -149,7 +149,7 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
                 Err(error) => failures.push(format!("{}: {error:#}", bench.name)),
             }
         }
-        for scale in render_scales {
+        for scale in &render_scales {
             match bench_render(&fleet, scale) {
                 Ok((found, missed)) => {
                     measurements.extend(found);
@@ -157,6 +157,11 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
                 }
                 Err(error) => failures.push(format!("{}: {error:#}", scale.name)),
             }
+        }
+        // Only now: deleting one scale's files right before the next creates its own would time
+        // the file system's cleanup (see `bench_render`).
+        for scale in &render_scales {
+            let _ = std::fs::remove_dir_all(scale.directory());
         }
         if deploy_real {
             match bench_deploy_real(&fleet) {
@@ -438,6 +443,13 @@ impl RenderScale {
         self.per_group * RENDER_FLEET_GROUPS
     }
 
+    /// `<target>/bench/render-10k/`: the fleet and every output directory of the runs.
+    fn directory(&self) -> PathBuf {
+        target_dir()
+            .join("bench")
+            .join(self.name.trim_start_matches("system/"))
+    }
+
     fn fleet_toml(&self) -> String {
         let digits = self.per_group.to_string().len().max(3);
         let mut fleet_toml = RENDER_FLEET_HEADER.replace("{name}", self.fleet);
@@ -459,15 +471,15 @@ impl RenderScale {
 /// One warm-up each, then the median of `scale.runs` wall times and the largest peak RSS (GNU
 /// time's `%M`). Returns the measurements and the targets the first render missed.
 ///
-/// The directories are removed only after the last run: on this machine's ext4 (online discard,
-/// no journal), creating files right after deleting tens of thousands runs several times slower
-/// for a while (the inode allocator skips recently freed inodes, reading each one's inode table
-/// block), which would time the file system's cleanup rather than fleet.
+/// The directories are removed by the caller after the last run of every scale: on this
+/// machine's ext4 (online discard, no journal), creating files right after deleting tens of
+/// thousands runs several times slower for a while (the inode allocator skips recently freed
+/// inodes, reading each one's inode table block), which would time the file system's cleanup
+/// rather than fleet.
 fn bench_render(fleet: &Path, scale: &RenderScale) -> Result<(Vec<Measurement>, Vec<String>)> {
     setup::ensure_installed(&["time"])?;
-    let directory = target_dir()
-        .join("bench")
-        .join(scale.name.trim_start_matches("system/"));
+    let directory = scale.directory();
+    // Left over from an interrupted run; the caller removes this run's after the last scale.
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory)
         .with_context(|| format!("cannot create {}", directory.display()))?;
@@ -507,7 +519,6 @@ fn bench_render(fleet: &Path, scale: &RenderScale) -> Result<(Vec<Measurement>, 
             again_rss_kib = again_rss_kib.max(rss);
         }
     }
-    let _ = std::fs::remove_dir_all(&directory);
 
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let summary = |samples: &mut Vec<Duration>, rss_kib: u64, what: &str| {
