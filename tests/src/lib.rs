@@ -10,6 +10,7 @@ pub mod console;
 pub mod data;
 pub mod e2e;
 pub mod fleet_toml;
+pub mod hostile;
 pub mod poll;
 pub mod verdicts;
 pub mod virsh;

@@ -41,14 +41,22 @@ fn fleet_ok(arguments: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-fn render_into(directory: &Path) {
+/// `fleet render` of the example fleet into `directory`; returns what it said on stderr.
+fn render_into(directory: &Path) -> String {
     let fleet = example_fleet();
-    fleet_ok(&[
+    let arguments = [
         "render",
         fleet.to_str().unwrap(),
         "--out",
         directory.to_str().unwrap(),
-    ]);
+    ];
+    let output = run_fleet(arguments).expect("fleet runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "fleet {arguments:?} failed:\n{stderr}"
+    );
+    stderr
 }
 
 /// Path → decoded contents and mode of every file in an Ignition config.
@@ -307,16 +315,25 @@ fn a_second_render_leaves_up_to_date_files_alone_and_repairs_the_others() {
 fn files_of_nodes_that_left_the_fleet_are_removed_and_nothing_else() {
     let directory = tempfile::tempdir().unwrap();
     render_into(directory.path());
-    // Pretend an earlier fleet had a node that is gone now, and the user keeps a file of their own.
+    // Pretend an earlier render had two nodes that are gone now: old-1.ign still holds what that
+    // render wrote, old-2.ign was edited since. The user also keeps a file of their own.
     let manifest_path = directory.path().join("manifest.json");
     let mut manifest: Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
-    manifest["nodes"]["old-1"] = Value::String("0".repeat(64));
+    manifest["nodes"]["old-1"] = Value::String(sha256_hex(b"{}"));
+    manifest["nodes"]["old-2"] = Value::String(sha256_hex(b"{}"));
     std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
     std::fs::write(directory.path().join("old-1.ign"), "{}").unwrap();
+    std::fs::write(directory.path().join("old-2.ign"), "{\"edited\": true}").unwrap();
     std::fs::write(directory.path().join("mine.ign"), "{}").unwrap();
-    render_into(directory.path());
+    let stderr = render_into(directory.path());
+    assert!(
+        stderr.contains("removed 1 .ign file of nodes no longer in the fleet")
+            && stderr.contains("kept 1 .ign file of former nodes that changed"),
+        "{stderr}"
+    );
     assert!(!directory.path().join("old-1.ign").exists());
+    assert!(directory.path().join("old-2.ign").exists());
     assert!(directory.path().join("mine.ign").exists());
 }
 

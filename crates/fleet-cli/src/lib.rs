@@ -13,9 +13,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod cmd;
+pub mod colour;
 pub mod fleet_file;
 pub mod local_files;
+pub mod output_dir;
+pub mod output_file;
 pub mod pipeline;
+pub mod rfc3339;
+pub mod stdout;
 pub mod tables;
 pub mod verify;
 
@@ -85,9 +90,15 @@ pub fn main(provision: &dyn Provision) -> ExitCode {
         Command::Destroy(args) => provision.destroy(args),
         Command::Completions(args) => cmd::completions::run::<Cli>(args),
     };
+    exit_code(result)
+}
+
+/// A command's result as the process's exit status; errors are printed here, once. A closed
+/// pipe on stdout is success (see `stdout`).
+pub(crate) fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
-        Err(error) if cmd::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if stdout::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
@@ -95,7 +106,8 @@ pub fn main(provision: &dyn Provision) -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `-v` counts map to levels here and nowhere else. `RUST_LOG` wins when set.
+/// Logs go to stderr, coloured only on a terminal without NO_COLOR; `-v` counts map to levels
+/// here and nowhere else. `RUST_LOG` wins when set.
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
@@ -108,6 +120,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour::on_stderr())
         .with_target(false)
         .without_time()
         .init();

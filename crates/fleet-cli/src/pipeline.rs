@@ -27,21 +27,22 @@ use crate::local_files::LocalFiles;
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RolloutArgs {
-    /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now.
+    /// When the rollout starts (RFC 3339). Default: the next Tuesday 14:00 UTC after --now. The
+    /// predicted rollout must end by 9999-12-31, the last day RFC 3339 can write.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub rollout_start: Option<DateTime<Utc>>,
 
     /// How long the rollout takes to reach every node, e.g. 48h, 90m, 2d, 1d12h.
-    #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_minutes)]
+    #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_minutes, allow_hyphen_values = true)]
     pub rollout_duration: u32,
 
     /// The share of nodes (0.0..=1.0) offered the release as soon as the rollout starts.
-    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction)]
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fraction, allow_negative_numbers = true)]
     pub rollout_start_fraction: f64,
 
     /// Time from a node seeing a release to having it staged (Zincati's poll plus the download), for
     /// predictions; the plan itself assumes 15 minutes.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes)]
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes, allow_hyphen_values = true)]
     pub staging_allowance: u32,
 
     /// Predict as if it were this moment (RFC 3339) instead of now; it only chooses the default rollout.

@@ -1,7 +1,5 @@
 //! How every table of the CLI looks: no borders, two spaces between columns, at most 100 columns wide, bold headers on a terminal.
 
-use std::io::IsTerminal as _;
-
 use tabled::Table;
 use tabled::settings::object::Rows;
 use tabled::settings::peaker::Priority;
@@ -26,10 +24,9 @@ pub fn finish_table(table: &mut Table, colour: bool) {
     }
 }
 
-/// Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
+/// Whether tables on stdout are coloured (the rule is `colour`'s).
 pub fn colours_wanted() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+    crate::colour::on_stdout()
 }
 
 /// A rendered table without the padding that trails each line.

@@ -127,7 +127,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = DeployView::new(&report, &planned, &placed);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = fleet_cli::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
@@ -135,7 +135,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Table => write_deploy_table(&mut stdout, &view, colours_wanted())?,
     }
-    stdout.flush()?;
+    stdout.finish()?;
     Ok(if view.failed > 0 {
         ExitCode::FAILURE
     } else {

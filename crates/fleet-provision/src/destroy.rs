@@ -74,7 +74,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = DestroyView::new(&report);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = fleet_cli::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
@@ -82,7 +82,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Table => write_table(&mut stdout, &view)?,
     }
-    stdout.flush()?;
+    stdout.finish()?;
     Ok(if report.failed_nodes() > 0 {
         ExitCode::FAILURE
     } else {

@@ -34,7 +34,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = StatusView::new(&report);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = fleet_cli::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
@@ -42,7 +42,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Table => write_table(&mut stdout, &view)?,
     }
-    stdout.flush()?;
+    stdout.finish()?;
     let unreadable = view.nodes.iter().any(|node| node.error.is_some())
         || view.hosts.iter().any(|host| host.error.is_some());
     Ok(if unreadable {

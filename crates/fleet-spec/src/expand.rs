@@ -167,8 +167,9 @@ impl HostnamePattern {
     }
 }
 
-/// A node name must be a valid libvirt domain name that is also safe in file and volume names.
-pub(crate) fn check_node_name(name: &str) -> Result<(), String> {
+/// A node name must be a valid libvirt domain name that is also safe in file and volume names
+/// (`fleet render` also trusts only such names from a manifest it reads back).
+pub fn check_node_name(name: &str) -> Result<(), String> {
     const RULE: &str = "use letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most 63 characters";
     if name.is_empty() {
         return Err(format!("a node name cannot be empty; {RULE}"));

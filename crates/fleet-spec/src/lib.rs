@@ -17,6 +17,7 @@ mod validate;
 mod values;
 
 pub use diagnostics::{Diagnostic, Diagnostics, SHOWN_CHARACTERS, shown};
+pub use expand::check_node_name;
 pub use files::{FileError, FileKind, FileMetadata, FileSource, MemoryFiles, ReadLimit};
 pub use load::{LoadedFleet, load};
 pub use model::*;

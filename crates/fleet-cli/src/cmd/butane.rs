@@ -1,7 +1,7 @@
 //! `fleet butane`: translate a Butane config to Ignition, a drop-in for the upstream `butane` tool.
 
-use std::io::{self, IsTerminal as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -9,6 +9,8 @@ use fleet_ignition::{FileSource, TranslateError, TranslateOptions, translate};
 use fleet_spec::ReadLimit;
 
 use crate::local_files::{self, LocalFiles, SymlinkRule};
+
+use crate::output_file::{Access, write_output_file};
 
 /// Translate a Butane config to an Ignition config, as the upstream `butane` tool does.
 ///
@@ -56,7 +58,9 @@ pub(crate) struct Args {
     #[arg(short = 'd', long, value_name = "DIR")]
     files_dir: Option<PathBuf>,
 
-    /// Write to this file (replaced atomically) instead of standard output.
+    /// Write to this file instead of standard output: a regular file is replaced atomically
+    /// (keeping its mode), a symlink is written through to its target, a device or FIFO is written
+    /// in place.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
@@ -116,14 +120,7 @@ pub(crate) fn fast_path() -> Option<ExitCode> {
         Ok(args) => args,
         Err(error) => error.exit(),
     };
-    Some(match run(args) {
-        Ok(code) => code,
-        Err(error) if super::is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    })
+    Some(crate::exit_code(run(args)))
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -143,7 +140,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let colorize = match args.color.as_str() {
         "always" | "yes" => true,
         "never" | "no" => false,
-        _ => std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal(),
+        _ => crate::colour::on_stderr(),
     };
     let files = args
         .files_dir
@@ -193,11 +190,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let json = translation.to_json(args.pretty);
     match &args.output {
-        Some(path) => write_atomically(path, json.as_bytes())?,
+        Some(path) => write_output_file(path, json.as_bytes(), Access::Default)?,
         None => {
-            let mut stdout = io::stdout().lock();
+            let mut stdout = crate::stdout::stdout();
             stdout.write_all(json.as_bytes())?;
-            stdout.flush()?;
+            stdout.finish()?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -233,27 +230,5 @@ fn write_syntax_pointer(
             ""
         )?;
     }
-    Ok(())
-}
-
-/// Write through a temporary file in the same directory, then rename over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("failed to set permissions of {}", path.display()))?;
-    }
-    temp.persist(path)
-        .with_context(|| format!("failed to write {}", path.display()))?;
     Ok(())
 }

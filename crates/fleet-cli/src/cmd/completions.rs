@@ -1,5 +1,6 @@
 //! `fleet completions SHELL`: shell completion scripts generated from the command definitions.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// Print a shell completion script.
@@ -13,6 +14,11 @@ pub(crate) struct Args {
 
 pub(crate) fn run<C: clap::CommandFactory>(args: Args) -> anyhow::Result<ExitCode> {
     let mut command = C::command();
-    clap_complete::generate(args.shell, &mut command, "fleet", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (a full disk behind `>`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "fleet", &mut script);
+    let mut stdout = crate::stdout::stdout();
+    stdout.write_all(&script)?;
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }

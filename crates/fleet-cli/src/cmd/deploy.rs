@@ -42,7 +42,7 @@ pub struct Args {
     pub target: TargetArgs,
 
     /// Nodes handled at once, across all hosts.
-    #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), allow_negative_numbers = true)]
     pub jobs: u16,
 
     /// Print what would be done and change nothing (not even the pool or the base image).

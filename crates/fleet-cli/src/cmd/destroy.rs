@@ -49,7 +49,7 @@ pub struct Args {
     pub purge_image: bool,
 
     /// Nodes handled at once, across all hosts.
-    #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), allow_negative_numbers = true)]
     pub jobs: u16,
 
     /// Output format of the final report.

@@ -10,12 +10,3 @@ pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod status;
-
-/// Writing to a closed pipe (`fleet plan | head`) is not an error.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}

@@ -143,8 +143,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|node| NodeView::new(fleet, node))
         .collect();
-    // Buffered: stdout is line-buffered, and a million-node JSON is fifteen million lines.
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = crate::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &views)?;
@@ -159,6 +158,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    stdout.flush()?;
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,11 +2,10 @@
 //! JSON (the stable contract documented in docs/planner.md) or CSV.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use chrono::{DateTime, Datelike as _, SecondsFormat, TimeZone as _, Timelike as _, Utc};
+use chrono::{DateTime, Datelike as _, TimeZone as _, Timelike as _, Utc};
 use fleet_plan::{
     AirlockOptions, GroupPlan, GroupPrediction, NodePlan, NodePrediction, PlacementPlan, Plan,
     Prediction, RolloutWarning, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config,
@@ -19,7 +18,9 @@ use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::{DEFAULT_FLEET_FILE, refuse};
+use crate::output_file::{Access, write_output_file};
 use crate::pipeline::{PlannedFleet, RolloutArgs, place_as_written, plan_fleet, plan_problems};
+use crate::rfc3339::{check_writable, rfc3339};
 use crate::tables::{TABLE_WIDTH, colours_wanted, finish_table, trimmed};
 
 /// Plan the rollout: who is a canary, each node's rollout_wariness and Zincati reboot windows, when
@@ -83,6 +84,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let PlannedFleet { loaded, plan, .. } = planned_fleet;
     let planned = &plan;
     let prediction = predict(planned, &args.rollout.predict_options())?;
+    check_writable(&prediction)?;
     let fleet = &loaded.fleet;
     let placed = place_as_written(fleet).map_err(|error| {
         refuse(
@@ -97,13 +99,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     if let Some(path) = &args.airlock_config {
         let config = airlock_config(planned, &AirlockOptions::default())?;
-        write_file(path, &config)?;
+        write_output_file(path, config.as_bytes(), Access::Default)?;
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
     let view = PlanView::new(planned, &prediction, &placed);
-    // Buffered: stdout is line-buffered, and a million-node JSON is fifteen million lines.
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = crate::stdout::stdout();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
@@ -118,26 +119,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
-    stdout.flush()?;
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let directory = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(directory)
-        .with_context(|| format!("cannot create a file in {}", directory.display()))?;
-    file.write_all(contents.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The JSON contract: see docs/planner.md before changing anything here.

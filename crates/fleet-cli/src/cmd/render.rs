@@ -1,9 +1,8 @@
-//! `fleet render`: every node's Ignition written to a directory (mode 0600, atomically) with a
+//! `fleet render`: every node's Ignition written to a directory (mode 0600, all or nothing) with a
 //! manifest, or one node's Ignition or composed Butane printed for review.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,10 +10,10 @@ use std::time::Instant;
 use anyhow::Context as _;
 use fleet_ignition::ignition::{JsonOptions, to_json};
 use fleet_ignition::render::{self, SnippetLibrary};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::fleet_file::DEFAULT_FLEET_FILE;
+use crate::output_dir::{Update, WantedFile, update_directory};
 use crate::pipeline::{self, NodeIgnition, RenderedFleet, Selection};
 
 /// The manifest fleet writes beside the Ignition files.
@@ -29,15 +28,20 @@ const MANIFEST: &str = "manifest.json";
 /// shows and explains them). A path fleet.toml generates wins over a snippet writing the same path,
 /// with a warning.
 ///
-/// With --out, writes DIR/NODE.ign for every node (mode 0600, each written atomically) and
-/// DIR/manifest.json (node → sha256, spec version); a file that already holds the same bytes
-/// (mode 0600) is left alone, and .ign files of nodes no longer in the fleet that an earlier
-/// manifest lists are removed. The same fleet.toml gives byte-identical files,
+/// With --out, writes DIR/NODE.ign for every node and DIR/manifest.json (node → sha256, spec
+/// version), all or nothing: every file is written into a staging directory inside DIR first and
+/// then renamed into place, and if anything fails, DIR is left as it was. DIR (and any parent
+/// fleet creates) is mode 0700, the files 0600. A file that already holds the same bytes (mode
+/// 0600) is left alone. A directory, symlink, FIFO or device where a file must go is not
+/// replaced: nothing is written and the error names it. The .ign file of a node no longer in the
+/// fleet is removed when the previous manifest of this same fleet lists it and it still holds
+/// what fleet wrote; nothing else is ever removed. The same fleet.toml gives byte-identical files,
 /// whenever it is rendered: the plan depends on the fleet file alone, not on the date or on any
 /// particular rollout.
 /// With --node, prints one node's config on stdout instead (--butane: as Butane, for review).
 ///
-/// Exit status: 0 rendered, 1 the fleet or a snippet is invalid (nothing is written), 2 usage error.
+/// Exit status: 0 rendered, 1 the fleet or a snippet is invalid or a file cannot be written
+/// (nothing is changed), 2 usage error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
@@ -73,14 +77,14 @@ pub(crate) struct Args {
     pretty: bool,
 
     /// Render this many nodes at once (default: one per CPU).
-    #[arg(long, short, value_name = "N")]
-    jobs: Option<usize>,
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024), allow_negative_numbers = true)]
+    jobs: Option<u16>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
+            .num_threads(usize::from(jobs))
             .build_global()
             .context("cannot start the render threads")?;
     }
@@ -115,9 +119,9 @@ fn print_node(
     } else {
         rendered.nodes[0].json.clone()
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::stdout::stdout();
     stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -161,38 +165,49 @@ fn write_all(planned: &pipeline::PlannedFleet, out: &Path) -> anyhow::Result<Exi
     let rendered = pipeline::render_fleet(planned, Selection::All, &|| progress.inc(1))?;
     progress.finish_and_clear();
 
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-    let previous = read_manifest(out);
-    let unchanged = rendered
-        .nodes
-        .par_iter()
-        .map(|node| {
-            let path = out.join(format!("{}.ign", node.name));
-            let bytes = node.json.as_bytes();
-            if already_there(&path, bytes) {
-                return Ok(1);
-            }
-            write_private(&path, bytes).map(|()| 0)
-        })
-        .collect::<anyhow::Result<Vec<usize>>>()?
-        .into_iter()
-        .sum::<usize>();
     let manifest = manifest_of(&fleet.name, &rendered);
     let mut manifest_text = serde_json::to_string_pretty(&manifest)?;
     manifest_text.push('\n');
-    let manifest_path = out.join(MANIFEST);
-    if !already_there(&manifest_path, manifest_text.as_bytes()) {
-        write_private(&manifest_path, manifest_text.as_bytes())?;
-    }
-    let removed = remove_stale(out, previous.as_ref(), &manifest)?;
+    let stale = stale_files(out, read_manifest(out).as_ref(), &manifest);
+    let file_names: Vec<String> = rendered
+        .nodes
+        .iter()
+        .map(|node| ignition_file_name(&node.name))
+        .collect();
+    let update = Update {
+        files: rendered
+            .nodes
+            .iter()
+            .zip(&file_names)
+            .map(|(node, name)| WantedFile {
+                name,
+                bytes: node.json.as_bytes(),
+            })
+            .collect(),
+        remove: stale.removable,
+        manifest: WantedFile {
+            name: MANIFEST,
+            bytes: manifest_text.as_bytes(),
+        },
+    };
+    let outcome = update_directory(out, &update)
+        .with_context(|| format!("cannot render fleet {} into {}", fleet.name, out.display()))?;
 
     let mut notes = Vec::new();
-    if unchanged > 0 {
-        notes.push(format!("{unchanged} already up to date"));
+    if outcome.unchanged > 0 {
+        notes.push(format!("{} already up to date", outcome.unchanged));
     }
-    if removed > 0 {
-        notes.push(format!("removed {removed} stale .ign files"));
+    if outcome.removed > 0 {
+        notes.push(format!(
+            "removed {} of nodes no longer in the fleet",
+            ign_files(outcome.removed)
+        ));
+    }
+    if stale.kept > 0 {
+        notes.push(format!(
+            "kept {} of former nodes that changed since fleet wrote them",
+            ign_files(stale.kept)
+        ));
     }
     let summary = format!(
         "rendered {} of fleet {} (Ignition {}) into {} in {:.2} s{}",
@@ -211,6 +226,15 @@ fn write_all(planned: &pipeline::PlannedFleet, out: &Path) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// `1 .ign file`, `2 .ign files`.
+fn ign_files(count: usize) -> String {
+    format!("{count} .ign file{}", if count == 1 { "" } else { "s" })
+}
+
+fn ignition_file_name(node: &str) -> String {
+    format!("{node}.ign")
+}
+
 fn manifest_of(fleet: &str, rendered: &RenderedFleet) -> Manifest {
     Manifest {
         fleet: fleet.to_owned(),
@@ -223,67 +247,67 @@ fn manifest_of(fleet: &str, rendered: &RenderedFleet) -> Manifest {
     }
 }
 
+/// The manifest of an earlier render: read only when it is a regular file (not a FIFO, device or
+/// symlink a reader could hang on or be led out of DIR by) of at most `MAX_MANIFEST_BYTES`.
 fn read_manifest(out: &Path) -> Option<Manifest> {
-    let text = std::fs::read_to_string(out.join(MANIFEST)).ok()?;
+    let path = out.join(MANIFEST);
+    let metadata = std::fs::symlink_metadata(&path).ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_MANIFEST_BYTES {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .ok()?
+        .take(MAX_MANIFEST_BYTES)
+        .read_to_string(&mut text)
+        .ok()?;
     serde_json::from_str(&text).ok()
 }
 
-/// Remove NODE.ign files an earlier manifest lists for nodes that are gone; nothing else.
-fn remove_stale(
-    out: &Path,
-    previous: Option<&Manifest>,
-    current: &Manifest,
-) -> anyhow::Result<usize> {
-    let Some(previous) = previous else {
-        return Ok(0);
+/// The largest manifest read back: a million nodes with 63-character names take about 140 MB.
+const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// Files of nodes that left the fleet.
+#[derive(Debug, Default)]
+struct StaleFiles {
+    /// `NODE.ign` names to remove.
+    removable: Vec<String>,
+    /// Files of former nodes left in place because they no longer hold what fleet wrote.
+    kept: usize,
+}
+
+/// The `NODE.ign` files an earlier render of this same fleet wrote for nodes that are gone. A name
+/// is trusted only when the earlier manifest names this fleet, the name is a valid node name (so
+/// `NODE.ign` is a plain file name inside DIR, never an absolute path or `..`), the file is a
+/// regular file (a symlink is not followed), and it still holds the bytes the manifest recorded:
+/// a planted manifest cannot make fleet delete anything else.
+fn stale_files(out: &Path, previous: Option<&Manifest>, current: &Manifest) -> StaleFiles {
+    let mut stale = StaleFiles::default();
+    let Some(previous) = previous.filter(|previous| previous.fleet == current.fleet) else {
+        return stale;
     };
-    let mut removed = 0;
-    for name in previous
+    for (name, recorded) in previous
         .nodes
-        .keys()
-        .filter(|name| !current.nodes.contains_key(*name))
+        .iter()
+        .filter(|(name, _)| !current.nodes.contains_key(*name))
+        .filter(|(name, _)| fleet_spec::check_node_name(name).is_ok())
     {
-        let path = out.join(format!("{name}.ign"));
-        match std::fs::remove_file(&path) {
-            Ok(()) => removed += 1,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => {
-                return Err(error).with_context(|| format!("cannot remove {}", path.display()));
+        let file_name = ignition_file_name(name);
+        let path = out.join(&file_name);
+        let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !metadata.is_file() {
+            continue;
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) if pipeline::hex_sha256(&bytes) == *recorded => {
+                stale.removable.push(file_name);
             }
+            _ => stale.kept += 1,
         }
     }
-    Ok(removed)
-}
-
-/// Whether `path` is already a private regular file holding exactly `bytes`: rewriting it would
-/// change nothing but its modification time (and cost a create and a rename per node).
-fn already_there(path: &Path, bytes: &[u8]) -> bool {
-    let Ok(metadata) = std::fs::symlink_metadata(path) else {
-        return false;
-    };
-    metadata.is_file()
-        && metadata.permissions().mode() & 0o7777 == 0o600
-        && metadata.len() == bytes.len() as u64
-        && std::fs::read(path).is_ok_and(|existing| existing == bytes)
-}
-
-/// Write `bytes` to `path` atomically (a temporary file in the same directory, then a rename),
-/// readable by the owner only: Ignition carries password hashes and keys.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let directory = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".fleet-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(directory)
-        .with_context(|| format!("cannot create a file in {}", directory.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    stale
 }
 
 /// A bar on a terminal, nothing otherwise (the summary line says what happened).

@@ -22,6 +22,8 @@ pub(crate) struct Args {}
 
 pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
     let schema = serde_json::to_string_pretty(&fleet_spec::json_schema())?;
-    writeln!(std::io::stdout().lock(), "{schema}")?;
+    let mut stdout = crate::stdout::stdout();
+    writeln!(stdout, "{schema}")?;
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,7 @@ pub struct Args {
     pub target: TargetArgs,
 
     /// Nodes read at once.
-    #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, short, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), allow_negative_numbers = true)]
     pub jobs: u16,
 
     /// Output format.
