@@ -157,11 +157,11 @@ fn guest_file(variable: &str, name: &str) -> PathBuf {
     target.join("e2e-guest").join(name)
 }
 
-fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
 }
 
 /// Straight to stderr: libtest captures `eprintln!` of passing tests, and a skip must be seen.
-fn say(message: &str) {
+pub(crate) fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
