@@ -1,10 +1,12 @@
 //! End-to-end proof of the harness: one tiny guest on a real libvirtd receives a config through fw_cfg
-//! (the way fleet hands over Ignition) and reports its sha256 on the serial console.
+//! (the way fleet hands over Ignition), reports its sha256 on the serial console, and applies it with
+//! the real Ignition, whose manifest shows exactly the one file the config asks for.
 
 use std::time::{Duration, Instant};
 
-use fleet_tests::console::{GuestReport, wait_for_report};
+use fleet_tests::console::{GuestReport, parse_report, wait_for_console};
 use fleet_tests::e2e;
+use fleet_tests::ignition_manifest::{Owner, check_node, find_manifest};
 use fleet_tests::virsh::TinyGuestDomain;
 use fleet_tests::workdir::WorkDir;
 
@@ -12,7 +14,7 @@ use fleet_tests::workdir::WorkDir;
 const REPORT_LIMIT: Duration = Duration::from_secs(180);
 
 #[test]
-fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config() {
+fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config_and_applies_it_with_ignition() {
     let Some(environment) =
         e2e::environment("tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config")
     else {
@@ -30,7 +32,10 @@ fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config() {
             .unwrap()
             .as_nanos()
     );
-    let config = format!(r#"{{"ignition":{{"version":"3.4.0"}},"fleetE2eNonce":"{nonce}"}}"#);
+    let nonce_file = "/etc/fleet-e2e-nonce";
+    let config = format!(
+        r#"{{"ignition":{{"version":"3.3.0"}},"storage":{{"files":[{{"path":"{nonce_file}","mode":384,"contents":{{"source":"data:,{nonce}"}}}}]}}}}"#
+    );
     let config_path = workdir.write("config.ign", &config).unwrap();
     let console_log = workdir.join("console.log");
 
@@ -48,13 +53,30 @@ fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config() {
 
     let started = Instant::now();
     let guard = virsh.define_and_start(&name, &definition).unwrap();
-    let report = wait_for_report(&console_log, REPORT_LIMIT, || virsh.is_running(&name)).unwrap();
+    let console = wait_for_console(
+        &console_log,
+        REPORT_LIMIT,
+        || virsh.is_running(&name),
+        "the manifest of what Ignition wrote",
+        |console| find_manifest(console).is_some(),
+    )
+    .unwrap();
     eprintln!(
-        "guest reported after {:.1} s",
+        "guest reported and applied its config after {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
+    let report = parse_report(&console).unwrap().unwrap();
     assert_eq!(report, GuestReport::expected_for(config.as_bytes()));
+    let checked = check_node(&console, config.as_bytes(), None).unwrap();
+    eprintln!("{checked}");
+    assert_eq!(
+        checked
+            .checked
+            .file(nonce_file, 0o600, Owner::ROOT)
+            .unwrap(),
+        nonce.as_bytes()
+    );
 
     guard.remove().unwrap();
     assert_eq!(
