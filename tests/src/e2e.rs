@@ -150,11 +150,16 @@ fn guest_file(variable: &str, name: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(variable) {
         return PathBuf::from(path);
     }
-    let target = std::env::current_exe()
+    target_dir().join("e2e-guest").join(name)
+}
+
+/// The cargo target directory this test binary was built into (`<target>/debug/deps/TEST`), where
+/// `cargo xtask` leaves the guest and Ignition.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("target"));
-    target.join("e2e-guest").join(name)
+        .unwrap_or_else(|| PathBuf::from("target"))
 }
 
 pub(crate) fn in_ci() -> bool {

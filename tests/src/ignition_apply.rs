@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
-use crate::e2e::{in_ci, say};
+use crate::e2e::{in_ci, say, target_dir};
 
 /// The script both the guest and the twin run.
 pub const APPLY_SCRIPT: &str = include_str!("../data/ignition/apply-and-list.sh");
@@ -36,7 +36,7 @@ pub fn host_ignition(test_name: &str) -> Option<HostIgnition> {
             );
             path
         }
-        None => default_binary(),
+        None => target_dir().join("ignition").join("ignition"),
     };
     let missing = if !binary.is_file() {
         Some(format!(
@@ -59,15 +59,6 @@ pub fn host_ignition(test_name: &str) -> Option<HostIgnition> {
             None
         }
     }
-}
-
-/// `<target>/ignition/ignition`, next to this test binary's target directory.
-fn default_binary() -> PathBuf {
-    let target = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("target"));
-    target.join("ignition").join("ignition")
 }
 
 fn running_as_root() -> bool {

@@ -209,7 +209,10 @@ fn copy_directory(from: &Path, to: &Path) -> Result<()> {
 fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<String, FleetUser>)> {
     let document: toml::Table = toml::from_str(&std::fs::read_to_string(fleet_toml)?)?;
     let directory = fleet_toml.parent().context("fleet.toml has no directory")?;
-    let groups = document["group"].as_array().context("no [[group]]")?;
+    let groups = document
+        .get("group")
+        .and_then(toml::Value::as_array)
+        .context("no [[group]]")?;
     let mut static_groups = Vec::new();
     for group in groups {
         if group.get("users").is_some() {
@@ -230,8 +233,10 @@ fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<Strin
         }
     }
     let mut users = BTreeMap::new();
-    for user in document["defaults"]["users"]
-        .as_array()
+    for user in document
+        .get("defaults")
+        .and_then(|defaults| defaults.get("users"))
+        .and_then(toml::Value::as_array)
         .context("no [[defaults.users]]")?
     {
         let mut keys = Vec::new();
@@ -268,7 +273,10 @@ fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<Strin
                     .filter_map(|group| group.as_str().map(str::to_owned))
                     .collect()
             });
-        let name = user["name"].as_str().context("a user without a name")?;
+        let name = user
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .context("a user without a name")?;
         users.insert(name.to_owned(), FleetUser { keys, groups });
     }
     Ok((static_groups, users))
