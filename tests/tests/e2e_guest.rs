@@ -1,12 +1,17 @@
 //! End-to-end proof of the harness: one tiny guest on a real libvirtd receives a config through fw_cfg
 //! (the way fleet hands over Ignition), reports its sha256 on the serial console, and applies it with
-//! the real Ignition, whose manifest shows exactly the one file the config asks for.
+//! the real Ignition. The config is `tests/data/ignition/everything.ign` (every rule of the manifest
+//! checker) plus a file only this run has: the guest writes exactly what it asks for, and exactly
+//! what the host-side twin writes for the same config.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fleet_tests::console::{GuestReport, parse_report, wait_for_console};
 use fleet_tests::e2e;
-use fleet_tests::ignition_manifest::{Owner, check_node, find_manifest};
+use fleet_tests::ignition_apply::{apply_on_host, host_ignition};
+use fleet_tests::ignition_manifest::expected::{PRESET_FILE, RESULT_FILE};
+use fleet_tests::ignition_manifest::{Manifest, Owner, check_node, find_manifest};
 use fleet_tests::virsh::TinyGuestDomain;
 use fleet_tests::workdir::WorkDir;
 
@@ -33,9 +38,18 @@ fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config_and_applies_it_wit
             .as_nanos()
     );
     let nonce_file = "/etc/fleet-e2e-nonce";
-    let config = format!(
-        r#"{{"ignition":{{"version":"3.3.0"}},"storage":{{"files":[{{"path":"{nonce_file}","mode":384,"contents":{{"source":"data:,{nonce}"}}}}]}}}}"#
-    );
+    let everything = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ignition/everything.ign");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(everything).unwrap()).unwrap();
+    config["storage"]["files"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "path": nonce_file,
+            "mode": 0o600,
+            "contents": {"source": format!("data:,{nonce}")}
+        }));
+    let config = serde_json::to_string(&config).unwrap();
     let config_path = workdir.write("config.ign", &config).unwrap();
     let console_log = workdir.join("console.log");
 
@@ -46,7 +60,7 @@ fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config_and_applies_it_wit
         kernel: environment.guest.kernel.clone(),
         initrd: environment.guest.initrd.clone(),
         cmdline: e2e::TinyGuest::CMDLINE.to_owned(),
-        fw_cfg_config: config_path,
+        fw_cfg_config: config_path.clone(),
         console_log: console_log.clone(),
     };
     let definition = workdir.write("domain.xml", domain.to_xml()).unwrap();
@@ -78,10 +92,31 @@ fn tiny_guest_reports_the_sha256_of_exactly_its_fw_cfg_config_and_applies_it_wit
         nonce.as_bytes()
     );
 
+    // The twin writes the same for the same config: one producer, one checker, two platforms.
+    if let Some(ignition) = host_ignition("tiny_guest_writes_what_the_host_side_twin_writes") {
+        let output = apply_on_host(&ignition, &config_path, &workdir.join("twin")).unwrap();
+        let twin = find_manifest(&output).unwrap().unwrap();
+        assert_eq!(
+            without_ignitions_record(checked.checked.manifest.clone()),
+            without_ignitions_record(twin),
+            "the guest (left) and the host-side twin (right) wrote different things"
+        );
+    }
+
     guard.remove().unwrap();
     assert_eq!(
         virsh.domain_state(&name).unwrap(),
         None,
         "the domain is gone"
     );
+}
+
+/// The manifest without what differs between two runs of Ignition on one config: its result file,
+/// whose bytes name the boot and the date, and the order of the presets (it writes them from a Go
+/// map, so their file's bytes vary too).
+fn without_ignitions_record(mut manifest: Manifest) -> Manifest {
+    manifest.wrote.remove(RESULT_FILE);
+    manifest.wrote.remove(PRESET_FILE);
+    manifest.presets.sort();
+    manifest
 }

@@ -4,8 +4,9 @@
 //!
 //! Built once into `<target>/e2e-guest/` (`vmlinuz`, `initrd.img`, `guest.txt`) and reused while the
 //! recipe is unchanged. Nothing is installed on the host: the packages are fetched with
-//! `apt-get download` and unpacked with `dpkg-deb`; the shadow tools Ignition calls are the host's
-//! own (Debian's essential `passwd` package), copied with their libraries.
+//! `apt-get download` and unpacked with `dpkg-deb`; the tools Ignition calls are the host's own
+//! (the shadow tools of Debian's essential `passwd` package, and systemd's `systemctl`), copied with
+//! their libraries.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -51,12 +52,16 @@ poweroff -f
 const APPLY_SCRIPT: &str = include_str!("../../tests/data/ignition/apply-and-list.sh");
 const APPLY_SCRIPT_IN_GUEST: &str = "usr/libexec/fleet/apply-and-list.sh";
 
-/// The shadow tools Ignition runs with `--root` to create and change users and groups.
-const SHADOW_TOOLS: &[&str] = &[
+/// What Ignition's files stage runs with `--root`: the shadow tools for users and groups, and
+/// systemctl to remove the enablement links of a unit it disables (`enabled: false`).
+const HOST_TOOLS: &[&str] = &[
     "/usr/sbin/useradd",
     "/usr/sbin/usermod",
     "/usr/sbin/groupadd",
+    "/usr/bin/systemctl",
 ];
+/// The packages of `HOST_TOOLS`, whose versions are part of the recipe.
+const HOST_TOOL_PACKAGES: &[&str] = &["passwd", "systemd"];
 
 /// Bump when the build steps change in a way the init script does not show.
 const RECIPE_REVISION: u32 = 2;
@@ -96,7 +101,7 @@ pub(crate) fn ensure_built() -> Result<Guest> {
     Ok(guest)
 }
 
-/// Identifies the recipe (scripts, build steps, the Ignition package and the host's shadow tools): a
+/// Identifies the recipe (scripts, build steps, the Ignition package and the host tools' packages): a
 /// change rebuilds the guest.
 fn recipe_id(ignition: &FetchedIgnition) -> Result<String> {
     // FNV-1a: a stable fingerprint without a hashing dependency.
@@ -109,13 +114,19 @@ fn recipe_id(ignition: &FetchedIgnition) -> Result<String> {
     Ok(format!(
         "revision {RECIPE_REVISION}, scripts {hash:016x}, {}, {}\n",
         ignition.package,
-        shadow_tools_package()?
+        host_tool_packages()?
     ))
 }
 
-/// The installed `passwd` package (the shadow tools' owner) and its version.
-fn shadow_tools_package() -> Result<String> {
-    output(Command::new("dpkg-query").args(["-W", "-f=${Package} ${Version}", "passwd"]))
+/// The installed packages of the host tools the guest takes, with their versions.
+fn host_tool_packages() -> Result<String> {
+    let listed = output(
+        Command::new("dpkg-query")
+            .args(["-W", "-f=${Package} ${Version}\n"])
+            .args(HOST_TOOL_PACKAGES),
+    )
+    .context("the guest takes useradd and systemctl from the host: `cargo xtask setup --e2e` installs them")?;
+    Ok(listed.trim().replace('\n', ", "))
 }
 
 fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
@@ -186,7 +197,7 @@ fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
     )?;
     let mut libraries =
         shared_libraries::install_program(&ignition.binary, &root, "/usr/bin/ignition")?;
-    for tool in SHADOW_TOOLS {
+    for tool in HOST_TOOLS {
         libraries.extend(shared_libraries::install_program(
             Path::new(tool),
             &root,
@@ -221,11 +232,12 @@ fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
     fs::rename(&initrd_partial, &guest.initrd)?;
 
     let description = format!(
-        "kernel package: {}\nbusybox package: {}\nignition package: {}\nshadow tools: the host's {}\nlibraries (the host's): {}\nkernel: {}\ninitrd: {}\n",
+        "kernel package: {}\nbusybox package: {}\nignition package: {}\nhost tools: {} from {}\nlibraries (the host's): {}\nkernel: {}\ninitrd: {}\n",
         file_name(&kernel_deb),
         file_name(&busybox_deb),
         ignition.package,
-        shadow_tools_package()?,
+        HOST_TOOLS.join(" "),
+        host_tool_packages()?,
         libraries
             .iter()
             .map(|library| library.display().to_string())

@@ -111,9 +111,12 @@ SETTINGS
 # Every entry under ROOT, one line each, sorted by path: KIND, PATH, then key=value fields. One stat
 # and one sha256sum for the whole tree: a fork costs milliseconds under TCG.
 list_tree() {
-    # Hashed before the pipeline below starts: its awk reads them first.
+    # Hashes and link targets before the pipeline below starts: its awk reads them first. Names come
+    # from the config: they reach commands only as arguments, never as shell code.
     (cd "$root" && find . ! -path . -type f -exec sha256sum {} +) > "$run/hashes" || return 1
-    (cd "$root" && find . ! -path . -exec stat -c '%f %a %u:%g %s %n' {} +) | awk -v hashes="$run/hashes" -v root="$root" '
+    (cd "$root" && find . ! -path . -type l -exec sh -c 'printf "%s\t%s\n" "$1" "$(readlink "$1")"' link {} \;) \
+        > "$run/links" || return 1
+    (cd "$root" && find . ! -path . -exec stat -c '%f %a %u:%g %s %n' {} +) | awk -v hashes="$run/hashes" -v links="$run/links" '
         function hex(digits,    value, i) {
             value = 0
             for (i = 1; i <= length(digits); i++)
@@ -121,8 +124,12 @@ list_tree() {
             return value
         }
         BEGIN {
-            # `HASH  ./PATH`
+            # `HASH  ./PATH` and `./PATH<tab>TARGET`
             while ((getline line < hashes) > 0) sha256[substr(line, 67)] = substr(line, 1, 64)
+            while ((getline line < links) > 0) {
+                split_at = index(line, "\t")
+                target[substr(line, 1, split_at - 1)] = substr(line, split_at + 1)
+            }
         }
         {
             # `RAWMODE PERMISSIONS OWNER SIZE ./PATH`, the path last as it may hold spaces.
@@ -132,11 +139,7 @@ list_tree() {
             kind = int(hex($1) / 4096)
             mode = sprintf("%04d", $2)
             if (kind == 10) {
-                target = ""
-                command = "readlink \"" root path "\""
-                command | getline target
-                close(command)
-                printf "link\t%s\towner=%s\ttarget=%s\n", path, $3, target
+                printf "link\t%s\towner=%s\ttarget=%s\n", path, $3, target[name]
             } else if (kind == 4) {
                 printf "dir\t%s\tmode=%s\towner=%s\n", path, mode, $3
             } else if (kind == 8) {
@@ -218,7 +221,9 @@ awk -F "$tab" '
 list_accounts | sed "s/^/now$tab/"
 for preset in "$root"/etc/systemd/system-preset/*.preset; do
     [ -f "$preset" ] || continue
-    sed "s|^|preset$tab${preset#"$root"}$tab|" "$preset"
+    while IFS= read -r line; do
+        printf 'preset\t%s\t%s\n' "${preset#"$root"}" "$line"
+    done < "$preset"
 done
 for stage in fetch-offline files; do
     [ -f "$run/$stage.log" ] && grep '^CRITICAL' "$run/$stage.log" | sed "s/^/error$tab$stage$tab/"

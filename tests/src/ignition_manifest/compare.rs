@@ -52,13 +52,16 @@ pub(super) fn differences(manifest: &Manifest, expected: &Expected) -> Vec<Strin
     for path in &manifest.removed {
         problems.push(format!("{path}: was in the seed and is gone"));
     }
-    let presets: Vec<&String> = manifest
+    // In any order: Ignition writes them from a map.
+    let mut presets: Vec<&String> = manifest
         .presets
         .iter()
         .filter(|(file, _)| file == PRESET_FILE)
         .map(|(_, line)| line)
         .collect();
-    let wanted_presets: Vec<&String> = expected.presets.iter().collect();
+    let mut wanted_presets: Vec<&String> = expected.presets.iter().collect();
+    presets.sort();
+    wanted_presets.sort();
     if presets != wanted_presets {
         problems.push(format!(
             "presets {presets:?}, the config asks for {wanted_presets:?}"
