@@ -164,6 +164,42 @@ fn a_config_ignition_refuses_fails_the_check_with_ignitions_message() {
     }
 }
 
+/// Names in the root come from the config: quotes, `$(...)`, backquotes, pipes and spaces in a file's
+/// or a link's path and target are listed as they are and run nothing.
+#[test]
+fn hostile_names_in_a_config_are_listed_and_never_run() {
+    let Some(ignition) = host_ignition("hostile_names_in_a_config_are_listed_and_never_run") else {
+        return;
+    };
+    let workdir = WorkDir::new("ignition-hostile").unwrap();
+    let witness = workdir.join("ran");
+    let payload = format!(
+        "$(touch {0}) `touch {0}` \"|touch {0}|\"",
+        witness.display()
+    );
+    let config = serde_json::json!({
+        "ignition": {"version": "3.3.0"},
+        "storage": {
+            "files": [{"path": format!("/etc/file {payload}"), "contents": {"source": "data:,x"}}],
+            "links": [{"path": format!("/etc/link {payload}"), "target": format!("../{payload}")}]
+        }
+    })
+    .to_string();
+    let config_path = workdir.write("hostile.ign", &config).unwrap();
+    let output = apply_on_host(&ignition, &config_path, &workdir.join("apply")).unwrap();
+    let report = check_node(&output, config.as_bytes(), None)
+        .unwrap_or_else(|error| panic!("{error:#}\n\nwhat the script printed:\n{output}"));
+    assert!(
+        report
+            .checked
+            .manifest
+            .wrote
+            .contains_key(&format!("/etc/link {payload}")),
+        "{report}"
+    );
+    assert!(!witness.exists(), "a name from the config ran as a command");
+}
+
 /// A copy of the fleet directory whose fleet.toml renders Ignition spec 3.3.0, the newest Ignition
 /// 2.14 reads; returns the copy's fleet.toml.
 fn scratch_copy_at_spec_3_3(fleet: &Path, copy: &Path) -> PathBuf {
