@@ -1,5 +1,6 @@
 //! Checks the end-to-end deploy tests share: reading fleet's JSON reports by node, the guests'
-//! proof that each received exactly its own Ignition, and what a fleet leaves in a storage pool.
+//! proof that each received exactly its own Ignition and that the real Ignition applied it as the
+//! config and the fleet ask, and what a fleet leaves in a storage pool.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -10,7 +11,9 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 
 use crate::binary::RenderedFleet;
-use crate::console::{GuestReport, sha256_hex, wait_for_report};
+use crate::console::{GuestReport, parse_report, sha256_hex, wait_for_console};
+use crate::e2e::say;
+use crate::ignition_manifest::{FleetExpectations, check_node, find_manifest};
 use crate::virsh::Virsh;
 
 /// TCG boots the tiny guest in ~8 s on 2 cores when alone; several at once on a loaded machine take
@@ -87,28 +90,43 @@ pub struct GuestToCheck {
     pub virsh: Virsh,
 }
 
-/// Every guest reports on its console the size and sha256 of exactly its own rendered Ignition
-/// (the guests boot in parallel; the waits follow one another).
-pub fn check_guests_report_their_own_ignition(
+/// Every guest reports on its console the size and sha256 of exactly its own rendered Ignition, and
+/// the real Ignition in it applied that config: it succeeded, wrote exactly what the config asks for,
+/// and what it wrote holds what the fleet asks of the node (`expectations`, see
+/// `ignition_manifest::fleet`). The guests boot in parallel; the waits follow one another. Each
+/// guest's checked manifest is printed.
+pub fn check_guests_apply_their_own_ignition(
     guests: &[GuestToCheck],
     rendered: &RenderedFleet,
+    expectations: &FleetExpectations,
 ) -> Result<()> {
     for guest in guests {
+        let where_ = format!("guest {} on {}", guest.node, guest.virsh.connect());
         let expected = rendered
             .ignition
             .get(&guest.node)
             .with_context(|| format!("{} was not rendered", guest.node))?;
-        let report = wait_for_report(&guest.console_log, REPORT_LIMIT, || {
-            guest.virsh.is_running(&guest.node)
-        })
-        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        let console = wait_for_console(
+            &guest.console_log,
+            REPORT_LIMIT,
+            || guest.virsh.is_running(&guest.node),
+            "the manifest of what Ignition wrote",
+            |console| find_manifest(console).is_some(),
+        )
+        .with_context(|| where_.clone())?;
+        let report = parse_report(&console)
+            .with_context(|| format!("{where_}: no fw_cfg report before the manifest"))??;
         ensure!(
             report == GuestReport::expected_for(expected),
-            "guest {} on {} reported {report:?}, its rendered Ignition is {:?}",
-            guest.node,
-            guest.virsh.connect(),
+            "{where_} reported {report:?}, its rendered Ignition is {:?}",
             GuestReport::expected_for(expected)
         );
+        let checked = check_node(&console, expected, Some(expectations.node(&guest.node)?))
+            .with_context(|| format!("{where_}: what the real Ignition wrote"))?;
+        say(&format!(
+            "{where_}: received its own Ignition ({} bytes, sha256 {}); {checked}",
+            report.size, report.sha256
+        ));
     }
     Ok(())
 }

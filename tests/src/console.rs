@@ -1,5 +1,6 @@
-//! Reading the tiny guest's report from its console log: the size and sha256 of the fw_cfg Ignition
-//! config it received, printed between marker lines by the guest's `/init` (xtask/src/guest.rs).
+//! Reading the tiny guest's console log: the size and sha256 of the fw_cfg Ignition config it
+//! received, printed between marker lines by the guest's `/init` (xtask/src/guest.rs), and waiting
+//! for what comes after it (the manifest of what Ignition wrote, `ignition_manifest`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -75,24 +76,43 @@ fn parse_block(block: &[&str]) -> Result<GuestReport> {
 pub fn wait_for_report(
     console_log: &Path,
     limit: Duration,
-    mut guest_running: impl FnMut() -> bool,
+    guest_running: impl FnMut() -> bool,
 ) -> Result<GuestReport> {
+    let console = wait_for_console(console_log, limit, guest_running, "a report", |console| {
+        parse_report(console).is_some()
+    })?;
+    match parse_report(&console) {
+        Some(report) => report,
+        None => bail!("the report vanished from {}", console_log.display()),
+    }
+}
+
+/// Poll `console_log` until `ready` holds for its text (say, an end marker is there) or `limit`
+/// passes, and return the text; `guest_running` as for `wait_for_report`. `what` names what is waited
+/// for in the error.
+pub fn wait_for_console(
+    console_log: &Path,
+    limit: Duration,
+    mut guest_running: impl FnMut() -> bool,
+    what: &str,
+    ready: impl Fn(&str) -> bool,
+) -> Result<String> {
     let start = Instant::now();
     let mut last_liveness_check = start;
     loop {
         let console = read_lossy(console_log);
-        if let Some(report) = parse_report(&console) {
-            return report;
+        if ready(&console) {
+            return Ok(console);
         }
         if last_liveness_check.elapsed() >= Duration::from_secs(1) {
             last_liveness_check = Instant::now();
             if !guest_running() {
                 let console = read_lossy(console_log);
-                if let Some(report) = parse_report(&console) {
-                    return report;
+                if ready(&console) {
+                    return Ok(console);
                 }
                 bail!(
-                    "the guest stopped without a report; console {}:\n{}",
+                    "the guest stopped without {what}; console {}:\n{}",
                     console_log.display(),
                     tail(&console, 30)
                 );
@@ -100,7 +120,7 @@ pub fn wait_for_report(
         }
         if start.elapsed() > limit {
             bail!(
-                "no report within {limit:?}; console {}:\n{}",
+                "no {what} within {limit:?}; console {}:\n{}",
                 console_log.display(),
                 tail(&console, 30)
             );

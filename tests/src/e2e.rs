@@ -150,18 +150,23 @@ fn guest_file(variable: &str, name: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(variable) {
         return PathBuf::from(path);
     }
-    let target = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("target"));
-    target.join("e2e-guest").join(name)
+    target_dir().join("e2e-guest").join(name)
 }
 
-fn in_ci() -> bool {
+/// The cargo target directory this test binary was built into (`<target>/debug/deps/TEST`), where
+/// `cargo xtask` leaves the guest and Ignition.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
 }
 
 /// Straight to stderr: libtest captures `eprintln!` of passing tests, and a skip must be seen.
-fn say(message: &str) {
+pub(crate) fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }

@@ -1,6 +1,8 @@
 //! Temporary fleet files for end-to-end deploy tests: tiny-guest nodes of type qemu on a real libvirtd,
-//! with the pool and a throwaway base image inside the test's own directory.
+//! with the pool and a throwaway base image inside the test's own directory. They render Ignition
+//! spec 3.3.0, which the guest's Ignition 2.14 applies, and give every node users with keys.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -9,7 +11,18 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::e2e::TinyGuest;
+use crate::ignition_manifest::FleetUser;
 use crate::workdir::WorkDir;
+
+/// The newest spec the guest's Ignition (Debian's 2.14) reads.
+pub const IGNITION_VERSION: &str = "3.3.0";
+
+/// Public keys made for these tests (their private halves were thrown away).
+pub const TEST_KEYS: [&str; 3] = [
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJHeb3iTGg6tGmcFYdMu+PTjmbIs+EWHuPClOlMDDmQe e2e-k1@fleet.invalid",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA5hsAyyktl0d8wIv7FYI/ibS/qMuCc1KCYIeD/5GMnp e2e-k2@fleet.invalid",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJyQfZSr/ObrHMajlhxIvLK+Y3ddYOwvWd01lovO2FGY e2e-k3@fleet.invalid",
+];
 
 /// A fleet of tiny guests; `write` turns it into files in a `WorkDir`.
 #[derive(Debug, Clone)]
@@ -28,8 +41,18 @@ pub struct E2eFleet {
     pub disk_gib: u64,
     pub network: String,
     pub pool: PoolLocation,
+    /// `[[defaults.users]]`: every node gets them.
+    pub users: Vec<E2eUser>,
     /// Raw TOML appended at the end (extra groups, nodes with overrides, ...).
     pub extra_toml: String,
+}
+
+/// A `[[defaults.users]]` entry: inline keys and, optionally, supplementary groups.
+#[derive(Debug, Clone)]
+pub struct E2eUser {
+    pub name: String,
+    pub keys: Vec<String>,
+    pub groups: Option<Vec<String>>,
 }
 
 /// A `[[group]]` of `count` tiny-guest nodes.
@@ -40,6 +63,9 @@ pub struct E2eGroup {
     /// `mode = "reserved"` addressing in 192.168.122.0/24 (the `default` network), node *i* at
     /// `first_address + i - 1`.
     pub reserved_from: Option<Ipv4Addr>,
+    /// `mode = "static"` addressing in 192.168.122.0/24, node *i* at `first_address + i - 1`: each
+    /// node's Ignition carries a NetworkManager keyfile (the tiny guest never brings up a network).
+    pub static_from: Option<Ipv4Addr>,
     /// Overrides the fleet's memory for this group.
     pub memory_mib: Option<u64>,
     /// Pins every node of the group to this `[[host]]`.
@@ -52,6 +78,7 @@ impl E2eGroup {
             name: name.to_owned(),
             count,
             reserved_from: None,
+            static_from: None,
             memory_mib: None,
             host: None,
         }
@@ -59,6 +86,11 @@ impl E2eGroup {
 
     pub fn reserved_from(mut self, first_address: Ipv4Addr) -> E2eGroup {
         self.reserved_from = Some(first_address);
+        self
+    }
+
+    pub fn static_from(mut self, first_address: Ipv4Addr) -> E2eGroup {
+        self.static_from = Some(first_address);
         self
     }
 
@@ -139,8 +171,44 @@ impl E2eFleet {
             disk_gib: 10,
             network: "default".to_owned(),
             pool: PoolLocation::WorkDir,
+            users: vec![
+                // Fedora CoreOS's own account, given keys; and a new one in groups the seed has.
+                E2eUser {
+                    name: "core".to_owned(),
+                    keys: vec![TEST_KEYS[0].to_owned()],
+                    groups: None,
+                },
+                E2eUser {
+                    name: "ops".to_owned(),
+                    keys: vec![TEST_KEYS[1].to_owned(), TEST_KEYS[2].to_owned()],
+                    groups: Some(vec!["wheel".to_owned(), "docker".to_owned()]),
+                },
+            ],
             extra_toml: String::new(),
         }
+    }
+
+    /// The users every node gets, as the manifest check expects them.
+    pub fn fleet_users(&self) -> BTreeMap<String, FleetUser> {
+        self.users
+            .iter()
+            .map(|user| {
+                let expected = FleetUser {
+                    keys: user.keys.clone(),
+                    groups: user.groups.clone(),
+                };
+                (user.name.clone(), expected)
+            })
+            .collect()
+    }
+
+    /// The groups with static addressing.
+    pub fn static_groups(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|group| group.static_from.is_some())
+            .map(|group| group.name.as_str())
+            .collect()
     }
 
     /// A plain group of `count` nodes (DHCP addressing, the fleet's settings).
@@ -222,6 +290,7 @@ impl E2eFleet {
              connect = {connect}\n\
              domain_type = \"qemu\"\n\
              network = {network}\n\
+             ignition_version = {ignition_version}\n\
              \n\
              [fleet.image]\n\
              path = {image}\n\
@@ -231,6 +300,7 @@ impl E2eFleet {
             name = toml_string(&self.name),
             connect = toml_string(&self.connect),
             network = toml_string(&self.network),
+            ignition_version = toml_string(IGNITION_VERSION),
             image = toml_string(&files.base_image.to_string_lossy()),
             kernel = toml_string(&guest.kernel.to_string_lossy()),
             initrd = toml_string(&guest.initrd.to_string_lossy()),
@@ -265,6 +335,17 @@ impl E2eFleet {
             memory = self.memory_mib,
             disk = self.disk_gib,
         );
+        for user in &self.users {
+            let _ = write!(
+                toml,
+                "\n[[defaults.users]]\nname = {name}\nssh_authorized_keys = [{keys}]\n",
+                name = toml_string(&user.name),
+                keys = toml_strings(&user.keys),
+            );
+            if let Some(groups) = &user.groups {
+                let _ = writeln!(toml, "groups = [{}]", toml_strings(groups));
+            }
+        }
         for group in &self.groups {
             let _ = write!(
                 toml,
@@ -276,12 +357,17 @@ impl E2eFleet {
             if let Some(memory) = group.memory_mib {
                 let _ = writeln!(toml, "memory_mib = {memory}");
             }
-            if let Some(first_address) = group.reserved_from {
-                let _ = write!(
-                    toml,
-                    "\n[group.network]\nmode = \"reserved\"\ncidr = \"192.168.122.0/24\"\n\
-                     gateway = \"192.168.122.1\"\nfirst_address = \"{first_address}\"\n",
-                );
+            for (mode, first_address) in [
+                ("reserved", group.reserved_from),
+                ("static", group.static_from),
+            ] {
+                if let Some(first_address) = first_address {
+                    let _ = write!(
+                        toml,
+                        "\n[group.network]\nmode = \"{mode}\"\ncidr = \"192.168.122.0/24\"\n\
+                         gateway = \"192.168.122.1\"\nfirst_address = \"{first_address}\"\n",
+                    );
+                }
             }
             if let Some(host) = &group.host {
                 for node in self.names_in(group) {
@@ -329,6 +415,15 @@ fn toml_string(value: &str) -> String {
     quoted
 }
 
+/// `"a", "b"`: the inside of a TOML array of strings.
+fn toml_strings(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|value| toml_string(value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An empty qcow2 image of `size_mib` (sparse: a few hundred KiB on disk).
 pub fn create_empty_qcow2(path: &std::path::Path, size_mib: u64) -> Result<()> {
     let status = Command::new("qemu-img")
@@ -370,6 +465,7 @@ mod tests {
         let fleet = E2eFleet::new("e2e-check", "qemu:///system")
             .group("web", 2)
             .with_group(E2eGroup::new("db", 2).reserved_from(Ipv4Addr::new(192, 168, 122, 240)))
+            .with_group(E2eGroup::new("app", 2).static_from(Ipv4Addr::new(192, 168, 122, 230)))
             .with_group(
                 E2eGroup::new("big", 1)
                     .memory_mib(16 * 1024 * 1024)
@@ -408,6 +504,15 @@ mod tests {
             listed(&name);
         }
         assert_eq!(listed("e2e-check-db-2")["address"], "192.168.122.241");
+        assert_eq!(listed("e2e-check-app-2")["address"], "192.168.122.231");
+        assert_eq!(fleet.static_groups(), ["app"]);
+        let rendered =
+            crate::binary::render_fleet(&files.fleet_toml, &workdir.join("rendered")).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_slice(&rendered.ignition["e2e-check-web-1"]).unwrap();
+        assert_eq!(config["ignition"]["version"], IGNITION_VERSION);
+        let users = config["passwd"]["users"].as_array().unwrap();
+        assert_eq!(users.len(), fleet.users.len(), "{users:?}");
         assert_eq!(listed("e2e-check-big-1")["host"], "far");
         assert_eq!(listed("e2e-check-big-1")["memory_mib"], 16 * 1024 * 1024);
     }

@@ -2,7 +2,8 @@
 //! (issue 7): two separate hypervisors on this machine, both reached only as `qemu+tcp://` — the
 //! first libvirtd on loopback TCP and the second one `cargo xtask e2e` runs in its own mount namespace
 //! (own domains, pools, /var/lib/libvirt) — each boot a node whose guest reports the sha256 of the
-//! Ignition uploaded through a libvirt stream over TCP; an unreachable host fails its node with a
+//! Ignition uploaded through a libvirt stream over TCP and applies it with the real Ignition as the
+//! config and the fleet ask (the `far` group is static: a keyfile); an unreachable host fails its node with a
 //! clear error while the other proceeds; status and destroy work across the hosts.
 //!
 //! Why two daemons: two `[[host]]` entries that reach the *same* libvirtd (`qemu:///system` and
@@ -13,11 +14,12 @@ use std::path::PathBuf;
 
 use fleet_tests::binary::{render_fleet, run_fleet, run_fleet_json};
 use fleet_tests::checks::{
-    GuestToCheck, check_guests_report_their_own_ignition, check_pool_holds_exactly, check_rendered,
+    GuestToCheck, check_guests_apply_their_own_ignition, check_pool_holds_exactly, check_rendered,
     fleet_args, hosts_by_name, nodes_by_name,
 };
 use fleet_tests::e2e;
 use fleet_tests::fleet_toml::{E2eFleet, E2eGroup, PoolLocation};
+use fleet_tests::ignition_manifest::FleetExpectations;
 use fleet_tests::virsh::Virsh;
 use fleet_tests::workdir::WorkDir;
 
@@ -44,7 +46,11 @@ fn a_fleet_on_two_remote_hosts_boots_each_node_with_its_own_ignition_and_survive
     let fleet_name = format!("e2e-r{}", std::process::id());
     let fleet = E2eFleet::new(&fleet_name, &environment.connect)
         .with_group(E2eGroup::new("near", 1).on_host("near"))
-        .with_group(E2eGroup::new("far", 1).on_host("far"))
+        .with_group(
+            E2eGroup::new("far", 1)
+                .on_host("far")
+                .static_from(std::net::Ipv4Addr::new(192, 168, 122, 224)),
+        )
         .host("near", &environment.tcp_connect)
         .host("far", &second.connect)
         // /var/lib/libvirt/fleet-NAME: each hypervisor has its own, as separate machines would.
@@ -165,7 +171,13 @@ fn a_fleet_on_two_remote_hosts_boots_each_node_with_its_own_ignition_and_survive
             .join(format!("{fleet_name}.{node}.console.log")),
         virsh: host.virsh.clone(),
     });
-    check_guests_report_their_own_ignition(&guests, &rendered).unwrap();
+    let expectations = FleetExpectations::gather(
+        &files.fleet_toml,
+        &fleet.static_groups(),
+        &fleet.fleet_users(),
+    )
+    .unwrap();
+    check_guests_apply_their_own_ignition(&guests, &rendered, &expectations).unwrap();
 
     // Each hypervisor holds its own node and nothing of the other's.
     for (host, node) in [(&near, &near_node), (&far, &far_node)] {

@@ -21,6 +21,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -224,9 +225,36 @@ pub(crate) fn ensure_running(hypervisors: Hypervisors) -> Result<Started> {
     Ok(started)
 }
 
-/// Where the second hypervisor keeps its state (see the module docs).
+/// Where the second hypervisor keeps its state (see the module docs): under this checkout's target
+/// directory, unless this run adopted the one another checkout started.
 pub(crate) fn second_host_root() -> PathBuf {
-    target_dir().join("e2e").join("second-host")
+    ADOPTED_SECOND_HOST_ROOT
+        .get()
+        .cloned()
+        .unwrap_or_else(|| target_dir().join("e2e").join("second-host"))
+}
+
+/// The state directory of a second hypervisor that another checkout's `cargo xtask e2e` started
+/// (several worktrees share one machine, and only one libvirtd can own its port).
+static ADOPTED_SECOND_HOST_ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// A running libvirtd whose /var/lib/libvirt is bind-mounted from `ROOT/lib`: the second hypervisor
+/// of some checkout, and that `ROOT`. Read from each libvirtd's mount table.
+fn running_second_host_elsewhere() -> Option<(u32, PathBuf)> {
+    let processes = std::fs::read_dir("/proc").ok()?;
+    processes
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| process_named(*pid, "libvirtd"))
+        .find_map(|pid| {
+            let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
+            // `ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...`: ROOT is the bound directory.
+            let bound = mounts.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                (fields.get(4) == Some(&"/var/lib/libvirt")).then(|| PathBuf::from(fields[3]))
+            })?;
+            let root = bound.parent().filter(|_| bound.ends_with("lib"))?;
+            root.join("run").is_dir().then(|| (pid, root.to_path_buf()))
+        })
 }
 
 /// Start the second hypervisor's daemons unless they run; then its network, like the first's.
@@ -238,8 +266,29 @@ fn ensure_second_host(started: &mut Vec<(&'static str, u32)>) -> Result<()> {
         pid_from_file(pid_file).filter(|pid| process_named(*pid, program))
     };
     let virtlogd_running = running(&virtlogd_pid_file, "virtlogd");
+    let listening = || {
+        SECOND_HOST_LISTEN_ADDRESS
+            .parse::<SocketAddr>()
+            .is_ok_and(|address| {
+                TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok()
+            })
+    };
     if let Some(pid) = running(&libvirtd_pid_file, "libvirtd") {
         eprintln!("second hypervisor: libvirtd already running (pid {pid})");
+    } else if let Some((pid, other_root)) = running_second_host_elsewhere().filter(|_| listening())
+    {
+        // Another checkout's run owns the port: use its hypervisor as it is, and never stop it.
+        eprintln!(
+            "second hypervisor: libvirtd already running (pid {pid}) with its state in {}",
+            other_root.display()
+        );
+        let other_root = ADOPTED_SECOND_HOST_ROOT.get_or_init(|| other_root).clone();
+        return ensure_network(
+            SECOND_HOST_URI,
+            SECOND_HOST_NETWORK_XML,
+            &other_root.join("run").join("network").join("default.pid"),
+        )
+        .map(|_| ());
     } else {
         if !process::is_root()? {
             bail!(

@@ -2,7 +2,8 @@
 //!
 //! The tests read what this sets up from the environment (documented in docs/testing.md):
 //! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_TCP_CONNECT`, `FLEET_E2E_SECOND_CONNECT`,
-//! `FLEET_E2E_SECOND_ROOT`, `FLEET_E2E_GUEST_KERNEL`, `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`.
+//! `FLEET_E2E_SECOND_ROOT`, `FLEET_E2E_GUEST_KERNEL`, `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`, and
+//! `FLEET_IGNITION_BIN` (the Ignition the guest runs, for the host-side twin when run by hand).
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use anyhow::{Context, Result};
 use crate::binaries;
 use crate::daemons::{self, SECOND_HOST_URI, SYSTEM_URI, TCP_URI};
 use crate::guest;
+use crate::ignition;
 use crate::process::{self, cargo};
 use crate::setup::{self, SetupOptions};
 
@@ -62,6 +64,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
     timings.measure("loopback TCP", daemons::check_tcp_listener)?;
     timings.measure("qemu capabilities", daemons::warm_qemu_capabilities)?;
     let guest = timings.measure("tiny guest", guest::ensure_built)?;
+    let ignition = ignition::ensure_fetched()?;
     let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     if options.prepare_only {
         println!("export FLEET_E2E=1");
@@ -75,6 +78,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
         println!("export FLEET_E2E_GUEST_KERNEL={}", guest.kernel.display());
         println!("export FLEET_E2E_GUEST_INITRD={}", guest.initrd.display());
         println!("export FLEET_BIN={}", fleet_binary.display());
+        println!("export FLEET_IGNITION_BIN={}", ignition.binary.display());
         return Ok(());
     }
     timings.measure("e2e tests", || {
@@ -91,7 +95,8 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
                 .env("FLEET_E2E_SECOND_ROOT", daemons::second_host_root())
                 .env("FLEET_E2E_GUEST_KERNEL", &guest.kernel)
                 .env("FLEET_E2E_GUEST_INITRD", &guest.initrd)
-                .env("FLEET_BIN", &fleet_binary),
+                .env("FLEET_BIN", &fleet_binary)
+                .env("FLEET_IGNITION_BIN", &ignition.binary),
         )
         .context("end-to-end tests failed")
     })

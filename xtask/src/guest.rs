@@ -1,27 +1,37 @@
 //! The tiny end-to-end guest: a Debian kernel and a busybox initramfs that prints the sha256 of the
-//! Ignition config it received through fw_cfg, then powers off.
+//! Ignition config it received through fw_cfg, applies that config with the real Ignition as Fedora
+//! CoreOS's initramfs does, prints what Ignition wrote, then powers off.
 //!
 //! Built once into `<target>/e2e-guest/` (`vmlinuz`, `initrd.img`, `guest.txt`) and reused while the
 //! recipe is unchanged. Nothing is installed on the host: the packages are fetched with
-//! `apt-get download` and unpacked with `dpkg-deb`.
+//! `apt-get download` and unpacked with `dpkg-deb`; the tools Ignition calls are the host's own
+//! (the shadow tools of Debian's essential `passwd` package, and systemd's `systemctl`), copied with
+//! their libraries.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
+use crate::debs::{self, file_name};
+use crate::ignition::{self, FetchedIgnition};
 use crate::process::{self, output, target_dir};
+use crate::shared_libraries;
 
-/// The guest's `/init`. The marker lines are what `fleet_tests::guest` parses: keep both in step.
+/// The guest's `/init`. The marker lines are what `fleet_tests::console` parses, and the script it
+/// runs prints what `fleet_tests::ignition_manifest` parses: keep them in step.
 const INIT_SCRIPT: &str = r#"#!/bin/busybox sh
-# fleet e2e tiny guest: report the Ignition config qemu handed over through fw_cfg, then power off.
+# fleet e2e tiny guest: report the Ignition config qemu handed over through fw_cfg, apply it with the
+# real Ignition into a fresh sysroot as Fedora CoreOS's initramfs would, show what it wrote, power off.
 /bin/busybox --install -s /bin
-export PATH=/bin
+export PATH=/bin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-insmod /lib/modules/qemu_fw_cfg.ko
+# From here on only emergencies from the kernel reach the console: no line of a report is split.
+dmesg -n 1
+modprobe qemu_fw_cfg
 config=/sys/firmware/qemu_fw_cfg/by_name/opt/com.coreos/config/raw
 echo FLEET-E2E-BEGIN
 if [ -r "$config" ]; then
@@ -31,11 +41,30 @@ else
     echo "error=no fw_cfg entry opt/com.coreos/config"
 fi
 echo FLEET-E2E-END
+mount -t tmpfs -o mode=0755 sysroot /sysroot
+mount -t tmpfs -o mode=0755 run /run
+mkdir /run/fleet-ignition
+IGNITION=/usr/bin/ignition sh /usr/libexec/fleet/apply-and-list.sh qemu /sysroot /run/fleet-ignition
 poweroff -f
 "#;
 
+/// Seeds a root, runs Ignition's stages and prints the manifest: shared with the host-side twin.
+const APPLY_SCRIPT: &str = include_str!("../../tests/data/ignition/apply-and-list.sh");
+const APPLY_SCRIPT_IN_GUEST: &str = "usr/libexec/fleet/apply-and-list.sh";
+
+/// What Ignition's files stage runs with `--root`: the shadow tools for users and groups, and
+/// systemctl to remove the enablement links of a unit it disables (`enabled: false`).
+const HOST_TOOLS: &[&str] = &[
+    "/usr/sbin/useradd",
+    "/usr/sbin/usermod",
+    "/usr/sbin/groupadd",
+    "/usr/bin/systemctl",
+];
+/// The packages of `HOST_TOOLS`, whose versions are part of the recipe.
+const HOST_TOOL_PACKAGES: &[&str] = &["passwd", "systemd"];
+
 /// Bump when the build steps change in a way the init script does not show.
-const RECIPE_REVISION: u32 = 1;
+const RECIPE_REVISION: u32 = 2;
 
 /// The built guest, as the tests consume it (see docs/testing.md).
 #[derive(Debug, Clone)]
@@ -57,8 +86,9 @@ pub(crate) fn ensure_built() -> Result<Guest> {
         initrd: directory.join("initrd.img"),
         directory: directory.clone(),
     };
+    let ignition = ignition::ensure_fetched()?;
     let stamp = directory.join("recipe");
-    let recipe = recipe_id();
+    let recipe = recipe_id(&ignition)?;
     let cached = fs::read_to_string(&stamp).is_ok_and(|found| found == recipe)
         && guest.kernel.is_file()
         && guest.initrd.is_file();
@@ -66,23 +96,40 @@ pub(crate) fn ensure_built() -> Result<Guest> {
         eprintln!("guest: reusing {}", directory.display());
         return Ok(guest);
     }
-    build(&guest).context("cannot build the tiny e2e guest")?;
+    build(&guest, &ignition).context("cannot build the tiny e2e guest")?;
     fs::write(&stamp, recipe).with_context(|| format!("cannot write {}", stamp.display()))?;
     Ok(guest)
 }
 
-/// Identifies the recipe (script and build steps): a change rebuilds the guest.
-fn recipe_id() -> String {
+/// Identifies the recipe (scripts, build steps, the Ignition package and the host tools' packages): a
+/// change rebuilds the guest.
+fn recipe_id(ignition: &FetchedIgnition) -> Result<String> {
     // FNV-1a: a stable fingerprint without a hashing dependency.
     let hash = INIT_SCRIPT
         .bytes()
+        .chain(APPLY_SCRIPT.bytes())
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         });
-    format!("revision {RECIPE_REVISION}, init {hash:016x}\n")
+    Ok(format!(
+        "revision {RECIPE_REVISION}, scripts {hash:016x}, {}, {}\n",
+        ignition.package,
+        host_tool_packages()?
+    ))
 }
 
-fn build(guest: &Guest) -> Result<()> {
+/// The installed packages of the host tools the guest takes, with their versions.
+fn host_tool_packages() -> Result<String> {
+    let listed = output(
+        Command::new("dpkg-query")
+            .args(["-W", "-f=${Package} ${Version}\n"])
+            .args(HOST_TOOL_PACKAGES),
+    )
+    .context("the guest takes useradd and systemctl from the host: `cargo xtask setup --e2e` installs them")?;
+    Ok(listed.trim().replace('\n', ", "))
+}
+
+fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
     let work = guest.directory.join("work");
     if work.exists() {
         fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
@@ -96,16 +143,9 @@ fn build(guest: &Guest) -> Result<()> {
     }
 
     let kernel_package = kernel_package_name()?;
-    process::run(Command::new("apt-get").current_dir(&downloads).args([
-        "download",
-        "-q",
-        &kernel_package,
-        "busybox-static",
-    ]))?;
-    let kernel_deb = find_file(&downloads, |name| {
-        name.starts_with(&format!("{kernel_package}_"))
-    })?;
-    let busybox_deb = find_file(&downloads, |name| name.starts_with("busybox-static_"))?;
+    debs::download(&downloads, &[&kernel_package, "busybox-static"])?;
+    let kernel_deb = debs::downloaded(&downloads, &kernel_package)?;
+    let busybox_deb = debs::downloaded(&downloads, "busybox-static")?;
 
     // Only the kernel and one module are needed: extracting two members of the ~70 MB package keeps
     // this to seconds instead of unpacking every module.
@@ -121,29 +161,70 @@ fn build(guest: &Guest) -> Result<()> {
             .arg(&unpacked),
     )?;
 
-    let vmlinuz = find_file(&unpacked.join("boot"), |name| name.starts_with("vmlinuz-"))?;
+    let vmlinuz = debs::find_file(&unpacked.join("boot"), |name| name.starts_with("vmlinuz-"))?;
     let module = find_recursive(&unpacked.join("lib"), "qemu_fw_cfg.ko")?
         .context("the kernel package has no qemu_fw_cfg module")?;
 
-    for directory in ["bin", "dev", "proc", "sys", "lib/modules"] {
+    for directory in ["bin", "dev", "proc", "sys", "run", "sysroot", "tmp"] {
         fs::create_dir_all(root.join(directory))?;
     }
     fs::copy(unpacked.join("bin/busybox"), root.join("bin/busybox"))
         .context("busybox-static has no bin/busybox")?;
-    install_module(&module, &root.join("lib/modules/qemu_fw_cfg.ko"))?;
+    // Under lib/modules/VERSION with a modules.dep, so that `modprobe qemu_fw_cfg` works: Ignition's
+    // qemu provider runs it before reading fw_cfg, even when the module is loaded.
+    let module_in_tree = module
+        .strip_prefix(&unpacked)
+        .context("the module is outside the unpacked kernel package")?;
+    let kernel_version = module_in_tree
+        .iter()
+        .nth(2)
+        .and_then(|version| version.to_str())
+        .context("the module is not under lib/modules/VERSION")?
+        .to_owned();
+    let module_name = file_name(module_in_tree);
+    let module_stem = module_name
+        .find(".ko")
+        .map_or(module_name.as_str(), |end| &module_name[..end + 3]);
+    install_module(
+        &module,
+        &root.join(module_in_tree.with_file_name(module_stem)),
+    )?;
+    process::run(
+        Command::new(root.join("bin/busybox"))
+            .args(["depmod", "-b"])
+            .arg(&root)
+            .arg(&kernel_version),
+    )?;
+    let mut libraries =
+        shared_libraries::install_program(&ignition.binary, &root, "/usr/bin/ignition")?;
+    for tool in HOST_TOOLS {
+        libraries.extend(shared_libraries::install_program(
+            Path::new(tool),
+            &root,
+            tool,
+        )?);
+    }
+    libraries.sort();
+    libraries.dedup();
+    let apply_script = root.join(APPLY_SCRIPT_IN_GUEST);
+    fs::create_dir_all(apply_script.parent().unwrap_or(&root))?;
+    fs::write(&apply_script, APPLY_SCRIPT)?;
     let init = root.join("init");
     fs::write(&init, INIT_SCRIPT)?;
     process::run(
         Command::new("chmod")
             .arg("0755")
             .arg(&init)
-            .arg(root.join("bin/busybox")),
+            .arg(root.join("bin/busybox"))
+            .arg(root.join("usr/bin/ignition")),
     )?;
+    process::run(Command::new("chmod").arg("1777").arg(root.join("tmp")))?;
 
+    // zstd: the kernel unpacks it faster than gzip (Ignition makes the archive ~26 MB), and it is smaller.
     let initrd_partial = guest.directory.join("initrd.img.partial");
     process::run(Command::new("bash").args([
         "-c",
-        r#"set -euo pipefail; cd "$1"; find . -print0 | LC_ALL=C sort -z | cpio --null --quiet -o -H newc --reproducible | gzip -9 -n > "$2""#,
+        r#"set -euo pipefail; cd "$1"; find . -print0 | LC_ALL=C sort -z | cpio --null --quiet -o -H newc --reproducible | zstd -19 -q -c > "$2""#,
         "pack-initramfs",
     ]).arg(&root).arg(&initrd_partial))?;
     fs::copy(&vmlinuz, &guest.kernel)
@@ -151,9 +232,17 @@ fn build(guest: &Guest) -> Result<()> {
     fs::rename(&initrd_partial, &guest.initrd)?;
 
     let description = format!(
-        "kernel package: {}\nbusybox package: {}\nkernel: {}\ninitrd: {}\n",
+        "kernel package: {}\nbusybox package: {}\nignition package: {}\nhost tools: {} from {}\nlibraries (the host's): {}\nkernel: {}\ninitrd: {}\n",
         file_name(&kernel_deb),
         file_name(&busybox_deb),
+        ignition.package,
+        HOST_TOOLS.join(" "),
+        host_tool_packages()?,
+        libraries
+            .iter()
+            .map(|library| library.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
         guest.kernel.display(),
         guest.initrd.display()
     );
@@ -185,8 +274,12 @@ fn kernel_package_name() -> Result<String> {
         )
 }
 
-/// Copy the module, decompressing `.ko.xz` / `.ko.zst` (busybox insmod takes plain modules).
+/// Copy the module, decompressing `.ko.xz` / `.ko.zst` (busybox's modprobe takes plain modules).
 fn install_module(module: &Path, destination: &Path) -> Result<()> {
+    if let Some(parent) = destination.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
     let name = file_name(module);
     let decompressor = if name.ends_with(".ko.xz") {
         Some("xz")
@@ -214,32 +307,6 @@ fn install_module(module: &Path, destination: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn find_file(directory: &Path, matches: impl Fn(&str) -> bool) -> Result<PathBuf> {
-    let mut found = Vec::new();
-    for entry in
-        fs::read_dir(directory).with_context(|| format!("cannot list {}", directory.display()))?
-    {
-        let path = entry?.path();
-        if matches(&file_name(&path)) {
-            found.push(path);
-        }
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => bail!("no matching file in {}", directory.display()),
-        _ => bail!(
-            "several matching files in {}: {found:?}",
-            directory.display()
-        ),
-    }
 }
 
 fn find_recursive(directory: &Path, stem: &str) -> Result<Option<PathBuf>> {

@@ -10,12 +10,15 @@ use anyhow::{Result, bail};
 mod bench;
 mod binaries;
 mod daemons;
+mod debs;
 mod demo;
 mod docs;
 mod e2e;
 mod guest;
+mod ignition;
 mod process;
 mod setup;
+mod shared_libraries;
 mod tasks;
 
 const USAGE: &str = "\
@@ -33,15 +36,16 @@ COMMANDS:
                          linked (it starts in under 2 ms), `fleet-provision` (libvirt) dynamically
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
-    test [-- ARGS]       setup --e2e, `cargo test --workspace ARGS`, then the end-to-end tests and
-                         the demo (the README's main command)
+    test [-- ARGS]       setup --e2e, fetch Ignition, `cargo test --workspace ARGS`, then the
+                         end-to-end tests and the demo (the README's main command)
     ci                   cargo fmt --check, clippy -D warnings, docs --check, then test
     e2e [OPTIONS] [-- ARGS]
                          setup --e2e, start virtlogd/libvirtd if needed, ensure the `default`
                          network, build the tiny guest, run `cargo test -p fleet-tests --test 'e2e_*'`
         --stop-daemons   stop the daemons this run started (default: leave them running; CI stops them)
         --prepare-only   prepare everything, print the tests' environment as `export` lines, run nothing
-    guest                build (or reuse) the tiny e2e guest and print its kernel and initrd paths
+    guest                build (or reuse) the tiny e2e guest and print its kernel and initrd paths, and
+                         the real Ignition it runs (also what `cargo test`'s host-side twin runs)
     bench [NAME...]      run the criterion benches (all, or those whose package or bench target
                          matches NAME) and the process-level benchmarks, then print medians
     docs [--check]       regenerate docs/cli.md from `fleet help`; --check (implied by CI=true) fails
@@ -106,6 +110,7 @@ fn dispatch(arguments: &[String]) -> Result<()> {
             let guest = guest::ensure_built()?;
             println!("kernel: {}", guest.kernel.display());
             println!("initrd: {}", guest.initrd.display());
+            println!("ignition: {}", ignition::ensure_fetched()?.binary.display());
             Ok(())
         }
         "help" | "--help" | "-h" => {

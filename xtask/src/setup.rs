@@ -23,7 +23,8 @@ pub(crate) struct SetupOptions {
 const BUILD_PACKAGES: &[&str] = &["libvirt-dev", "pkg-config"];
 
 /// Needed by `cargo xtask e2e`: the daemon and qemu, virsh for the harness, dnsmasq and iptables for the
-/// `default` NAT network, and the tools that unpack Debian packages and pack the guest's initramfs.
+/// `default` NAT network, the tools that unpack Debian packages and pack the guest's initramfs, and
+/// systemd's systemctl, which the guest's Ignition runs (nothing starts systemd here).
 const E2E_PACKAGES: &[&str] = &[
     "libvirt-daemon-system",
     "libvirt-clients",
@@ -35,6 +36,7 @@ const E2E_PACKAGES: &[&str] = &[
     "gzip",
     "xz-utils",
     "zstd",
+    "systemd",
 ];
 
 /// Needed by `cargo xtask demo`: qemu-img makes the placeholder base image.

@@ -1,0 +1,319 @@
+//! The host-side twin of the end-to-end guest (issue 13): the real Ignition (Debian's 2.14, the binary
+//! the guest runs) applies every node of the example fleet, rendered at spec 3.3.0, into a scratch
+//! root with `-platform file`, and the manifest check the guests get runs on what it wrote: exactly
+//! what each config asks for, and what the fleet asks of each node (hostname, keyfile 0600 for static
+//! groups, users' keys, Zincati's settings from `fleet plan`). A config Ignition refuses fails with
+//! Ignition's message.
+//!
+//! Needs root and the Ignition binary `cargo xtask test` fetches (see `fleet_tests::ignition_apply`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use fleet_tests::binary::render_fleet;
+use fleet_tests::ignition_apply::{apply_on_host, host_ignition};
+use fleet_tests::ignition_manifest::{
+    FleetExpectations, FleetUser, check_manifest, check_node, find_manifest,
+};
+use fleet_tests::workdir::WorkDir;
+
+fn repository_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+#[test]
+fn every_node_of_the_example_fleet_applies_with_the_real_ignition_as_its_config_and_the_fleet_ask()
+{
+    let Some(ignition) =
+        host_ignition("every_node_of_the_example_fleet_applies_with_the_real_ignition")
+    else {
+        return;
+    };
+    let workdir = WorkDir::new("ignition-apply").unwrap();
+    let fleet_toml = scratch_copy_at_spec_3_3(&repository_path("fleet"), &workdir.join("fleet"));
+    let (static_groups, users) = groups_and_users_of(&fleet_toml).unwrap();
+    let static_groups: Vec<&str> = static_groups.iter().map(String::as_str).collect();
+    let expectations = FleetExpectations::gather(&fleet_toml, &static_groups, &users).unwrap();
+    let rendered = render_fleet(&fleet_toml, &workdir.join("rendered")).unwrap();
+    assert_eq!(
+        rendered.ignition.keys().collect::<Vec<_>>(),
+        expectations.nodes.keys().collect::<Vec<_>>(),
+        "render and plan name the same nodes"
+    );
+
+    let mut failures = Vec::new();
+    for (node, config) in &rendered.ignition {
+        let config_path = workdir.join("rendered").join(format!("{node}.ign"));
+        let output = apply_on_host(&ignition, &config_path, &workdir.join(node)).unwrap();
+        match check_node(&output, config, Some(expectations.node(node).unwrap())) {
+            Ok(report) => eprintln!("{node}: {report}"),
+            Err(error) => failures.push(format!("{node}: {error:#}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the real Ignition's result differs for {} of {} nodes:\n{}",
+        failures.len(),
+        rendered.ignition.len(),
+        failures.join("\n")
+    );
+}
+
+/// `everything.ign` uses every kind of entry the checker knows: the real Ignition's result matches
+/// each rule, and a changed mode, a missing entry, an extra entry or a changed account in the very
+/// manifest it printed is reported.
+#[test]
+fn every_rule_of_the_checker_holds_for_the_real_ignition_and_each_kind_of_difference_is_caught() {
+    let Some(ignition) = host_ignition("every_rule_of_the_checker_holds_for_the_real_ignition")
+    else {
+        return;
+    };
+    let workdir = WorkDir::new("ignition-rules").unwrap();
+    let config_path = repository_path("tests/data/ignition/everything.ign");
+    let config = std::fs::read(&config_path).unwrap();
+    let output = apply_on_host(&ignition, &config_path, &workdir.join("everything")).unwrap();
+    let report = check_node(&output, &config, None).unwrap_or_else(|error| {
+        panic!("{error:#}\n\nwhat the script printed:\n{output}");
+    });
+    eprintln!("{report}");
+    assert_eq!(
+        report.checked.expected.not_applied,
+        [
+            "kernelArguments (the kargs stage)",
+            "storage.disks (the disks and mount stages)"
+        ]
+    );
+
+    let manifest = find_manifest(&output).unwrap().unwrap();
+    let line_of = |path: &str| {
+        output
+            .lines()
+            .find(|line| line.starts_with(&format!("wrote\tfile\t{path}\t")))
+            .unwrap_or_else(|| panic!("no line for {path}"))
+            .to_owned()
+    };
+    let notes = line_of("/var/home/plain/notes");
+    let keys = line_of("/var/lib/ops/.ssh/authorized_keys.d/ignition");
+    let changed = [
+        (
+            output.replace(&notes, &notes.replace("mode=0640", "mode=0644")),
+            "/var/home/plain/notes (storage.files[2] /home/plain/notes): mode 0644, expected 0640",
+        ),
+        (
+            output.replace(&format!("{keys}\n"), ""),
+            "/var/lib/ops/.ssh/authorized_keys.d/ignition (passwd.users[2] ops: sshAuthorizedKeys): missing",
+        ),
+        (
+            output.replace(
+                &notes,
+                &format!("{notes}\nwrote\tdir\t/var/home/plain/stray\tmode=0755\towner=0:0"),
+            ),
+            "/var/home/plain/stray: written (directory 0755 0:0) but the config does not ask for it",
+        ),
+        (
+            output.replace("groups=docker,sudo\t", "groups=docker,sudo,wheel\t"),
+            "user core: groups [\"docker\", \"sudo\", \"wheel\"], expected [\"docker\", \"sudo\"]",
+        ),
+    ];
+    for (text, wanted) in changed {
+        assert_ne!(text, output, "the change to show `{wanted}` applied");
+        let changed_manifest = find_manifest(&text).unwrap().unwrap();
+        let error = format!(
+            "{:#}",
+            check_manifest(changed_manifest, &config).unwrap_err()
+        );
+        assert!(error.contains(wanted), "expected `{wanted}` in:\n{error}");
+    }
+    assert!(check_manifest(manifest, &config).is_ok());
+}
+
+/// A rendered config Ignition refuses fails the check with Ignition's own message: at fetch-offline
+/// (a spec Ignition 2.14 cannot read) and at files (a group that does not exist).
+#[test]
+fn a_config_ignition_refuses_fails_the_check_with_ignitions_message() {
+    let Some(ignition) = host_ignition("a_config_ignition_refuses_fails_the_check") else {
+        return;
+    };
+    let workdir = WorkDir::new("ignition-refuses").unwrap();
+    for (name, config, message) in [
+        (
+            "newer-spec",
+            r#"{"ignition":{"version":"3.4.0"}}"#,
+            "fetch-offline: CRITICAL : Ignition failed: unsupported config version",
+        ),
+        (
+            "unknown-group",
+            r#"{"ignition":{"version":"3.3.0"},"passwd":{"users":[{"name":"ops","groups":["no-such-group"]}]}}"#,
+            "useradd: group 'no-such-group' does not exist",
+        ),
+    ] {
+        let config_path = workdir.write(format!("{name}.ign"), config).unwrap();
+        let output = apply_on_host(&ignition, &config_path, &workdir.join(name)).unwrap();
+        let error = format!(
+            "{:#}",
+            check_node(&output, config.as_bytes(), None).unwrap_err()
+        );
+        assert!(error.contains("Ignition failed"), "{name}: {error}");
+        assert!(
+            error.contains(message),
+            "{name}: expected `{message}` in:\n{error}"
+        );
+    }
+}
+
+/// Names in the root come from the config: quotes, `$(...)`, backquotes, pipes and spaces in a file's
+/// or a link's path and target are listed as they are and run nothing.
+#[test]
+fn hostile_names_in_a_config_are_listed_and_never_run() {
+    let Some(ignition) = host_ignition("hostile_names_in_a_config_are_listed_and_never_run") else {
+        return;
+    };
+    let workdir = WorkDir::new("ignition-hostile").unwrap();
+    let witness = workdir.join("ran");
+    let payload = format!(
+        "$(touch {0}) `touch {0}` \"|touch {0}|\"",
+        witness.display()
+    );
+    let config = serde_json::json!({
+        "ignition": {"version": "3.3.0"},
+        "storage": {
+            "files": [{"path": format!("/etc/file {payload}"), "contents": {"source": "data:,x"}}],
+            "links": [{"path": format!("/etc/link {payload}"), "target": format!("../{payload}")}]
+        }
+    })
+    .to_string();
+    let config_path = workdir.write("hostile.ign", &config).unwrap();
+    let output = apply_on_host(&ignition, &config_path, &workdir.join("apply")).unwrap();
+    let report = check_node(&output, config.as_bytes(), None)
+        .unwrap_or_else(|error| panic!("{error:#}\n\nwhat the script printed:\n{output}"));
+    assert!(
+        report
+            .checked
+            .manifest
+            .wrote
+            .contains_key(&format!("/etc/link {payload}")),
+        "{report}"
+    );
+    assert!(!witness.exists(), "a name from the config ran as a command");
+}
+
+/// A copy of the fleet directory whose fleet.toml renders Ignition spec 3.3.0, the newest Ignition
+/// 2.14 reads; returns the copy's fleet.toml.
+fn scratch_copy_at_spec_3_3(fleet: &Path, copy: &Path) -> PathBuf {
+    copy_directory(fleet, copy).unwrap();
+    let fleet_toml = copy.join("fleet.toml");
+    let text = std::fs::read_to_string(&fleet_toml).unwrap();
+    let mut replaced = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("ignition_version") {
+                replaced += 1;
+                "ignition_version = \"3.3.0\"".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(
+        replaced, 1,
+        "fleet/fleet.toml should set ignition_version once in [fleet]; teach this test the new shape"
+    );
+    std::fs::write(&fleet_toml, lines.join("\n") + "\n").unwrap();
+    fleet_toml
+}
+
+fn copy_directory(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_directory(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The example fleet's static groups and the users every node gets (`[[defaults.users]]`: inline keys
+/// and key files, as the fleet file gives them), read from the file itself.
+fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<String, FleetUser>)> {
+    let document: toml::Table = toml::from_str(&std::fs::read_to_string(fleet_toml)?)?;
+    let directory = fleet_toml.parent().context("fleet.toml has no directory")?;
+    let groups = document
+        .get("group")
+        .and_then(toml::Value::as_array)
+        .context("no [[group]]")?;
+    let mut static_groups = Vec::new();
+    for group in groups {
+        if group.get("users").is_some() {
+            bail!("a group sets its own users: teach this test to read them");
+        }
+        if group
+            .get("network")
+            .and_then(|network| network.get("mode"))
+            .and_then(toml::Value::as_str)
+            == Some("static")
+        {
+            static_groups.push(
+                group["name"]
+                    .as_str()
+                    .context("a group without a name")?
+                    .to_owned(),
+            );
+        }
+    }
+    let mut users = BTreeMap::new();
+    for user in document
+        .get("defaults")
+        .and_then(|defaults| defaults.get("users"))
+        .and_then(toml::Value::as_array)
+        .context("no [[defaults.users]]")?
+    {
+        let mut keys = Vec::new();
+        for file in user
+            .get("ssh_key_files")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let path = directory.join(file.as_str().context("a key file name")?);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            keys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        for key in user
+            .get("ssh_authorized_keys")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            keys.push(key.as_str().context("a key")?.to_owned());
+        }
+        let groups = user
+            .get("groups")
+            .and_then(toml::Value::as_array)
+            .map(|groups| {
+                groups
+                    .iter()
+                    .filter_map(|group| group.as_str().map(str::to_owned))
+                    .collect()
+            });
+        let name = user
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .context("a user without a name")?;
+        users.insert(name.to_owned(), FleetUser { keys, groups });
+    }
+    Ok((static_groups, users))
+}
