@@ -17,7 +17,7 @@ pub fn fleet_binary() -> Result<PathBuf> {
     fresh_fleet_binary()
 }
 
-/// The `fleet` binary (with `fleet-provision` beside it, which runs deploy, status and destroy),
+/// The `fleet` binary (with `fleet-connected` beside it, which runs the connected commands),
 /// rebuilt once per test process: `FLEET_BIN` when set, else `cargo build` into this
 /// test's own target directory and profile (a no-op when it is fresh), since `cargo test` does not rebuild
 /// another package's binary and snapshot tests must never run a stale one.
@@ -54,11 +54,11 @@ fn build_fresh() -> Result<PathBuf> {
             "--package",
             "fleet-cli",
             "--package",
-            "fleet-provision",
+            "fleet-connected",
             "--bin",
             "fleet",
             "--bin",
-            "fleet-provision",
+            "fleet-connected",
         ])
         .args(["--profile", profile])
         .arg("--target-dir")

@@ -33,7 +33,7 @@ COMMANDS:
                          image, unless fleet/images/ holds a real Fedora CoreOS image (see README);
                          ARGS go to `fleet deploy`
     build                the release binaries as shipped, into target/release/: `fleet` statically
-                         linked (it starts in under 2 ms), `fleet-provision` (libvirt) dynamically
+                         linked (it starts in under 2 ms), `fleet-connected` (libvirt) dynamically
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
     test [-- ARGS]       setup --e2e, fetch Ignition, `cargo test --workspace ARGS`, then the
@@ -78,7 +78,7 @@ fn dispatch(arguments: &[String]) -> Result<()> {
             parse_flags(rest, &[])?;
             let directory = binaries::release()?;
             println!("{}", directory.join("fleet").display());
-            println!("{}", directory.join("fleet-provision").display());
+            println!("{}", directory.join("fleet-connected").display());
             Ok(())
         }
         "setup" => {

@@ -1,4 +1,5 @@
-//! `fleet status`: every node as libvirt has it compared with the fleet file — state, drift, address — as a table or JSON.
+//! `fleet status`: every node as libvirt has it compared with the fleet file (state, drift,
+//! address) as a table or JSON.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -7,14 +8,15 @@ use fleet_libvirt::{Session, SessionOptions, StatusOptions, StatusReport};
 use serde::Serialize;
 use tabled::{Table, Tabled};
 
-use fleet_cli::cmd::deploy::Format;
+use fleet_cli::cmd::shared_args::TableOrJson;
 use fleet_cli::cmd::status::Args;
-
-use crate::deploy::{
-    DifferenceView, HostView, check_selection, colours_wanted, finish_table, fleet_target,
-    host_targets, place_nodes, rendered_desired_fleet, trimmed,
-};
 use fleet_cli::pipeline;
+use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
+
+use crate::desired::rendered_desired_fleet;
+use crate::placement::place_nodes;
+use crate::targets::{check_selection, fleet_target, host_targets};
+use crate::views::{DifferenceView, HostView};
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = pipeline::plan_fleet(&args.fleet)?;
@@ -36,11 +38,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let view = StatusView::new(&report);
     let mut stdout = fleet_cli::stdout::stdout();
     match args.format {
-        Format::Json => {
+        TableOrJson::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
             writeln!(stdout)?;
         }
-        Format::Table => write_table(&mut stdout, &view)?,
+        TableOrJson::Table => write_table(&mut stdout, &view)?,
     }
     stdout.finish()?;
     let unreadable = view.nodes.iter().any(|node| node.error.is_some())
