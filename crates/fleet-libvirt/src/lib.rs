@@ -11,6 +11,10 @@
 //! prove it made it (its node's domain refers to it; see `volume_ownership`) and no other domain
 //! uses it.
 
+// A library reports through return values and event callbacks; only the binaries print
+// (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod base_image;
 mod capacity;
 mod desired;
