@@ -48,8 +48,9 @@ COMMANDS:
                          the real Ignition it runs (also what `cargo test`'s host-side twin runs)
     bench [NAME...]      run the criterion benches (all, or those whose package or bench target
                          matches NAME) and the process-level benchmarks, then print medians
-    docs [--check]       regenerate docs/cli.md from `fleet help`; --check (implied by CI=true) fails
-                         when it is stale or when README/docs miss a subcommand
+    docs [--check]       regenerate docs/cli.md from the clap definition (the test cli_reference with
+                         UPDATE_EXPECT=1); --check (implied by CI=true) runs that test as `cargo test`
+                         does: it fails when docs/cli.md is stale or README/docs miss a command
 ";
 
 fn main() -> ExitCode {
