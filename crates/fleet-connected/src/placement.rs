@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use fleet_libvirt::{FleetTarget, HostTarget, Session};
-use fleet_plan::{Move, PlaceOptions, Placement, UnknownCapacity};
+use fleet_plan::{Move, PlaceOptions, Placement, PlacementPlan, PlanError, UnknownCapacity};
 use fleet_spec::{Fleet, HostCapacity};
 
 /// Where every node goes, and which nodes move.
@@ -17,8 +17,7 @@ pub(crate) struct Placed {
 
 /// Place the nodes: the single connection for fleets without `[[host]]`; otherwise the planner,
 /// starting from where the nodes run now, with capacities fleet.toml leaves out read from the
-/// hosts. An unreachable host's unknown capacity counts as unlimited: its nodes are placed there
-/// and fail with the connection error, the others proceed.
+/// hosts (see `place_from` for a host that cannot be read).
 pub(crate) fn place_nodes(
     fleet: &Fleet,
     session: &Session,
@@ -55,15 +54,8 @@ pub(crate) fn place_nodes(
             Err(error) => tracing::info!(host = %host.name, %error, "capacity unknown"),
         }
     }
-    let placed = fleet_plan::place(
-        fleet,
-        &PlaceOptions {
-            previous: &previous,
-            measured: &measured,
-            unknown_capacity: UnknownCapacity::Unlimited,
-        },
-    )
-    .context("cannot place the nodes on the fleet's hosts")?;
+    let placed = place_from(fleet, &previous, &measured)
+        .context("cannot place the nodes on the fleet's hosts")?;
     Ok(Placed {
         host_of: placed
             .placement
@@ -99,16 +91,7 @@ pub(crate) fn teardown_hosts(
         .iter()
         .map(|(node, host)| (node.clone(), host.clone()))
         .collect();
-    let measured = BTreeMap::new();
-    let placed = fleet_plan::place(
-        fleet,
-        &PlaceOptions {
-            previous: &previous,
-            measured: &measured,
-            unknown_capacity: UnknownCapacity::Unlimited,
-        },
-    )
-    .ok();
+    let placed = place_from(fleet, &previous, &BTreeMap::new()).ok();
     fleet
         .nodes
         .iter()
@@ -125,4 +108,22 @@ pub(crate) fn teardown_hosts(
             (node.name.clone(), host)
         })
         .collect()
+}
+
+/// The planner's placement from where the nodes run now. A host whose capacity is unknown (not in
+/// the fleet file and not `measured`, e.g. unreachable) counts as unlimited: its nodes are placed
+/// there and fail with the connection error, the others proceed.
+fn place_from(
+    fleet: &Fleet,
+    previous: &Placement,
+    measured: &BTreeMap<String, HostCapacity>,
+) -> Result<PlacementPlan, PlanError> {
+    fleet_plan::place(
+        fleet,
+        &PlaceOptions {
+            previous,
+            measured,
+            unknown_capacity: UnknownCapacity::Unlimited,
+        },
+    )
 }

@@ -1,8 +1,38 @@
 //! Report views the connected commands share: hosts and differences as their tables and JSON
 //! show them.
 
+use std::io::Write;
+
+use fleet_cli::cmd::shared_args::TableOrJson;
 use fleet_libvirt::{Difference, HostReport};
 use serde::Serialize;
+
+/// Print a command's report on standard output: `view` as JSON, or the table `write_table` draws.
+pub(crate) fn print_report<V: Serialize>(
+    format: TableOrJson,
+    view: &V,
+    write_table: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut stdout = fleet_cli::stdout::stdout();
+    match format {
+        TableOrJson::Json => {
+            serde_json::to_writer_pretty(&mut stdout, view)?;
+            writeln!(stdout)?;
+        }
+        TableOrJson::Table => write_table(&mut stdout)?,
+    }
+    stdout.finish()
+}
+
+/// A line per host that failed, above a report's table (its nodes then say "host … failed").
+pub(crate) fn write_host_errors(out: &mut dyn Write, hosts: &[HostView]) -> anyhow::Result<()> {
+    for host in hosts {
+        if let Some(error) = &host.error {
+            writeln!(out, "host {}: {error}", host.name)?;
+        }
+    }
+    Ok(())
+}
 
 /// The node failed because its host did: the host's own line already says why.
 pub(crate) fn is_host_failure(error: &fleet_libvirt::Error) -> bool {

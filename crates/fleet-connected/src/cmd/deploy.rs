@@ -1,7 +1,7 @@
 //! `fleet deploy`: render every node, place it, and make libvirt match, with progress while it
 //! works and a table (or JSON) of what happened.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
 use fleet_libvirt::{Action, DeployOptions, DeployOutcome, DeployReport, Session, SessionOptions};
@@ -9,7 +9,6 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use fleet_cli::cmd::deploy::Args;
-use fleet_cli::cmd::shared_args::TableOrJson;
 use fleet_cli::pipeline::{self, PlannedFleet};
 use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
@@ -18,7 +17,7 @@ use crate::digest_cache::image_digest_cache;
 use crate::placement::{Placed, place_nodes};
 use crate::progress::Progress;
 use crate::targets::{check_selection, fleet_target, host_targets};
-use crate::views::{DifferenceView, HostView, is_host_failure};
+use crate::views::{DifferenceView, HostView, is_host_failure, print_report};
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = pipeline::plan_fleet(&args.fleet)?;
@@ -48,15 +47,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = DeployView::new(&report, &planned, &placed);
-    let mut stdout = fleet_cli::stdout::stdout();
-    match args.format {
-        TableOrJson::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &view)?;
-            writeln!(stdout)?;
-        }
-        TableOrJson::Table => write_deploy_table(&mut stdout, &view, colours_wanted())?,
-    }
-    stdout.finish()?;
+    print_report(args.format, &view, |out| {
+        write_deploy_table(out, &view, colours_wanted())
+    })?;
     Ok(if view.failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -183,11 +176,7 @@ struct DeployRow {
     details: String,
 }
 
-fn write_deploy_table(
-    out: &mut impl std::io::Write,
-    view: &DeployView,
-    colour: bool,
-) -> anyhow::Result<()> {
+fn write_deploy_table(out: &mut dyn Write, view: &DeployView, colour: bool) -> anyhow::Result<()> {
     for host in &view.hosts {
         if let Some(error) = &host.error {
             writeln!(out, "host {}: {error}", host.name)?;

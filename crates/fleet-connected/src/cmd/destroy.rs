@@ -1,7 +1,7 @@
 //! `fleet destroy`: remove the fleet's nodes (or the named ones) from libvirt, with everything
 //! fleet created for them.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Write};
 use std::process::ExitCode;
 
 use fleet_libvirt::{DestroyOptions, DestroyReport, Session, SessionOptions};
@@ -9,7 +9,6 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use fleet_cli::cmd::destroy::Args;
-use fleet_cli::cmd::shared_args::TableOrJson;
 use fleet_cli::fleet_file::load_fleet;
 use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
@@ -18,7 +17,7 @@ use crate::digest_cache::image_digest_cache;
 use crate::placement::teardown_hosts;
 use crate::progress::Progress;
 use crate::targets::{check_selection, fleet_target, host_targets};
-use crate::views::HostView;
+use crate::views::{HostView, print_report, write_host_errors};
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = load_fleet(&args.fleet)?;
@@ -76,15 +75,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = DestroyView::new(&report);
-    let mut stdout = fleet_cli::stdout::stdout();
-    match args.format {
-        TableOrJson::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &view)?;
-            writeln!(stdout)?;
-        }
-        TableOrJson::Table => write_table(&mut stdout, &view)?,
-    }
-    stdout.finish()?;
+    print_report(args.format, &view, |out| write_table(out, &view))?;
     Ok(if report.failed_nodes() > 0 {
         ExitCode::FAILURE
     } else {
@@ -201,12 +192,8 @@ struct TeardownRow {
     result: String,
 }
 
-fn write_table(out: &mut impl std::io::Write, view: &DestroyView) -> anyhow::Result<()> {
-    for host in &view.hosts {
-        if let Some(error) = &host.error {
-            writeln!(out, "host {}: {error}", host.name)?;
-        }
-    }
+fn write_table(out: &mut dyn Write, view: &DestroyView) -> anyhow::Result<()> {
+    write_host_errors(out, &view.hosts)?;
     let rows: Vec<TeardownRow> = view
         .nodes
         .iter()
