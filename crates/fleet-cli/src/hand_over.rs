@@ -75,13 +75,3 @@ fn connected_command_names() -> String {
         None => String::new(),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_missing_companion_message_names_every_connected_command() {
-        assert_eq!(connected_command_names(), "deploy, status and destroy");
-    }
-}

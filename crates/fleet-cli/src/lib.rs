@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 pub mod cmd;
 pub mod colour;
 pub mod fleet_file;
+pub mod hand_over;
 pub mod local_files;
 pub mod output_dir;
 pub mod output_file;
@@ -25,8 +26,6 @@ pub mod rfc3339;
 pub mod stdout;
 pub mod tables;
 pub mod verify;
-
-pub mod hand_over;
 
 /// Run a fleet of self-updating Fedora CoreOS machines on libvirt.
 ///
