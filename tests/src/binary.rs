@@ -17,7 +17,7 @@ pub fn fleet_binary() -> Result<PathBuf> {
     fresh_fleet_binary()
 }
 
-/// The `fleet` binary (with `fleet-provision` beside it, which runs deploy, status and destroy),
+/// The `fleet` binary (with `fleet-connected` beside it, which runs the connected commands),
 /// rebuilt once per test process: `FLEET_BIN` when set, else `cargo build` into this
 /// test's own target directory and profile (a no-op when it is fresh), since `cargo test` does not rebuild
 /// another package's binary and snapshot tests must never run a stale one.
@@ -29,10 +29,19 @@ pub fn fresh_fleet_binary() -> Result<PathBuf> {
         .map_err(anyhow::Error::msg)
 }
 
-fn build_fresh() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("FLEET_BIN") {
-        return Ok(PathBuf::from(path));
-    }
+/// Where cargo put this test binary: the target directory and the profile, so that what a test
+/// builds or checks with a nested cargo shares this build's artefacts.
+#[derive(Debug, Clone)]
+pub struct TestBuild {
+    pub target_dir: PathBuf,
+    /// The profile's directory, `<target>/debug` for `dev`.
+    pub profile_dir: PathBuf,
+    /// The profile's name for `--profile`.
+    pub profile: String,
+}
+
+/// The target directory and profile of the running test binary (`<target>/<profile>/deps/TEST`).
+pub fn test_build() -> Result<TestBuild> {
     let test_binary = std::env::current_exe().context("cannot find the test binary")?;
     let profile_dir = test_binary
         .parent()
@@ -46,6 +55,22 @@ fn build_fresh() -> Result<PathBuf> {
         Some(name) => name,
         None => bail!("unexpected profile directory {}", profile_dir.display()),
     };
+    Ok(TestBuild {
+        target_dir: target_dir.to_path_buf(),
+        profile_dir: profile_dir.to_path_buf(),
+        profile: profile.to_owned(),
+    })
+}
+
+fn build_fresh() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("FLEET_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let TestBuild {
+        target_dir,
+        profile_dir,
+        profile,
+    } = test_build()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -54,15 +79,15 @@ fn build_fresh() -> Result<PathBuf> {
             "--package",
             "fleet-cli",
             "--package",
-            "fleet-provision",
+            "fleet-connected",
             "--bin",
             "fleet",
             "--bin",
-            "fleet-provision",
+            "fleet-connected",
         ])
-        .args(["--profile", profile])
+        .args(["--profile", &profile])
         .arg("--target-dir")
-        .arg(target_dir)
+        .arg(&target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .context("cannot run cargo to build the fleet binary")?;

@@ -150,8 +150,8 @@ pub(crate) fn run(filters: &[String]) -> Result<()> {
         || deploy_10k
         || !scale_benches.is_empty()
     {
-        // The binaries as shipped: fleet runs deploy, status and destroy by executing
-        // fleet-provision beside it.
+        // The binaries as shipped: fleet runs the connected commands (deploy, status, destroy) by
+        // executing fleet-connected beside it.
         let fleet = binaries::release()?.join("fleet");
         for bench in process_benches {
             match time_process(&fleet, bench) {

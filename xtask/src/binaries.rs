@@ -1,7 +1,8 @@
 //! Building fleet's two binaries: for the tests (debug), and as fleet ships them (release), with
 //! `fleet` linked statically and position-dependent so that a short command such as `fleet butane`
 //! starts without the dynamic loader (see docs/ARCHITECTURE.md, "Start-up time"), and
-//! `fleet-provision` dynamically, since it loads libvirt.
+//! `fleet-connected` dynamically, since it loads libvirt (and resolves names, which a static glibc
+//! cannot).
 
 use std::path::PathBuf;
 
@@ -27,11 +28,11 @@ pub(crate) fn debug() -> Result<PathBuf> {
         "--package",
         "fleet-cli",
         "--package",
-        "fleet-provision",
+        "fleet-connected",
         "--bin",
         "fleet",
         "--bin",
-        "fleet-provision",
+        "fleet-connected",
     ]))?;
     Ok(target_dir().join("debug").join("fleet"))
 }
@@ -42,9 +43,9 @@ pub(crate) fn release() -> Result<PathBuf> {
         "build",
         "--release",
         "--package",
-        "fleet-provision",
+        "fleet-connected",
         "--bin",
-        "fleet-provision",
+        "fleet-connected",
     ]))?;
     process::run(
         cargo()

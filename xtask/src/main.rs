@@ -33,7 +33,7 @@ COMMANDS:
                          image, unless fleet/images/ holds a real Fedora CoreOS image (see README);
                          ARGS go to `fleet deploy`
     build                the release binaries as shipped, into target/release/: `fleet` statically
-                         linked (it starts in under 2 ms), `fleet-provision` (libvirt) dynamically
+                         linked (it starts in under 2 ms), `fleet-connected` (libvirt) dynamically
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
     test [-- ARGS]       setup --e2e, fetch Ignition, `cargo test --workspace ARGS`, then the
@@ -48,8 +48,9 @@ COMMANDS:
                          the real Ignition it runs (also what `cargo test`'s host-side twin runs)
     bench [NAME...]      run the criterion benches (all, or those whose package or bench target
                          matches NAME) and the process-level benchmarks, then print medians
-    docs [--check]       regenerate docs/cli.md from `fleet help`; --check (implied by CI=true) fails
-                         when it is stale or when README/docs miss a subcommand
+    docs [--check]       regenerate docs/cli.md from the clap definition (the test cli_reference with
+                         UPDATE_EXPECT=1); --check (implied by CI=true) runs that test as `cargo test`
+                         does: it fails when docs/cli.md is stale or README/docs miss a command
 ";
 
 fn main() -> ExitCode {
@@ -78,7 +79,7 @@ fn dispatch(arguments: &[String]) -> Result<()> {
             parse_flags(rest, &[])?;
             let directory = binaries::release()?;
             println!("{}", directory.join("fleet").display());
-            println!("{}", directory.join("fleet-provision").display());
+            println!("{}", directory.join("fleet-connected").display());
             Ok(())
         }
         "setup" => {

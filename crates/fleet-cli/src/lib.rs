@@ -1,10 +1,12 @@
-//! The `fleet` command line: argument definitions, every command that needs no libvirt, and the
-//! shared glue (loading, planning, rendering, tables) that `fleet-provision` builds on.
+//! The `fleet` command line: argument definitions, every command that runs in the static `fleet`
+//! binary, and the shared glue (loading, planning, rendering, tables) that `fleet-connected` builds on.
 //!
-//! The `fleet` binary never links libvirt, so that `fleet butane`, `check`, `plan` and `render`
-//! start in about a millisecond (loading libvirt and its 50-odd libraries costs 10–20 ms). The
-//! commands that talk to libvirt — deploy, status, destroy — run in the companion binary
-//! `fleet-provision`, which `fleet` executes in its own place (same process id, same arguments).
+//! Two binaries parse this one command line. `fleet` is linked statically and loads no libvirt, so
+//! that `fleet butane`, `check`, `plan` and `render` start in about a millisecond (loading libvirt and
+//! its 50-odd libraries costs 10–20 ms). The connected commands ([`ConnectedCommand`]: the ones that
+//! load libvirt, resolve names through NSS or talk to the network) run in the dynamically linked
+//! companion `fleet-connected`, which `fleet` executes in its own place (same process id, same
+//! arguments, same exit status).
 //!
 //! Exit codes: 0 success, 1 the fleet (or input) is invalid or an operation failed, 2 usage error.
 
@@ -15,6 +17,7 @@ use clap::{Parser, Subcommand};
 pub mod cmd;
 pub mod colour;
 pub mod fleet_file;
+pub mod hand_over;
 pub mod local_files;
 pub mod output_dir;
 pub mod output_file;
@@ -23,10 +26,6 @@ pub mod rfc3339;
 pub mod stdout;
 pub mod tables;
 pub mod verify;
-
-mod companion;
-
-pub use companion::Companion;
 
 /// Run a fleet of self-updating Fedora CoreOS machines on libvirt.
 ///
@@ -57,22 +56,28 @@ enum Command {
     Butane(cmd::butane::Args),
     Plan(cmd::plan::Args),
     Render(cmd::render::Args),
-    Deploy(cmd::deploy::Args),
-    Status(cmd::status::Args),
-    Destroy(cmd::destroy::Args),
+    #[command(flatten)]
+    Connected(ConnectedCommand),
     Completions(cmd::completions::Args),
 }
 
-/// The commands that talk to libvirt: run in process by `fleet-provision`, handed over to it by
-/// `fleet` ([`Companion`]).
-pub trait Provision {
-    fn deploy(&self, args: cmd::deploy::Args) -> anyhow::Result<ExitCode>;
-    fn status(&self, args: cmd::status::Args) -> anyhow::Result<ExitCode>;
-    fn destroy(&self, args: cmd::destroy::Args) -> anyhow::Result<ExitCode>;
+/// The commands that run in `fleet-connected`, the dynamically linked companion: they load libvirt,
+/// resolve names through NSS or talk to the network, none of which the static `fleet` binary does.
+/// Being a variant here is what makes a command one of them: `fleet` hands every one over
+/// ([`hand_over::exec_fleet_connected`]), and the companion's `run` must match each.
+#[derive(Debug, Subcommand)]
+pub enum ConnectedCommand {
+    Deploy(cmd::deploy::Args),
+    Status(cmd::status::Args),
+    Destroy(cmd::destroy::Args),
 }
 
-/// Parse the command line and run it; `provision` runs deploy, status and destroy.
-pub fn main(provision: &dyn Provision) -> ExitCode {
+/// What a binary does with a connected command: `fleet` executes `fleet-connected` in its place,
+/// `fleet-connected` runs the command in process.
+pub type RunConnected = fn(ConnectedCommand) -> anyhow::Result<ExitCode>;
+
+/// Parse the command line and run it: connected commands through `run_connected`, all others here.
+pub fn main(run_connected: RunConnected) -> ExitCode {
     if let Some(code) = cmd::butane::fast_path() {
         return code;
     }
@@ -85,9 +90,7 @@ pub fn main(provision: &dyn Provision) -> ExitCode {
         Command::Butane(args) => cmd::butane::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Render(args) => cmd::render::run(args),
-        Command::Deploy(args) => provision.deploy(args),
-        Command::Status(args) => provision.status(args),
-        Command::Destroy(args) => provision.destroy(args),
+        Command::Connected(command) => run_connected(command),
         Command::Completions(args) => cmd::completions::run::<Cli>(args),
     };
     exit_code(result)

@@ -1,7 +1,7 @@
-//! The `fleet` binary: everything but libvirt in process; deploy, status and destroy handed to `fleet-provision`.
+//! The `fleet` binary: every command in process but the connected ones, which it hands to `fleet-connected`.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    fleet_cli::main(&fleet_cli::Companion)
+    fleet_cli::main(fleet_cli::hand_over::exec_fleet_connected)
 }

@@ -1,5 +1,10 @@
 //! Translate one Butane file many times, for profiling: `cargo run --release --example translate_loop FILE [N]`.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "an example is a program: it reads its arguments and input and times itself"
+)]
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("a Butane file");

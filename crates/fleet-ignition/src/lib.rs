@@ -30,6 +30,10 @@
 //! );
 //! ```
 
+// A library reports through return values and event callbacks; only the binaries print
+// (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod butane;
 pub mod ignition;
 pub mod render;

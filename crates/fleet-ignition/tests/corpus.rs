@@ -2,6 +2,11 @@
 //! errors, plus this project's own cases) through the library: outputs equal after decoding data
 //! URLs and byte-identical where no gzip is involved; failures fail naming the same lines.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests read their fixture files; the rule (clippy.toml) is for the library"
+)]
+
 mod common;
 
 use common::{CaseOutcome, corpus_dir, list_cases, run_case};

@@ -1,6 +1,11 @@
 //! No input, however malformed, makes the translator panic: random bytes, corpus inputs with
 //! bytes and lines mutated, and random YAML documents built from Butane's own keys.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests read their fixture files and time a run; the rule (clippy.toml) is for the library"
+)]
+
 mod common;
 
 use fleet_ignition::{FileSource, TranslateOptions, translate};

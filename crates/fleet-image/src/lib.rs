@@ -4,6 +4,10 @@
 //!
 //! [`pull`] does it all; docs/images.md says what it checks and why.
 
+// A library reports through return values and event callbacks; only the binaries print
+// (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod checksum;
 mod destination;
 mod download;

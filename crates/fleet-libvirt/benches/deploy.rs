@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use fleet_libvirt::{
-    BaseImage, DeployOptions, DesiredFleet, DesiredNode, FleetTarget, HostTarget, Session,
+    BackingImage, DeployOptions, DesiredFleet, DesiredNode, FleetTarget, HostTarget, Session,
     SessionOptions,
 };
 use fleet_spec::{DomainType, MacAddress, Uuid};
@@ -48,7 +48,7 @@ fn desired(scratch: &std::path::Path) -> DesiredFleet {
         target: FleetTarget {
             name: "bench".to_owned(),
             domain_type: DomainType::Qemu,
-            image: BaseImage::File(image),
+            image: BackingImage::File(image),
             direct_kernel_boot: None,
             pool_name: "fleet-bench".to_owned(),
             pool_path: pool,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::desired::{BaseImage, hex, names};
+use crate::desired::{BackingImage, hex, names};
 use crate::error::Error;
 use crate::image_digest::{FileIdentity, ImageDigestCache};
 
@@ -32,12 +32,12 @@ impl ImageInfo {
     /// Hash a local image file (streamed; a Fedora CoreOS image is about 1.5 GiB), or take the
     /// digest the cache holds for exactly this file as it is now.
     pub(crate) fn read(
-        image: &BaseImage,
+        image: &BackingImage,
         cache: Option<&ImageDigestCache>,
     ) -> Result<ImageInfo, Error> {
         let path = match image {
-            BaseImage::Volume(volume) => return Ok(ImageInfo::Volume(volume.clone())),
-            BaseImage::File(path) => path,
+            BackingImage::Volume(volume) => return Ok(ImageInfo::Volume(volume.clone())),
+            BackingImage::File(path) => path,
         };
         let unreadable = |error: std::io::Error| Error::BaseImageUnreadable {
             path: path.clone(),
@@ -91,14 +91,14 @@ impl ImageInfo {
     }
 }
 
-impl BaseImage {
+impl BackingImage {
     /// Whether the image can be used before anything is done with it: a volume always (the host
     /// is asked later), a file when it is a regular file this process can open. For a clear
     /// error up front instead of one per node.
     pub fn check(&self) -> Result<(), Error> {
         match self {
-            BaseImage::Volume(_) => Ok(()),
-            BaseImage::File(path) => {
+            BackingImage::Volume(_) => Ok(()),
+            BackingImage::File(path) => {
                 open_regular_file(path)
                     .map(|_| ())
                     .map_err(|error| Error::BaseImageUnreadable {
@@ -154,7 +154,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let regular = directory.path().join("image.qcow2");
         std::fs::write(&regular, b"QFI\xfb").unwrap();
-        assert!(BaseImage::File(regular).check().is_ok());
+        assert!(BackingImage::File(regular).check().is_ok());
 
         let fifo = directory.path().join("fifo");
         let made = std::process::Command::new("mkfifo")
@@ -169,7 +169,7 @@ mod tests {
             (fifo, "it is a FIFO"),
         ];
         for (path, expected) in cases {
-            let error = ImageInfo::read(&BaseImage::File(path.clone()), None).unwrap_err();
+            let error = ImageInfo::read(&BackingImage::File(path.clone()), None).unwrap_err();
             let message = error.to_string();
             assert!(
                 message.starts_with(&format!(

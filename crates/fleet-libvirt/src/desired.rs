@@ -18,7 +18,7 @@ pub struct FleetTarget {
     /// Written into every domain's metadata; two fleets never touch each other's domains.
     pub name: String,
     pub domain_type: DomainType,
-    pub image: BaseImage,
+    pub image: BackingImage,
     /// Kernel and initrd paths are paths on the hypervisor host.
     pub direct_kernel_boot: Option<DirectKernelBoot>,
     /// The directory pool for images, overlays, Ignition files and console logs.
@@ -31,7 +31,7 @@ pub struct FleetTarget {
 
 /// Where the nodes' disks come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BaseImage {
+pub enum BackingImage {
     /// A qcow2 file on this machine, imported into each host's pool once (by content).
     File(PathBuf),
     /// A volume that already exists in each host's pool; fleet never deletes it.
@@ -80,8 +80,8 @@ impl FleetTarget {
     /// against `fleet_directory` (the directory of fleet.toml).
     pub fn from_spec(fleet: &Fleet, fleet_directory: &Path) -> FleetTarget {
         let image = match &fleet.image.source {
-            ImageSource::File(path) => BaseImage::File(fleet_directory.join(path)),
-            ImageSource::Volume(volume) => BaseImage::Volume(volume.clone()),
+            ImageSource::File(path) => BackingImage::File(fleet_directory.join(path)),
+            ImageSource::Volume(volume) => BackingImage::Volume(volume.clone()),
         };
         let direct_kernel_boot = fleet
             .direct_kernel_boot

@@ -12,11 +12,11 @@ use crate::domain_xml::Hypervisor;
 use crate::error::Error;
 use crate::host::{self, HostContext, Preparation};
 use crate::image_digest::ImageDigestCache;
-use crate::node::{self, DomainObservation, NodePlan, Observation};
+use crate::node::{self, DomainObservation, NodeOnHost, Observation};
 use crate::ops;
 use crate::report::{
-    Action, DeployReport, DestroyReport, Difference, Event, Field, HostReport, KeptReason,
-    KeptVolume, NodeReport, NodeState, NodeStatus, Outcome, StatusReport, Step, StrayDomain,
+    Action, DeployOutcome, DeployReport, DestroyReport, Difference, Event, Field, HostReport,
+    KeptReason, KeptVolume, NodeReport, NodeState, NodeStatus, StatusReport, Step, StrayDomain,
     TeardownReport,
 };
 use crate::session::{HostSlot, Session};
@@ -595,7 +595,7 @@ fn deploy_node(
 ) -> NodeReport {
     let name = node.name.as_str();
     let host = node.host.as_str();
-    let report = |action: Option<Action>, outcome: Outcome| NodeReport {
+    let report = |action: Option<Action>, outcome: DeployOutcome| NodeReport {
         node: node.name.clone(),
         host: node.host.clone(),
         action,
@@ -608,7 +608,7 @@ fn deploy_node(
             step,
             error: &error,
         });
-        report(action, Outcome::Failed { step, error })
+        report(action, DeployOutcome::Failed { step, error })
     };
     let Some(Ok(context)) = contexts.get(host) else {
         on_event(Event::NodeStarted {
@@ -619,8 +619,8 @@ fn deploy_node(
         return fail(None, Step::Observe, host_error(contexts, host, name));
     };
     let connect = context.connections.get();
-    let plan = NodePlan::new(target, node, context.hypervisor.unwrap_or(Hypervisor::Qemu));
-    let observation = match node::observe(context, connect, &plan, elsewhere(contexts, node)) {
+    let on_host = NodeOnHost::new(target, node, context.hypervisor.unwrap_or(Hypervisor::Qemu));
+    let observation = match node::observe(context, connect, &on_host, elsewhere(contexts, node)) {
         Ok(observation) => observation,
         Err(error) => {
             on_event(Event::NodeStarted {
@@ -631,18 +631,22 @@ fn deploy_node(
             return fail(None, Step::Observe, error);
         }
     };
-    let action = node::decide(context, &plan, &observation, options.replace);
+    let action = node::decide(context, &on_host, &observation, options.replace);
     on_event(Event::NodeStarted {
         node: name,
         host,
         action: Some(&action),
     });
     if let Action::Conflict = action {
-        return fail(Some(action), Step::Observe, conflict(&plan, &observation));
+        return fail(
+            Some(action),
+            Step::Observe,
+            conflict(&on_host, &observation),
+        );
     }
     if options.dry_run {
         on_event(Event::NodeFinished { node: name, host });
-        return report(Some(action), Outcome::Planned);
+        return report(Some(action), DeployOutcome::Planned);
     }
     let on_step = |step| {
         if WaveGate::holds(step) {
@@ -656,15 +660,15 @@ fn deploy_node(
     };
     let result = match &action {
         Action::Unchanged | Action::Changed(_) | Action::Conflict => Ok(()),
-        Action::Create => node::create(context, connect, &plan, observation, &on_step),
+        Action::Create => node::create(context, connect, &on_host, observation, &on_step),
         Action::Repair(repairs) => {
-            node::repair(context, connect, &plan, &observation, repairs, &on_step)
+            node::repair(context, connect, &on_host, &observation, repairs, &on_step)
         }
         Action::Replace(differences) => replace(
             contexts,
             context,
             connect,
-            &plan,
+            &on_host,
             observation,
             differences,
             &on_step,
@@ -673,7 +677,7 @@ fn deploy_node(
     match result {
         Ok(()) => {
             on_event(Event::NodeFinished { node: name, host });
-            report(Some(action), Outcome::Done)
+            report(Some(action), DeployOutcome::Done)
         }
         Err((step, error)) => fail(Some(action), step, error),
     }
@@ -681,20 +685,20 @@ fn deploy_node(
 
 /// Why a node is in conflict: a domain of its name that is not this fleet's, or volumes of its
 /// names that no domain of the fleet accounts for.
-fn conflict(plan: &NodePlan<'_>, observation: &Observation) -> Error {
+fn conflict(on_host: &NodeOnHost<'_>, observation: &Observation) -> Error {
     match &observation.domain {
         DomainObservation::Foreign { owner } => Error::ForeignDomain {
-            domain: plan.node.name.clone(),
-            fleet: plan.target.name.clone(),
+            domain: on_host.node.name.clone(),
+            fleet: on_host.target.name.clone(),
             owner: owner.clone(),
         },
         DomainObservation::Missing | DomainObservation::Owned(_) => Error::VolumeKept {
-            volume: node::unproven_volume(plan, observation)
-                .unwrap_or(&plan.overlay_name)
+            volume: node::unproven_volume(on_host, observation)
+                .unwrap_or(&on_host.overlay_name)
                 .to_owned(),
-            pool: plan.target.pool_name.clone(),
+            pool: on_host.target.pool_name.clone(),
             reason: KeptReason::Unproven {
-                fleet: plan.target.name.clone(),
+                fleet: on_host.target.name.clone(),
             },
         },
     }
@@ -705,13 +709,13 @@ fn replace(
     contexts: &Contexts<'_>,
     context: &HostContext<'_>,
     connect: &virt::connect::Connect,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     observation: Observation,
     differences: &[Difference],
     on_step: &dyn Fn(Step),
 ) -> Result<(), node::StepError> {
-    let target = plan.target;
-    let node = plan.node;
+    let target = on_host.target;
+    let node = on_host.node;
     let removing = |error| (Step::Remove, error);
     on_step(Step::Remove);
     let owned = match &observation.domain {
@@ -725,7 +729,7 @@ fn replace(
         .pool_on(connect, &target.pool_name)
         .map_err(removing)?
     {
-        for name in [&plan.overlay_name, &plan.ignition_name] {
+        for name in [&on_host.overlay_name, &on_host.ignition_name] {
             if let Some(volume) =
                 node::deletable_node_volume_or_fail(context, &pool, owned, name, target)
                     .map_err(removing)?
@@ -776,7 +780,7 @@ fn replace(
         reservation,
         elsewhere: Vec::new(),
     };
-    node::create(context, connect, plan, fresh, on_step)?;
+    node::create(context, connect, on_host, fresh, on_step)?;
 
     // Moved: remove the old copies now that the new one runs.
     if differences
@@ -819,8 +823,8 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         return status;
     };
     let connect = context.connections.get();
-    let plan = NodePlan::new(target, node, context.hypervisor.unwrap_or(Hypervisor::Qemu));
-    let observation = match node::observe(context, connect, &plan, elsewhere(contexts, node)) {
+    let on_host = NodeOnHost::new(target, node, context.hypervisor.unwrap_or(Hypervisor::Qemu));
+    let observation = match node::observe(context, connect, &on_host, elsewhere(contexts, node)) {
         Ok(observation) => observation,
         Err(error) => {
             status.error = Some(error);
@@ -836,8 +840,8 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         DomainObservation::Missing => {
             status.state = NodeState::Missing;
             status.drift.extend(moved);
-            if node::unproven_volume(&plan, &observation).is_some() {
-                status.error = Some(conflict(&plan, &observation));
+            if node::unproven_volume(&on_host, &observation).is_some() {
+                status.error = Some(conflict(&on_host, &observation));
             }
         }
         DomainObservation::Foreign { owner } => {
@@ -850,16 +854,17 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         }
         DomainObservation::Owned(owned) => {
             status.state = owned.state;
-            status.drift = node::differences(context, &plan, owned, observation.overlay.as_ref());
+            status.drift =
+                node::differences(context, &on_host, owned, observation.overlay.as_ref());
             status.drift.extend(moved);
             if status.drift.is_empty() {
-                status.repairs = node::repairs(&plan, owned, &observation);
+                status.repairs = node::repairs(&on_host, owned, &observation);
             }
-            status.address = node::address(Some(owned), &plan, &observation);
+            status.address = node::address(Some(owned), &on_host, &observation);
         }
     }
     if status.address.is_none() {
-        status.address = node::address(None, &plan, &observation);
+        status.address = node::address(None, &on_host, &observation);
     }
     status
 }

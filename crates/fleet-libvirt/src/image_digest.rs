@@ -200,10 +200,10 @@ impl ImageDigestCache {
 mod tests {
     use super::*;
     use crate::base_image::ImageInfo;
-    use crate::desired::BaseImage;
+    use crate::desired::BackingImage;
 
     fn digest_of(image: &Path, cache: &ImageDigestCache) -> String {
-        match ImageInfo::read(&BaseImage::File(image.to_path_buf()), Some(cache)).unwrap() {
+        match ImageInfo::read(&BackingImage::File(image.to_path_buf()), Some(cache)).unwrap() {
             ImageInfo::File { sha256, .. } => sha256,
             ImageInfo::Volume(_) => unreachable!(),
         }

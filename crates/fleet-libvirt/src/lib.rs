@@ -11,6 +11,10 @@
 //! prove it made it (its node's domain refers to it; see `volume_ownership`) and no other domain
 //! uses it.
 
+// A library reports through return values and event callbacks; only the binaries print
+// (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod base_image;
 mod capacity;
 mod desired;
@@ -31,14 +35,14 @@ mod waves;
 mod xml;
 
 pub use capacity::{HostCapacityReading, read_host_capacity};
-pub use desired::{BaseImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget, names};
+pub use desired::{BackingImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget, names};
 pub use domain_xml::{Hypervisor, METADATA_NAMESPACE};
 pub use engine::{DeployOptions, DestroyOptions, OnEvent, StatusOptions};
 pub use error::Error;
 pub use image_digest::ImageDigestCache;
 pub use report::{
-    Action, AddressSource, DeployReport, DestroyReport, Difference, Event, Field, HostReport,
-    HostStep, KeptReason, KeptVolume, NodeReport, NodeState, NodeStatus, Outcome, Repair,
+    Action, AddressSource, DeployOutcome, DeployReport, DestroyReport, Difference, Event, Field,
+    HostReport, HostStep, KeptReason, KeptVolume, NodeReport, NodeState, NodeStatus, Repair,
     StatusReport, Step, StrayDomain, TeardownReport,
 };
 pub use session::{Session, SessionOptions};

@@ -24,9 +24,9 @@ use crate::report::{
 use crate::storage_xml::{self, ObservedVolume};
 use crate::volume_ownership::{self, OwningDomain, VolumeAt};
 
-/// A node with the values derived from it once.
+/// A node on its host, with the values derived from it once (digests, volume names).
 #[derive(Debug)]
-pub(crate) struct NodePlan<'a> {
+pub(crate) struct NodeOnHost<'a> {
     pub(crate) target: &'a FleetTarget,
     pub(crate) node: &'a DesiredNode,
     pub(crate) hypervisor: Hypervisor,
@@ -36,13 +36,13 @@ pub(crate) struct NodePlan<'a> {
     pub(crate) ignition_name: String,
 }
 
-impl<'a> NodePlan<'a> {
+impl<'a> NodeOnHost<'a> {
     pub(crate) fn new(
         target: &'a FleetTarget,
         node: &'a DesiredNode,
         hypervisor: Hypervisor,
     ) -> Self {
-        NodePlan {
+        NodeOnHost {
             target,
             node,
             hypervisor,
@@ -218,14 +218,14 @@ pub(crate) fn observe_domain(
 pub(crate) fn observe(
     context: &HostContext<'_>,
     connect: &Connect,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     elsewhere: Vec<String>,
 ) -> Result<Observation, Error> {
-    let domain = observe_domain(connect, &plan.target.name, &plan.node.name)?;
-    let (overlay, ignition_volume) = match context.pool_on(connect, &plan.target.pool_name)? {
+    let domain = observe_domain(connect, &on_host.target.name, &on_host.node.name)?;
+    let (overlay, ignition_volume) = match context.pool_on(connect, &on_host.target.pool_name)? {
         Some(pool) => (
-            read_volume(&pool, &plan.overlay_name)?,
-            read_volume(&pool, &plan.ignition_name)?,
+            read_volume(&pool, &on_host.overlay_name)?,
+            read_volume(&pool, &on_host.ignition_name)?,
         ),
         None => (None, None),
     };
@@ -235,7 +235,7 @@ pub(crate) fn observe(
         ignition_volume,
         reservation: reservation_state(
             &context.network.dhcp_hosts,
-            plan.wanted_reservation().as_ref(),
+            on_host.wanted_reservation().as_ref(),
         ),
         elsewhere,
     })
@@ -302,10 +302,10 @@ fn describe_boot(kernel: Option<&str>, initrd: Option<&str>, cmdline: Option<&st
     }
 }
 
-/// Where an owned domain differs from the plan.
+/// Where an owned domain differs from what is wanted.
 pub(crate) fn differences(
     context: &HostContext<'_>,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     owned: &OwnedDomain,
     overlay: Option<&ObservedVolume>,
 ) -> Vec<Difference> {
@@ -319,11 +319,11 @@ pub(crate) fn differences(
             });
         }
     };
-    let node = plan.node;
+    let node = on_host.node;
     let observed = &owned.observed;
     differ(
         Field::Ignition,
-        short_hash(&plan.ignition_sha256),
+        short_hash(&on_host.ignition_sha256),
         short_hash(&owned.metadata.ignition_sha256),
     );
     differ(
@@ -342,7 +342,7 @@ pub(crate) fn differences(
     );
     differ(
         Field::DomainType,
-        plan.hypervisor.as_str().to_owned(),
+        on_host.hypervisor.as_str().to_owned(),
         observed.domain_type.clone(),
     );
     let interface = observed.interfaces.first();
@@ -355,12 +355,12 @@ pub(crate) fn differences(
     );
     differ(
         Field::Network,
-        plan.target.network.clone(),
+        on_host.target.network.clone(),
         interface
             .and_then(|interface| interface.network.clone())
             .unwrap_or_else(|| "none".to_owned()),
     );
-    let desired_boot = plan.target.direct_kernel_boot.as_ref();
+    let desired_boot = on_host.target.direct_kernel_boot.as_ref();
     differ(
         Field::DirectKernelBoot,
         describe_boot(
@@ -378,7 +378,7 @@ pub(crate) fn differences(
             observed.cmdline.as_deref(),
         ),
     );
-    let expected_disk = context.volume_path(&plan.overlay_name);
+    let expected_disk = context.volume_path(&on_host.overlay_name);
     differ(
         Field::Disk,
         expected_disk,
@@ -417,7 +417,7 @@ fn format_gib(bytes: u64) -> String {
 
 /// Fixes an otherwise unchanged node needs.
 pub(crate) fn repairs(
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     owned: &OwnedDomain,
     observation: &Observation,
 ) -> Vec<Repair> {
@@ -436,7 +436,7 @@ pub(crate) fn repairs(
         && observation.ignition_volume.as_ref().is_some_and(|volume| {
             volume
                 .capacity_bytes
-                .is_none_or(|bytes| bytes == plan.node.ignition.len() as u64)
+                .is_none_or(|bytes| bytes == on_host.node.ignition.len() as u64)
         });
     if !ignition_ok {
         repairs.push(Repair::IgnitionVolume);
@@ -447,7 +447,7 @@ pub(crate) fn repairs(
     ) {
         repairs.push(Repair::Reservation);
     }
-    if owned.metadata.settings_sha256 != plan.settings_sha256 {
+    if owned.metadata.settings_sha256 != on_host.settings_sha256 {
         repairs.push(Repair::Metadata);
     }
     // Autostart is the last thing fleet sets when it creates a domain, after the start: a domain
@@ -464,13 +464,13 @@ pub(crate) fn repairs(
 
 /// A volume of the node that exists although the node has no domain on the host.
 pub(crate) fn unproven_volume<'p>(
-    plan: &'p NodePlan<'_>,
+    on_host: &'p NodeOnHost<'_>,
     observation: &Observation,
 ) -> Option<&'p str> {
     if observation.overlay.is_some() {
-        Some(&plan.overlay_name)
+        Some(&on_host.overlay_name)
     } else if observation.ignition_volume.is_some() {
-        Some(&plan.ignition_name)
+        Some(&on_host.ignition_name)
     } else {
         None
     }
@@ -479,7 +479,7 @@ pub(crate) fn unproven_volume<'p>(
 /// Decide what deploy does for the node.
 pub(crate) fn decide(
     context: &HostContext<'_>,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     observation: &Observation,
     replace: bool,
 ) -> Action {
@@ -492,7 +492,7 @@ pub(crate) fn decide(
     };
     let moved = (!observation.elsewhere.is_empty()).then(|| Difference {
         field: Field::Host,
-        desired: plan.node.host.clone(),
+        desired: on_host.node.host.clone(),
         observed: observation.elsewhere.join(", "),
     });
     match &observation.domain {
@@ -500,7 +500,7 @@ pub(crate) fn decide(
         // Volumes with the node's names but no domain of the fleet: nothing shows they are
         // fleet's (deploy defines the domain before it makes them), so they are not reused or
         // replaced, and the node cannot be created over them.
-        DomainObservation::Missing if unproven_volume(plan, observation).is_some() => {
+        DomainObservation::Missing if unproven_volume(on_host, observation).is_some() => {
             Action::Conflict
         }
         DomainObservation::Missing => match moved {
@@ -508,12 +508,13 @@ pub(crate) fn decide(
             None => Action::Create,
         },
         DomainObservation::Owned(owned) => {
-            let mut differences = differences(context, plan, owned, observation.overlay.as_ref());
+            let mut differences =
+                differences(context, on_host, owned, observation.overlay.as_ref());
             differences.extend(moved);
             if !differences.is_empty() {
                 return changed(differences);
             }
-            let repairs = repairs(plan, owned, observation);
+            let repairs = repairs(on_host, owned, observation);
             if repairs.is_empty() {
                 Action::Unchanged
             } else {
@@ -546,22 +547,22 @@ fn at(step: Step) -> impl FnOnce(Error) -> StepError {
 pub(crate) fn create(
     context: &HostContext<'_>,
     connect: &Connect,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     observation: Observation,
     on_step: &dyn Fn(Step),
 ) -> Result<(), StepError> {
     let mut made = Made::default();
-    let result = create_steps(context, connect, plan, observation, on_step, &mut made);
+    let result = create_steps(context, connect, on_host, observation, on_step, &mut made);
     if result.is_err() {
-        undo(context, connect, plan, made);
+        undo(context, connect, on_host, made);
     }
     result
 }
 
-fn pool_of(connect: &Connect, plan: &NodePlan<'_>) -> Result<StoragePool, Error> {
-    ops::lookup_pool(connect, &plan.target.pool_name).and_then(|pool| {
+fn pool_of(connect: &Connect, on_host: &NodeOnHost<'_>) -> Result<StoragePool, Error> {
+    ops::lookup_pool(connect, &on_host.target.pool_name).and_then(|pool| {
         pool.ok_or_else(|| Error::Libvirt {
-            operation: format!("looking up storage pool {}", plan.target.pool_name),
+            operation: format!("looking up storage pool {}", on_host.target.pool_name),
             message: "the pool disappeared".to_owned(),
         })
     })
@@ -570,17 +571,17 @@ fn pool_of(connect: &Connect, plan: &NodePlan<'_>) -> Result<StoragePool, Error>
 fn create_steps(
     context: &HostContext<'_>,
     connect: &Connect,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     observation: Observation,
     on_step: &dyn Fn(Step),
     made: &mut Made,
 ) -> Result<(), StepError> {
-    let target = plan.target;
-    let node = plan.node;
-    let pool = pool_of(connect, plan).map_err(at(Step::Define))?;
+    let target = on_host.target;
+    let node = on_host.node;
+    let pool = pool_of(connect, on_host).map_err(at(Step::Define))?;
     // An address another MAC holds fails the node before anything is made for it.
     if let (ReservationState::Taken { mac }, Some(wanted)) =
-        (&observation.reservation, plan.wanted_reservation())
+        (&observation.reservation, on_host.wanted_reservation())
     {
         return Err((
             Step::Reservation,
@@ -596,7 +597,7 @@ fn create_steps(
     // what later shows that those volumes are fleet's to delete (see `volume_ownership`).
     on_step(Step::Define);
     let domain = connect
-        .define_domain_xml(&plan.definition_xml(context))
+        .define_domain_xml(&on_host.definition_xml(context))
         .map_err(|error| {
             (
                 Step::Define,
@@ -606,14 +607,14 @@ fn create_steps(
     made.domain = Some(domain.clone());
 
     on_step(Step::Volume);
-    create_overlay(context, &pool, plan).map_err(at(Step::Volume))?;
+    create_overlay(context, &pool, on_host).map_err(at(Step::Volume))?;
     made.overlay = true;
 
     on_step(Step::Ignition);
-    put_ignition(context, connect, &pool, plan).map_err(at(Step::Ignition))?;
+    put_ignition(context, connect, &pool, on_host).map_err(at(Step::Ignition))?;
     made.ignition = true;
 
-    if let Some(wanted) = plan.wanted_reservation()
+    if let Some(wanted) = on_host.wanted_reservation()
         && observation.reservation != ReservationState::Present
     {
         on_step(Step::Reservation);
@@ -665,7 +666,7 @@ fn create_steps(
 fn create_overlay(
     context: &HostContext<'_>,
     pool: &StoragePool,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
 ) -> Result<(), Error> {
     let base_image_path = context
         .base_image_path
@@ -674,9 +675,13 @@ fn create_overlay(
             operation: "creating the overlay".to_owned(),
             message: "no base image on this host".to_owned(),
         })?;
-    let xml = storage_xml::overlay_volume(&plan.overlay_name, plan.node.disk_gib, base_image_path);
-    let volume = ops::create_volume(pool, &plan.overlay_name, &xml)?;
-    check_volume_path(context, &volume, &plan.overlay_name)
+    let xml = storage_xml::overlay_volume(
+        &on_host.overlay_name,
+        on_host.node.disk_gib,
+        base_image_path,
+    );
+    let volume = ops::create_volume(pool, &on_host.overlay_name, &xml)?;
+    check_volume_path(context, &volume, &on_host.overlay_name)
 }
 
 /// The domain was defined with the paths the pool gives its volumes (`<pool path>/<name>`): a
@@ -700,27 +705,28 @@ fn check_volume_path(
 
 /// Take back what a failed create made: volumes while the domain that proves them still exists,
 /// then the domain. Errors here are logged: the node already failed.
-fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made: Made) {
-    let node = &plan.node.name;
+fn undo(context: &HostContext<'_>, connect: &Connect, on_host: &NodeOnHost<'_>, made: Made) {
+    let node = &on_host.node.name;
     let warn = |error: Error| tracing::warn!(%node, %error, "cleanup after a failed create");
     if let Some(domain) = &made.domain
         && let Err(error) = ops::stop(domain, node)
     {
         warn(error);
     }
-    if let Ok(Some(pool)) = ops::lookup_pool(connect, &plan.target.pool_name) {
+    if let Ok(Some(pool)) = ops::lookup_pool(connect, &on_host.target.pool_name) {
         let mut volumes = Vec::new();
         if made.ignition {
-            volumes.push(plan.ignition_name.clone());
+            volumes.push(on_host.ignition_name.clone());
         }
         if made.overlay {
-            volumes.push(plan.overlay_name.clone());
+            volumes.push(on_host.overlay_name.clone());
         }
-        let log = names::console_log_volume(&plan.target.name, node);
+        let log = names::console_log_volume(&on_host.target.name, node);
         if made.start_tried {
             // A start that got as far as the console creates its log file; libvirt lists it as a
             // volume only after a refresh.
-            if let Err(error) = ops::refresh_pool(&pool, &plan.target.pool_name, &context.pool_gate)
+            if let Err(error) =
+                ops::refresh_pool(&pool, &on_host.target.pool_name, &context.pool_gate)
             {
                 warn(error);
             }
@@ -741,7 +747,8 @@ fn undo(context: &HostContext<'_>, connect: &Connect, plan: &NodePlan<'_>, made:
         }
     }
     if let Some(reservation) = made.reservation
-        && let Err(error) = remove_reservation(context, connect, &plan.target.network, &reservation)
+        && let Err(error) =
+            remove_reservation(context, connect, &on_host.target.network, &reservation)
     {
         warn(error);
     }
@@ -757,22 +764,22 @@ fn put_ignition(
     context: &HostContext<'_>,
     connect: &Connect,
     pool: &StoragePool,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
 ) -> Result<(), Error> {
-    let ignition = &plan.node.ignition;
-    let xml = storage_xml::raw_volume(&plan.ignition_name, ignition.len() as u64, true);
-    let volume = ops::create_volume(pool, &plan.ignition_name, &xml)?;
-    check_volume_path(context, &volume, &plan.ignition_name)?;
+    let ignition = &on_host.node.ignition;
+    let xml = storage_xml::raw_volume(&on_host.ignition_name, ignition.len() as u64, true);
+    let volume = ops::create_volume(pool, &on_host.ignition_name, &xml)?;
+    check_volume_path(context, &volume, &on_host.ignition_name)?;
     let delivery = ops::put_volume(
         connect,
         context.access(),
         &volume,
-        &plan.ignition_name,
+        &on_host.ignition_name,
         &Payload::Bytes(ignition),
         true,
     );
     if let Err(error) = delivery {
-        let _ = ops::delete_volume(&volume, &plan.ignition_name, context.uri());
+        let _ = ops::delete_volume(&volume, &on_host.ignition_name, context.uri());
         return Err(error);
     }
     Ok(())
@@ -967,7 +974,7 @@ fn remove_reservation(
 pub(crate) fn repair(
     context: &HostContext<'_>,
     connect: &Connect,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     observation: &Observation,
     repairs: &[Repair],
     on_step: &dyn Fn(Step),
@@ -976,7 +983,7 @@ pub(crate) fn repair(
         return Ok(());
     };
     on_step(Step::Repair);
-    let node = &plan.node.name;
+    let node = &on_host.node.name;
     let fail = |error| (Step::Repair, error);
     for repair in repairs {
         match repair {
@@ -1005,33 +1012,33 @@ pub(crate) fn repair(
                 ))
             })?,
             Repair::Overlay => {
-                let pool = pool_of(connect, plan).map_err(fail)?;
-                create_overlay(context, &pool, plan).map_err(fail)?;
+                let pool = pool_of(connect, on_host).map_err(fail)?;
+                create_overlay(context, &pool, on_host).map_err(fail)?;
             }
             Repair::IgnitionVolume => {
-                let pool = pool_of(connect, plan).map_err(fail)?;
+                let pool = pool_of(connect, on_host).map_err(fail)?;
                 // One of the wrong size is replaced, if fleet may (the domain refers to it and no
                 // other domain uses it).
                 if let Some(volume) = deletable_node_volume_or_fail(
                     context,
                     &pool,
                     Some(owned),
-                    &plan.ignition_name,
-                    plan.target,
+                    &on_host.ignition_name,
+                    on_host.target,
                 )
                 .map_err(fail)?
                 {
-                    ops::delete_volume(&volume, &plan.ignition_name, context.uri())
+                    ops::delete_volume(&volume, &on_host.ignition_name, context.uri())
                         .map_err(fail)?;
                 }
-                put_ignition(context, connect, &pool, plan).map_err(fail)?;
+                put_ignition(context, connect, &pool, on_host).map_err(fail)?;
             }
             Repair::Reservation => {
-                if let Some(wanted) = plan.wanted_reservation() {
+                if let Some(wanted) = on_host.wanted_reservation() {
                     ensure_reservation(
                         context,
                         connect,
-                        &plan.target.network,
+                        &on_host.target.network,
                         &wanted,
                         &observation.reservation,
                     )
@@ -1043,7 +1050,7 @@ pub(crate) fn repair(
                 .create()
                 .map_err(|error| fail(Error::libvirt(format!("starting domain {node}"), &error)))?,
             Repair::Metadata => {
-                set_metadata(&owned.domain, node, &plan.metadata()).map_err(fail)?
+                set_metadata(&owned.domain, node, &on_host.metadata()).map_err(fail)?
             }
         }
     }
@@ -1185,10 +1192,10 @@ pub(crate) fn teardown_reservations(
 /// The node's address: its DHCP lease when the network knows one, else its reservation.
 pub(crate) fn address(
     owned: Option<&OwnedDomain>,
-    plan: &NodePlan<'_>,
+    on_host: &NodeOnHost<'_>,
     observation: &Observation,
 ) -> Option<(IpAddr, AddressSource)> {
-    let mac = plan.node.mac.to_string();
+    let mac = on_host.node.mac.to_string();
     if let Some(owned) = owned.filter(|owned| owned.state == NodeState::Running)
         && let Ok(interfaces) = owned
             .domain
@@ -1210,7 +1217,7 @@ pub(crate) fn address(
     }
     match (
         observation.reservation == ReservationState::Present,
-        plan.node.reserved_address,
+        on_host.node.reserved_address,
     ) {
         (true, Some(address)) => Some((IpAddr::V4(address), AddressSource::Reservation)),
         _ => None,

@@ -238,7 +238,7 @@ impl Action {
 
 /// How a node's action ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum DeployOutcome {
     /// Dry run: the action was decided, nothing was done.
     Planned,
     /// The action was carried out (or there was nothing to do).
@@ -247,9 +247,9 @@ pub enum Outcome {
     Failed { step: Step, error: Error },
 }
 
-impl Outcome {
+impl DeployOutcome {
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Failed { .. })
+        matches!(self, DeployOutcome::Failed { .. })
     }
 }
 
@@ -260,7 +260,7 @@ pub struct NodeReport {
     pub host: String,
     /// `None` when the node could not even be observed (its host is unreachable).
     pub action: Option<Action>,
-    pub outcome: Outcome,
+    pub outcome: DeployOutcome,
 }
 
 /// What happened on one host before its nodes were handled.

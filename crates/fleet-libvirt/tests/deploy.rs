@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::*;
 use fleet_libvirt::{
-    Action, DeployOptions, DestroyOptions, Error, Event, Field, NodeState, Outcome, Repair,
+    Action, DeployOptions, DeployOutcome, DestroyOptions, Error, Event, Field, NodeState, Repair,
     StatusOptions, Step, names,
 };
 
@@ -237,7 +237,7 @@ fn changes_are_reported_not_applied_without_replace() {
             .collect::<Vec<_>>(),
         [(Field::MemoryMib, "4096", "2048")]
     );
-    assert!(matches!(report.nodes[0].outcome, Outcome::Done));
+    assert!(matches!(report.nodes[0].outcome, DeployOutcome::Done));
     // Nothing was changed.
     assert!(domain_xml(&session, "host-a", "n-1").contains("<vcpu placement='static'>2</vcpu>"));
 
@@ -303,7 +303,7 @@ fn replace_rebuilds_changed_nodes() {
         "{report:?}"
     );
     assert!(
-        matches!(report.nodes[0].outcome, Outcome::Done),
+        matches!(report.nodes[0].outcome, DeployOutcome::Done),
         "{report:?}"
     );
     let xml = domain_xml(&session, "host-a", "r-1");
@@ -889,7 +889,7 @@ fn nodes_placed_on_another_host_move_only_with_replace() {
         },
     );
     assert!(
-        matches!(report.nodes[0].outcome, Outcome::Done),
+        matches!(report.nodes[0].outcome, DeployOutcome::Done),
         "{report:?}"
     );
     assert!(domains(&session, "host-a").is_empty());

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use fleet_libvirt::{
-    Action, DeployOptions, DestroyOptions, Error, KeptReason, KeptVolume, Outcome, Repair,
+    Action, DeployOptions, DeployOutcome, DestroyOptions, Error, KeptReason, KeptVolume, Repair,
     StatusOptions, names,
 };
 
@@ -107,7 +107,7 @@ fn a_foreign_domains_volumes_survive_deploy_replace_and_destroy() {
         assert!(
             matches!(
                 &report.nodes[0].outcome,
-                Outcome::Failed {
+                DeployOutcome::Failed {
                     error: Error::ForeignDomain { .. },
                     ..
                 }

@@ -1,6 +1,11 @@
 //! Plan (and optionally place) one large fleet once, for measuring peak memory with
 //! `/usr/bin/time -v target/release/examples/plan_large [GROUPS NODES_PER_GROUP HOSTS]`.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "an example is a program: it reads its arguments and times itself"
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

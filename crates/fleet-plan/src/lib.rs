@@ -5,6 +5,10 @@
 //! as Zincati configuration fragments; [`place`] puts nodes on hosts.
 //! docs/planner.md explains every rule.
 
+// A library reports through return values and event callbacks; only the binaries print
+// (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod error;
 mod fleet_load;
 mod name_index;

@@ -2,6 +2,11 @@
 //! an independent simulation (tests/common/check.rs), for the typical rollout of every week of a year and
 //! for an arbitrary rollout (where a broken order must be warned about), or an explained error; never a panic.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the case count and verbosity come from the environment, as proptest's do"
+)]
+
 mod common;
 
 use common::check::{Expect, check_plan, check_prediction, simulation_ranges};

@@ -1,5 +1,10 @@
 //! Host placement: capacity, anti-affinity per host and per zone, pins, stability and clear errors.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the case count and verbosity come from the environment, as proptest's do"
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

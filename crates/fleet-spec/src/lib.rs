@@ -3,6 +3,10 @@
 //! `parse` is pure text → validated `Fleet`; `load` also reads and checks the files the fleet names
 //! (Butane snippets, SSH key files) through a caller-provided `FileSource`. Both report every problem at once.
 
+// A library reports through return values and event callbacks; only the binaries print
+// (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod diagnostics;
 mod expand;
 mod files;

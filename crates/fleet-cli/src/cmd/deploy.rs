@@ -1,7 +1,8 @@
-//! `fleet deploy`: its arguments. The work happens in `fleet-provision`, the companion that links libvirt (see docs/ARCHITECTURE.md).
+//! `fleet deploy`: its arguments. It runs in `fleet-connected`, the companion that links libvirt (see docs/ARCHITECTURE.md).
 
 use std::path::PathBuf;
 
+use crate::cmd::shared_args::{TableOrJson, TargetArgs};
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 
 /// Deploy the fleet on libvirt: create missing nodes, leave unchanged ones alone, report changed ones.
@@ -54,33 +55,6 @@ pub struct Args {
     pub replace: bool,
 
     /// Output format of the final report.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// Which fleet nodes, on which connection.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TargetArgs {
-    /// Use another libvirt URI: `URI` for a fleet without [[host]] (instead of its `connect`),
-    /// `HOST=URI` for one of its hosts (repeat for several), e.g. qemu:///system,
-    /// qemu+ssh://root@hv1/system, hv1=qemu+tcp://10.0.0.5/system, test:///default.
-    #[arg(long, value_name = "[HOST=]URI")]
-    pub connect: Vec<String>,
-
-    /// Use this base image file instead of fleet.toml's [fleet.image] (e.g. to try a newer
-    /// Fedora CoreOS build, or a placeholder on the test driver).
-    #[arg(long, value_name = "QCOW2")]
-    pub image: Option<PathBuf>,
-
-    /// Only these nodes (repeat the option); default: every node of the fleet.
-    #[arg(long = "node", value_name = "NAME")]
-    pub nodes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// An aligned table for people.
-    Table,
-    /// The same content as JSON.
-    Json,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
 }

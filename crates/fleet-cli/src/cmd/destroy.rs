@@ -1,9 +1,9 @@
 //! `fleet destroy`: remove the fleet's nodes (or the named ones) from libvirt, with everything fleet created for them.
-//! The work happens in `fleet-provision`, the companion that links libvirt.
+//! It runs in `fleet-connected`, the companion that links libvirt.
 
 use std::path::PathBuf;
 
-use crate::cmd::deploy::{Format, TargetArgs};
+use crate::cmd::shared_args::{TableOrJson, TargetArgs};
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 
 /// Remove the fleet's nodes from libvirt, with everything fleet created for them.
@@ -53,6 +53,6 @@ pub struct Args {
     pub jobs: u16,
 
     /// Output format of the final report.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
 }

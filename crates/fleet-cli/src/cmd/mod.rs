@@ -1,4 +1,9 @@
-//! One module per subcommand; each exposes `Args` (clap) and, unless it talks to libvirt, `run(Args) -> anyhow::Result<ExitCode>`.
+//! One module per subcommand, each with its `Args` (clap), and the arguments several share.
+//!
+//! A command that runs in this process also has `run(Args) -> anyhow::Result<ExitCode>` here. A
+//! connected command (one of [`crate::ConnectedCommand`]: deploy, status, destroy) has only its
+//! `Args` here; its run is in the companion binary `fleet-connected` (docs/ARCHITECTURE.md,
+//! "Adding a command").
 
 pub mod butane;
 pub mod check;
@@ -9,4 +14,5 @@ pub mod nodes;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod shared_args;
 pub mod status;

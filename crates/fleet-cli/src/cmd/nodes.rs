@@ -9,6 +9,7 @@ use serde::Serialize;
 use tabled::settings::{Padding, Style};
 use tabled::{Table, Tabled};
 
+use crate::cmd::shared_args::TableOrJson;
 use crate::fleet_file::{DEFAULT_FLEET_FILE, load_fleet};
 
 /// Show the nodes a fleet file expands to.
@@ -29,16 +30,8 @@ pub(crate) struct Args {
     fleet: PathBuf,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    /// An aligned table for people.
-    Table,
-    /// A JSON array of nodes for programs.
-    Json,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    format: TableOrJson,
 }
 
 /// One node as `fleet nodes --format json` prints it.
@@ -145,11 +138,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     let mut stdout = crate::stdout::stdout();
     match args.format {
-        Format::Json => {
+        TableOrJson::Json => {
             serde_json::to_writer_pretty(&mut stdout, &views)?;
             writeln!(stdout)?;
         }
-        Format::Table => {
+        TableOrJson::Table => {
             let rows: Vec<NodeRow> = views.iter().map(NodeRow::from).collect();
             let mut table = Table::new(rows);
             table.with(Style::blank()).with(Padding::new(0, 2, 0, 0));

@@ -60,16 +60,17 @@ pub(crate) struct Args {
     rollout: RolloutArgs,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    format: PlanFormat,
 
     /// Also write an airlock configuration for the groups using fleet_lock (slots = max_unavailable).
     #[arg(long, value_name = "FILE")]
     airlock_config: Option<PathBuf>,
 }
 
+/// `fleet plan --format`: the plan's own formats (its JSON is a documented contract, and it has CSV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
+enum PlanFormat {
     /// Aligned tables for people: nodes, then groups, then hosts.
     Table,
     /// The documented JSON contract (docs/planner.md).
@@ -106,18 +107,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let view = PlanView::new(planned, &prediction, &placed);
     let mut stdout = crate::stdout::stdout();
     match args.format {
-        Format::Json => {
+        PlanFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &view)?;
             writeln!(stdout)?;
         }
-        Format::Csv => {
+        PlanFormat::Csv => {
             write_csv(&mut stdout, &view)?;
             // The CSV stays one line per node; warnings go beside it.
             for warning in &view.warnings {
                 eprintln!("warning: {}", warning.message);
             }
         }
-        Format::Table => write_tables(&mut stdout, &view, colours_wanted())?,
+        PlanFormat::Table => write_tables(&mut stdout, &view, colours_wanted())?,
     }
     stdout.finish()?;
     Ok(ExitCode::SUCCESS)

@@ -1,9 +1,9 @@
 //! `fleet status`: every node as libvirt has it compared with the fleet file — state, drift, address — as a table or JSON.
-//! The work happens in `fleet-provision`, the companion that links libvirt.
+//! It runs in `fleet-connected`, the companion that links libvirt.
 
 use std::path::PathBuf;
 
-use crate::cmd::deploy::{Format, TargetArgs};
+use crate::cmd::shared_args::{TableOrJson, TargetArgs};
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 
 /// Show every node as libvirt has it: state, drift from the fleet file, address.
@@ -37,6 +37,6 @@ pub struct Args {
     pub jobs: u16,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
 }

@@ -1,6 +1,10 @@
 //! Shared test support: a real-directory file source and the corpus comparison rules of
 //! tools/igncmp.py (JSON trees equal key order aside, data URLs compared decoded).
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test helpers read the fixture files; the rule (clippy.toml) is for the library"
+)]
 #![allow(
     dead_code,
     unreachable_pub,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use fleet_libvirt::{
-    BaseImage, DeployOptions, DeployReport, DesiredFleet, DesiredNode, Event, FleetTarget,
+    BackingImage, DeployOptions, DeployReport, DesiredFleet, DesiredNode, Event, FleetTarget,
     HostTarget, Session, SessionOptions,
 };
 use fleet_spec::{DomainType, MacAddress, Uuid};
@@ -71,7 +71,7 @@ impl Scratch {
         FleetTarget {
             name: fleet.to_owned(),
             domain_type: DomainType::Auto,
-            image: BaseImage::File(self.image()),
+            image: BackingImage::File(self.image()),
             direct_kernel_boot: None,
             pool_name: format!("fleet-{fleet}"),
             pool_path: self.pool(),
@@ -176,9 +176,9 @@ pub fn summary(report: &DeployReport) -> Vec<(String, String, String)> {
         .iter()
         .map(|node| {
             let outcome = match &node.outcome {
-                fleet_libvirt::Outcome::Planned => "planned".to_owned(),
-                fleet_libvirt::Outcome::Done => "done".to_owned(),
-                fleet_libvirt::Outcome::Failed { step, error } => {
+                fleet_libvirt::DeployOutcome::Planned => "planned".to_owned(),
+                fleet_libvirt::DeployOutcome::Done => "done".to_owned(),
+                fleet_libvirt::DeployOutcome::Failed { step, error } => {
                     format!("failed at {step}: {error}")
                 }
             };

@@ -1,22 +1,23 @@
-//! `fleet destroy`: remove the fleet's nodes (or the named ones) from libvirt, with everything fleet created for them.
+//! `fleet destroy`: remove the fleet's nodes (or the named ones) from libvirt, with everything
+//! fleet created for them.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Write};
 use std::process::ExitCode;
 
-use fleet_libvirt::{DestroyOptions, DestroyReport, HostTarget, Session, SessionOptions};
-use fleet_plan::{PlaceOptions, Placement, UnknownCapacity};
+use fleet_libvirt::{DestroyOptions, DestroyReport, Session, SessionOptions};
 use serde::Serialize;
 use tabled::{Table, Tabled};
 
-use fleet_cli::cmd::deploy::Format;
 use fleet_cli::cmd::destroy::Args;
-
-use crate::deploy::{
-    HostView, Progress, check_selection, colours_wanted, desired_fleet, finish_table, fleet_target,
-    host_targets, image_digest_cache, trimmed,
-};
 use fleet_cli::fleet_file::load_fleet;
+use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
+
+use crate::desired::desired_fleet;
+use crate::digest_cache::image_digest_cache;
+use crate::placement::teardown_hosts;
+use crate::progress::Progress;
+use crate::targets::{check_selection, fleet_target, host_targets};
+use crate::views::{HostView, print_report, write_host_errors};
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = load_fleet(&args.fleet)?;
@@ -74,15 +75,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = DestroyView::new(&report);
-    let mut stdout = fleet_cli::stdout::stdout();
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &view)?;
-            writeln!(stdout)?;
-        }
-        Format::Table => write_table(&mut stdout, &view)?,
-    }
-    stdout.finish()?;
+    print_report(args.format, &view, |out| write_table(out, &view))?;
     Ok(if report.failed_nodes() > 0 {
         ExitCode::FAILURE
     } else {
@@ -100,59 +93,6 @@ fn confirmed(question: &str) -> anyhow::Result<bool> {
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
-}
-
-/// Where to look for each node: where its domain is now; otherwise where the planner would put
-/// it (leftover volumes of a node that never ran are there); otherwise the first host. Teardown
-/// also looks on every host where the fleet has a domain of the node's name.
-fn teardown_hosts(
-    fleet: &fleet_spec::Fleet,
-    session: &Session,
-    hosts: &[HostTarget],
-    fleet_name: &str,
-) -> BTreeMap<String, String> {
-    let first = hosts
-        .first()
-        .map(|host| host.name.clone())
-        .unwrap_or_default();
-    if fleet.hosts.is_empty() {
-        return fleet
-            .nodes
-            .iter()
-            .map(|node| (node.name.clone(), first.clone()))
-            .collect();
-    }
-    let (located, _unreadable) = session.locate(fleet_name);
-    let previous: Placement = located
-        .iter()
-        .map(|(node, host)| (node.clone(), host.clone()))
-        .collect();
-    let measured = BTreeMap::new();
-    let placed = fleet_plan::place(
-        fleet,
-        &PlaceOptions {
-            previous: &previous,
-            measured: &measured,
-            unknown_capacity: UnknownCapacity::Unlimited,
-        },
-    )
-    .ok();
-    fleet
-        .nodes
-        .iter()
-        .map(|node| {
-            let host = located
-                .get(&node.name)
-                .cloned()
-                .or_else(|| {
-                    placed
-                        .as_ref()
-                        .and_then(|placed| placed.placement.host_of(&node.name).map(str::to_owned))
-                })
-                .unwrap_or_else(|| first.clone());
-            (node.name.clone(), host)
-        })
-        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -252,12 +192,8 @@ struct TeardownRow {
     result: String,
 }
 
-fn write_table(out: &mut impl std::io::Write, view: &DestroyView) -> anyhow::Result<()> {
-    for host in &view.hosts {
-        if let Some(error) = &host.error {
-            writeln!(out, "host {}: {error}", host.name)?;
-        }
-    }
+fn write_table(out: &mut dyn Write, view: &DestroyView) -> anyhow::Result<()> {
+    write_host_errors(out, &view.hosts)?;
     let rows: Vec<TeardownRow> = view
         .nodes
         .iter()

@@ -1,20 +1,21 @@
-//! `fleet status`: every node as libvirt has it compared with the fleet file — state, drift, address — as a table or JSON.
+//! `fleet status`: every node as libvirt has it compared with the fleet file (state, drift,
+//! address) as a table or JSON.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
 use fleet_libvirt::{Session, SessionOptions, StatusOptions, StatusReport};
 use serde::Serialize;
 use tabled::{Table, Tabled};
 
-use fleet_cli::cmd::deploy::Format;
 use fleet_cli::cmd::status::Args;
-
-use crate::deploy::{
-    DifferenceView, HostView, check_selection, colours_wanted, finish_table, fleet_target,
-    host_targets, place_nodes, rendered_desired_fleet, trimmed,
-};
 use fleet_cli::pipeline;
+use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
+
+use crate::desired::rendered_desired_fleet;
+use crate::placement::place_nodes;
+use crate::targets::{check_selection, fleet_target, host_targets};
+use crate::views::{DifferenceView, HostView, print_report, write_host_errors};
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = pipeline::plan_fleet(&args.fleet)?;
@@ -34,15 +35,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     session.close();
 
     let view = StatusView::new(&report);
-    let mut stdout = fleet_cli::stdout::stdout();
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &view)?;
-            writeln!(stdout)?;
-        }
-        Format::Table => write_table(&mut stdout, &view)?,
-    }
-    stdout.finish()?;
+    print_report(args.format, &view, |out| write_table(out, &view))?;
     let unreadable = view.nodes.iter().any(|node| node.error.is_some())
         || view.hosts.iter().any(|host| host.error.is_some());
     Ok(if unreadable {
@@ -129,12 +122,8 @@ struct StatusRow {
     drift: String,
 }
 
-fn write_table(out: &mut impl std::io::Write, view: &StatusView) -> anyhow::Result<()> {
-    for host in &view.hosts {
-        if let Some(error) = &host.error {
-            writeln!(out, "host {}: {error}", host.name)?;
-        }
-    }
+fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
+    write_host_errors(out, &view.hosts)?;
     let rows: Vec<StatusRow> = view
         .nodes
         .iter()

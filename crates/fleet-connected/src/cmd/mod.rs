@@ -1,0 +1,5 @@
+//! The run of each connected command, one module per command; its arguments are in `fleet_cli::cmd`.
+
+pub(crate) mod deploy;
+pub(crate) mod destroy;
+pub(crate) mod status;

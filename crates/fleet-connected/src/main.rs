@@ -1,0 +1,31 @@
+//! `fleet-connected`: the dynamically linked half of fleet, the companion of the static `fleet`.
+//!
+//! It runs the connected commands (`fleet_cli::ConnectedCommand`: those that load libvirt, and
+//! soon those that resolve names through NSS or talk to the network), which `fleet` hands to it by
+//! executing it in its own place. It parses the same command line as `fleet` and runs every
+//! command in process, so it can also be run directly.
+
+use std::process::ExitCode;
+
+use fleet_cli::ConnectedCommand;
+
+mod cmd;
+mod desired;
+mod digest_cache;
+mod placement;
+mod progress;
+mod targets;
+mod views;
+
+fn main() -> ExitCode {
+    fleet_cli::main(run)
+}
+
+/// Every connected command, in this process: one arm per variant of `ConnectedCommand`.
+fn run(command: ConnectedCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ConnectedCommand::Deploy(args) => cmd::deploy::run(args),
+        ConnectedCommand::Status(args) => cmd::status::run(args),
+        ConnectedCommand::Destroy(args) => cmd::destroy::run(args),
+    }
+}
