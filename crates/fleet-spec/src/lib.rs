@@ -4,6 +4,7 @@
 //! (Butane snippets, SSH key files) through a caller-provided `FileSource`. Both report every problem at once.
 
 mod diagnostics;
+pub mod duration;
 mod expand;
 mod files;
 mod hints;

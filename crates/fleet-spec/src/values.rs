@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use crate::diagnostics::shown;
+use crate::duration::{DurationError, parse_minutes};
 use crate::model::{
     Canaries, KernelArguments, MAX_WINDOW_MINUTES, MIN_WINDOW_MINUTES, MacAddress, MaxUnavailable,
     Secret, WallTime,
@@ -1064,42 +1065,12 @@ impl JsonSchema for CanariesValue {
     }
 }
 
-/// Soak time: whole minutes, or a duration such as `"90m"`, `"2h"`, `"1h30m"` or `"1d"`; at most 30 days.
+/// Soak time: whole minutes, or a duration (`crate::duration`) such as `"90m"`, `"2h"`, `"1h30m"` or `"1d"`;
+/// at most 30 days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SoakMinutes(pub(crate) u32);
 
 const MAX_SOAK_MINUTES: i64 = 30 * 24 * 60;
-
-/// Parses `"1d2h30m"`-style durations into minutes. Units d, h, m, each at most once, in that order.
-pub(crate) fn parse_duration_minutes(text: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut rest = text.trim();
-    let mut last_unit = 0;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits_end = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits_end == 0 {
-            return None;
-        }
-        let number: i64 = rest[..digits_end].parse().ok()?;
-        let unit = rest[digits_end..].chars().next()?;
-        let (rank, factor) = match unit {
-            'd' => (1, 24 * 60),
-            'h' => (2, 60),
-            'm' => (3, 1),
-            _ => return None,
-        };
-        if rank <= last_unit {
-            return None;
-        }
-        last_unit = rank;
-        total = total.checked_add(number.checked_mul(factor)?)?;
-        rest = &rest[digits_end + unit.len_utf8()..];
-    }
-    Some(total)
-}
 
 impl FromToml for SoakMinutes {
     fn from_toml(
@@ -1109,16 +1080,29 @@ impl FromToml for SoakMinutes {
     ) -> Option<Self> {
         let minutes = match value.get_ref() {
             DeValue::Integer(_) => i64::from_toml(value, context, path)?,
-            DeValue::String(text) => match parse_duration_minutes(text) {
-                Some(minutes) => minutes,
-                None => {
-                    context.error(
-                        value.span().into(),
-                        format!("{path}: `{text_shown}` is not a duration such as \"90m\", \"2h\", \"1h30m\" or \"1d\"", text_shown = shown(text)),
-                    );
-                    return None;
+            DeValue::String(text) => {
+                let refused = format!(
+                    "{path}: `{text_shown}` is not a duration such as \"90m\", \"2h\", \"1h30m\" or \"1d\"",
+                    text_shown = shown(text)
+                );
+                // Beyond i64 is beyond any range a key allows; it was never a duration here.
+                let message = match parse_minutes(text).map(i64::try_from) {
+                    Ok(Ok(minutes)) => Ok(minutes),
+                    Err(DurationError::Misspelt { suggestion, .. }) => {
+                        Err(format!("{refused}; did you mean `{suggestion}`?"))
+                    }
+                    Ok(Err(_)) | Err(DurationError::Malformed | DurationError::TooLong) => {
+                        Err(refused)
+                    }
+                };
+                match message {
+                    Ok(minutes) => minutes,
+                    Err(message) => {
+                        context.error(value.span().into(), message);
+                        return None;
+                    }
                 }
-            },
+            }
             _ => {
                 context.error(
                     value.span().into(),
@@ -1424,17 +1408,6 @@ mod tests {
         assert_eq!(parse_day("TUESDAY"), Some(Weekday::Tue));
         assert_eq!(parse_day("sun"), Some(Weekday::Sun));
         assert_eq!(parse_day("Tues"), None);
-    }
-
-    #[test]
-    fn durations_read_days_hours_minutes() {
-        assert_eq!(parse_duration_minutes("90m"), Some(90));
-        assert_eq!(parse_duration_minutes("2h"), Some(120));
-        assert_eq!(parse_duration_minutes("1h30m"), Some(90));
-        assert_eq!(parse_duration_minutes("1d"), Some(1440));
-        for bad in ["", "h", "1", "30m1h", "1x", "1h1h", "-1h"] {
-            assert_eq!(parse_duration_minutes(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -8,9 +8,10 @@ use crate::diagnostics::shown;
 use crate::model::{MaintenancePeriod, MaintenancePolicy, UpdateStrategy};
 use crate::raw::{RawGroupMaintenance, RawMaintenance, RawPeriod};
 use crate::read::{Field, Span};
-use crate::values::{StrategyName, TimeZone};
+use crate::values::{HttpUrl, RebootAllowanceMinutes, StrategyName, TimeZone, WindowMinutes};
 
 use super::checker::Checker;
+use super::inherit;
 
 /// A maintenance policy being inherited, with where each part was set (for error locations).
 #[derive(Debug, Clone)]
@@ -65,9 +66,9 @@ pub(super) struct MaintenanceLevel<'a> {
     span: Span,
     time_zone: &'a Field<TimeZone>,
     strategy: &'a Field<StrategyName>,
-    fleet_lock_url: &'a Field<crate::values::HttpUrl>,
-    window_minutes: &'a Field<crate::values::WindowMinutes>,
-    reboot_allowance_minutes: &'a Field<crate::values::RebootAllowanceMinutes>,
+    fleet_lock_url: &'a Field<HttpUrl>,
+    window_minutes: &'a Field<WindowMinutes>,
+    reboot_allowance_minutes: &'a Field<RebootAllowanceMinutes>,
     period: &'a Field<Vec<RawPeriod>>,
 }
 
@@ -101,7 +102,8 @@ impl RawGroupMaintenance {
     }
 }
 
-/// Apply one maintenance table onto the policy it inherits.
+/// Apply one maintenance table onto the policy it inherits: each key written replaces the inherited one
+/// (periods as a whole), remembering where it was written for the messages of `policy`.
 pub(super) fn apply(
     checker: &mut Checker<'_, '_>,
     draft: &mut MaintenanceDraft,
@@ -115,23 +117,29 @@ pub(super) fn apply(
         span: level.span,
         path: level.path.to_owned(),
     });
-    if let Some(zone) = level.time_zone.value() {
-        draft.time_zone = zone.0;
-    }
+    inherit::most_specific(
+        &mut draft.time_zone,
+        level.time_zone.value().map(|zone| zone.0),
+    );
     if let Some(strategy) = level.strategy.get() {
         draft.strategy = strategy.value;
         draft.strategy_origin = Some(origin(strategy.span, "strategy"));
     }
-    if let Some(url) = level.fleet_lock_url.value() {
-        draft.fleet_lock_url = Some(url.0.clone());
-    }
+    inherit::most_specific(
+        &mut draft.fleet_lock_url,
+        level.fleet_lock_url.value().map(|url| Some(url.0.clone())),
+    );
     if let Some(window) = level.window_minutes.get() {
         draft.window_minutes = window.value.as_u32();
         draft.window_origin = Some(origin(window.span, "window_minutes"));
     }
-    if let Some(allowance) = level.reboot_allowance_minutes.value() {
-        draft.reboot_allowance_minutes = allowance.as_u32();
-    }
+    inherit::most_specific(
+        &mut draft.reboot_allowance_minutes,
+        level
+            .reboot_allowance_minutes
+            .value()
+            .map(|allowance| allowance.as_u32()),
+    );
     draft.strategy_unreadable |= level.strategy.is_invalid() || level.fleet_lock_url.is_invalid();
     draft.window_unreadable |= level.window_minutes.is_invalid();
     match level.period {

@@ -376,3 +376,44 @@ fn the_same_problem_in_many_groups_is_reported_once() {
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(message.contains("periodic strategy needs"), "{message}");
 }
+
+#[test]
+fn a_soak_time_spelt_another_way_is_refused_with_the_one_spelling() {
+    let soak = |written: &str| {
+        problems(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 1\n[group.rollout]\nsoak_minutes = {written}\n"
+        ))
+    };
+    let refused = |text: &str| {
+        format!(
+            "error: group[0].rollout.soak_minutes: `{text}` is not a duration such as \"90m\", \"2h\", \"1h30m\" or \"1d\""
+        )
+    };
+    for (written, suggestion) in [
+        ("\"30m2h\"", "2h30m"),
+        ("\"1h1h\"", "2h"),
+        ("\"90\"", "90m"),
+        ("\" 2h\"", "2h"),
+    ] {
+        let message = soak(written);
+        let text = written.trim_matches('"');
+        assert!(
+            message.ends_with(&format!("{}; did you mean `{suggestion}`?", refused(text))),
+            "{message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    assert!(soak("\"2 hours\"").ends_with(&refused("2 hours")));
+    assert!(soak("\"30d1m\"").ends_with(
+        "group[0].rollout.soak_minutes: must be between 0 and 43200 minutes (30 days), found 43201"
+    ));
+    assert_eq!(
+        parse(&format!(
+            "{HEADER}\n[[group]]\nname = \"g\"\ncount = 1\n[group.rollout]\nsoak_minutes = \"1d2h30m\"\n"
+        ))
+        .groups[0]
+            .rollout
+            .soak_minutes,
+        1590
+    );
+}
