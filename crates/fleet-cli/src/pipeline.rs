@@ -33,6 +33,9 @@ pub struct RolloutArgs {
     pub rollout_start: Option<DateTime<Utc>>,
 
     /// How long the rollout takes to reach every node, e.g. 48h, 90m, 2d, 1d12h.
+    ///
+    /// A duration is one to three parts, each a number and its unit, d (24 hours), h or m, in that
+    /// order and each at most once: the form of durations in fleet.toml.
     #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_minutes, allow_hyphen_values = true)]
     pub rollout_duration: u32,
 
@@ -41,7 +44,7 @@ pub struct RolloutArgs {
     pub rollout_start_fraction: f64,
 
     /// Time from a node seeing a release to having it staged (Zincati's poll plus the download), for
-    /// predictions; the plan itself assumes 15 minutes.
+    /// predictions; the plan itself assumes 15 minutes. A duration, as for --rollout-duration.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_minutes, allow_hyphen_values = true)]
     pub staging_allowance: u32,
 
@@ -477,37 +480,26 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|error| format!("{error}; write e.g. 2025-06-03T14:00:00Z"))
 }
 
-/// `48h`, `90m`, `2d`, `1d12h`, or a bare number of minutes.
+/// A duration argument (`48h`, `90m`, `2d`, `1d12h`) in minutes, read by the grammar fleet.toml's
+/// durations use (`fleet_spec::duration`); what the plan can use is at least a minute and fits in 32 bits.
 pub fn parse_minutes(text: &str) -> Result<u32, String> {
-    let hint = || format!("{text:?} is not a duration; write e.g. 48h, 90m, 2d or 1d12h");
-    if let Ok(minutes) = text.parse::<u32>() {
-        return if minutes > 0 {
-            Ok(minutes)
-        } else {
-            Err(hint())
-        };
+    use fleet_spec::duration::{DurationError, parse_minutes};
+
+    let not_a_duration = || format!("{text:?} is not a duration; write e.g. 48h, 90m, 2d or 1d12h");
+    let out_of_range = || format!("{text:?} is not in 1m..={}m", u32::MAX);
+    let in_range = |minutes: u64| u32::try_from(minutes).ok().filter(|&minutes| minutes > 0);
+    match parse_minutes(text) {
+        Ok(minutes) => in_range(minutes).ok_or_else(out_of_range),
+        Err(DurationError::Misspelt {
+            suggestion,
+            minutes,
+        }) => match in_range(minutes) {
+            Some(_) => Err(format!("{}; did you mean {suggestion}?", not_a_duration())),
+            None => Err(out_of_range()),
+        },
+        Err(DurationError::TooLong) => Err(out_of_range()),
+        Err(DurationError::Malformed) => Err(not_a_duration()),
     }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for character in text.chars() {
-        if character.is_ascii_digit() {
-            number.push(character);
-            continue;
-        }
-        let unit = match character {
-            'd' => 1440,
-            'h' => 60,
-            'm' => 1,
-            _ => return Err(hint()),
-        };
-        let value: u64 = number.parse().map_err(|_| hint())?;
-        total = total.saturating_add(value.saturating_mul(unit));
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(hint());
-    }
-    u32::try_from(total).map_err(|_| hint())
 }
 
 fn parse_fraction(text: &str) -> Result<f64, String> {

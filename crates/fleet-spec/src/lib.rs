@@ -8,12 +8,14 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod diagnostics;
+pub mod duration;
 mod expand;
 mod files;
 mod hints;
 pub mod libvirt_uri;
 mod load;
 mod model;
+mod names;
 mod raw;
 mod read;
 mod schema;
@@ -21,10 +23,10 @@ mod validate;
 mod values;
 
 pub use diagnostics::{Diagnostic, Diagnostics, SHOWN_CHARACTERS, shown};
-pub use expand::check_node_name;
 pub use files::{FileError, FileKind, FileMetadata, FileSource, MemoryFiles, ReadLimit};
 pub use load::{LoadedFleet, load};
 pub use model::*;
+pub use names::check_node_name;
 pub use schema::json_schema;
 
 /// Parse, validate and expand a fleet file's text. Pure: files it names are not read (see [`load`]), so

@@ -306,49 +306,46 @@ raw_table! {
     }
 }
 
-/// The overridable node settings of one level (defaults, group or node), borrowed from its raw table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SettingsLevel<'a> {
-    pub(crate) vcpus: &'a crate::read::Field<Vcpus>,
-    pub(crate) memory_mib: &'a crate::read::Field<MemoryMib>,
-    pub(crate) disk_gib: &'a crate::read::Field<DiskGib>,
-    pub(crate) butane: &'a crate::read::Field<Items<Located<RelativeFile>>>,
-    pub(crate) users: &'a crate::read::Field<Vec<RawUser>>,
-    pub(crate) time_zone: &'a crate::read::Field<TimeZone>,
-    pub(crate) kernel_arguments: &'a crate::read::Field<KernelArgumentsValue>,
-}
-
+/// Declares the settings a node inherits and each level may write again, once: `SettingsLevel`, which
+/// borrows them from a level's raw table, and `settings()` on each table that has them. A new inherited
+/// setting is a key of each of those tables and one line here.
 macro_rules! settings_level {
-    ($($raw:ident),*) => {
-        $(
-            impl $raw {
-                pub(crate) fn settings(&self) -> SettingsLevel<'_> {
-                    SettingsLevel {
-                        vcpus: &self.vcpus,
-                        memory_mib: &self.memory_mib,
-                        disk_gib: &self.disk_gib,
-                        butane: &self.butane,
-                        users: &self.users,
-                        time_zone: &self.time_zone,
-                        kernel_arguments: &self.kernel_arguments,
-                    }
-                }
+    (levels: $($raw:ident),*; keys: $keys:tt) => {
+        settings_level!(@level $keys);
+        $(settings_level!(@borrow $raw $keys);)*
+    };
+    (@level [$($key:ident: $ty:ty),* $(,)?]) => {
+        /// The overridable node settings of one level (defaults, group or node), borrowed from its raw table.
+        #[derive(Debug, Clone, Copy)]
+        pub(crate) struct SettingsLevel<'a> {
+            $(pub(crate) $key: &'a crate::read::Field<$ty>,)*
+        }
+
+        impl SettingsLevel<'_> {
+            /// Whether this level changes anything (a node without overrides shares its group's settings).
+            pub(crate) fn is_empty(&self) -> bool {
+                true $(&& self.$key.is_missing())*
             }
-        )*
+        }
+    };
+    (@borrow $raw:ident [$($key:ident: $ty:ty),* $(,)?]) => {
+        impl $raw {
+            pub(crate) fn settings(&self) -> SettingsLevel<'_> {
+                SettingsLevel { $($key: &self.$key,)* }
+            }
+        }
     };
 }
 
-settings_level!(RawDefaults, RawGroup, RawNode);
-
-impl SettingsLevel<'_> {
-    /// Whether this level changes anything (a node without overrides shares its group's settings).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.vcpus.is_missing()
-            && self.memory_mib.is_missing()
-            && self.disk_gib.is_missing()
-            && self.butane.is_missing()
-            && self.users.is_missing()
-            && self.time_zone.is_missing()
-            && self.kernel_arguments.is_missing()
-    }
+settings_level! {
+    levels: RawDefaults, RawGroup, RawNode;
+    keys: [
+        vcpus: Vcpus,
+        memory_mib: MemoryMib,
+        disk_gib: DiskGib,
+        butane: Items<Located<RelativeFile>>,
+        users: Vec<RawUser>,
+        time_zone: TimeZone,
+        kernel_arguments: KernelArgumentsValue,
+    ]
 }

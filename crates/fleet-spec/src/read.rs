@@ -210,7 +210,7 @@ impl<'a> Context<'a> {
 }
 
 /// How a found value is described in "expected X, found Y".
-fn describe(value: &DeValue<'_>) -> &'static str {
+pub(crate) fn describe(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",

@@ -726,11 +726,31 @@ mod tests {
         assert_eq!(parse_minutes("90m"), Ok(90));
         assert_eq!(parse_minutes("2d"), Ok(2880));
         assert_eq!(parse_minutes("1d12h"), Ok(2160));
-        assert_eq!(parse_minutes("30"), Ok(30));
-        assert!(parse_minutes("0").is_err());
-        assert!(parse_minutes("12x").is_err());
-        assert!(parse_minutes("h").is_err());
-        assert!(parse_minutes("").is_err());
+        assert_eq!(parse_minutes("4294967295m"), Ok(u32::MAX));
+        let refused = |text: &str| parse_minutes(text).expect_err(text);
+        assert_eq!(
+            refused("12x"),
+            "\"12x\" is not a duration; write e.g. 48h, 90m, 2d or 1d12h"
+        );
+        assert!(refused("h").ends_with("is not a duration; write e.g. 48h, 90m, 2d or 1d12h"));
+        assert!(refused("").ends_with("is not a duration; write e.g. 48h, 90m, 2d or 1d12h"));
+        // fleet.toml's grammar: units in the order d, h, m, each once, after a number.
+        assert_eq!(
+            refused("30m2h"),
+            "\"30m2h\" is not a duration; write e.g. 48h, 90m, 2d or 1d12h; did you mean 2h30m?"
+        );
+        assert!(refused("1h1h").ends_with("did you mean 2h?"));
+        assert!(refused("30").ends_with("did you mean 30m?"));
+        assert_eq!(refused("0m"), "\"0m\" is not in 1m..=4294967295m");
+        assert_eq!(refused("0"), "\"0\" is not in 1m..=4294967295m");
+        assert_eq!(
+            refused("4294967296m"),
+            "\"4294967296m\" is not in 1m..=4294967295m"
+        );
+        assert_eq!(
+            refused("99999999999999999999m"),
+            "\"99999999999999999999m\" is not in 1m..=4294967295m"
+        );
     }
 
     #[test]

@@ -1,0 +1,209 @@
+//! Numbers with bounds: sizes, counts, minutes, a rollout wariness, an overcommit ratio.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use toml::Spanned;
+use toml::de::DeValue;
+
+use crate::model::{MAX_WINDOW_MINUTES, MIN_WINDOW_MINUTES};
+use crate::read::{Context, FromToml, KeyPath};
+
+use super::SchemaOf;
+
+/// An integer within `MIN..=MAX`; the bounds appear in both the error and the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ranged<const MIN: i64, const MAX: i64>(pub(crate) i64);
+
+impl<const MIN: i64, const MAX: i64> SchemaOf for Ranged<MIN, MAX> {
+    type Schema = Self;
+}
+
+impl<const MIN: i64, const MAX: i64> FromToml for Ranged<MIN, MAX> {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        context: &mut Context<'_>,
+        path: &KeyPath<'_>,
+    ) -> Option<Self> {
+        let number = i64::from_toml(value, context, path)?;
+        if (MIN..=MAX).contains(&number) {
+            Some(Ranged(number))
+        } else {
+            context.error(
+                value.span().into(),
+                format!("{path}: must be between {MIN} and {MAX}, found {number}"),
+            );
+            None
+        }
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> JsonSchema for Ranged<MIN, MAX> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("Integer{MIN}To{MAX}").into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": MIN, "maximum": MAX })
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> Ranged<MIN, MAX> {
+    /// The value as `u32`; the bounds of every use keep it in range.
+    pub(crate) fn as_u32(self) -> u32 {
+        u32::try_from(self.0).unwrap_or(u32::MAX)
+    }
+
+    pub(crate) fn as_u64(self) -> u64 {
+        u64::try_from(self.0).unwrap_or(0)
+    }
+}
+
+/// Bounds of the sizes a node may have. FCOS itself needs a 10 GiB disk.
+pub(crate) type Vcpus = Ranged<1, 512>;
+pub(crate) type MemoryMib = Ranged<256, { 16 * 1024 * 1024 }>;
+pub(crate) type DiskGib = Ranged<10, { 64 * 1024 }>;
+/// Host capacities: anything positive.
+pub(crate) type HostVcpus = Ranged<1, 65_536>;
+pub(crate) type HostMemoryMib = Ranged<1, { 1 << 40 }>;
+pub(crate) type HostDiskGib = Ranged<1, { 1 << 40 }>;
+/// Nodes in one group; a million keeps a typo from exhausting memory.
+pub(crate) type NodeCount = Ranged<1, 1_000_000>;
+pub(crate) type RebootAllowanceMinutes = Ranged<0, 10_080>;
+/// A maintenance period: at least a minute, at most a week.
+pub(crate) type PeriodMinutes = Ranged<1, 10_080>;
+pub(crate) type ConcurrentReboots = Ranged<1, 1_000_000>;
+
+/// Most nodes a fleet may have in total, across all groups.
+pub(crate) const MAX_FLEET_NODES: usize = 1_000_000;
+
+/// A node's reboot window: `MIN_WINDOW_MINUTES..=MAX_WINDOW_MINUTES` minutes (see those for why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WindowMinutes(u32);
+
+impl WindowMinutes {
+    pub(crate) fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromToml for WindowMinutes {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        context: &mut Context<'_>,
+        path: &KeyPath<'_>,
+    ) -> Option<Self> {
+        let minutes = i64::from_toml(value, context, path)?;
+        let problem = if minutes < i64::from(MIN_WINDOW_MINUTES) {
+            format!(
+                "{path}: a window of {minutes} minutes can pass between two of Zincati's checks for a staged \
+                 update (every 5.5 minutes at most), and the node would never reboot; use at least \
+                 {MIN_WINDOW_MINUTES} minutes"
+            )
+        } else if minutes > i64::from(MAX_WINDOW_MINUTES) {
+            format!(
+                "{path}: a window may last at most {MAX_WINDOW_MINUTES} minutes (one week, Zincati's limit), found {minutes}"
+            )
+        } else {
+            return u32::try_from(minutes).ok().map(WindowMinutes);
+        };
+        context.error(value.span().into(), problem);
+        None
+    }
+}
+
+impl SchemaOf for WindowMinutes {
+    type Schema = Self;
+}
+
+impl JsonSchema for WindowMinutes {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "WindowMinutes".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": MIN_WINDOW_MINUTES, "maximum": MAX_WINDOW_MINUTES })
+    }
+}
+
+/// A number in `0.0..=1.0` (a rollout wariness).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct UnitInterval(pub(crate) f64);
+
+impl FromToml for UnitInterval {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        context: &mut Context<'_>,
+        path: &KeyPath<'_>,
+    ) -> Option<Self> {
+        let number = f64::from_toml(value, context, path)?;
+        if (0.0..=1.0).contains(&number) {
+            Some(UnitInterval(number))
+        } else {
+            context.error(
+                value.span().into(),
+                format!("{path}: must be between 0.0 (eager) and 1.0 (cautious), found {number}"),
+            );
+            None
+        }
+    }
+}
+
+impl JsonSchema for UnitInterval {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "UnitInterval".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "minimum": 0.0, "maximum": 1.0 })
+    }
+}
+
+/// How many virtual CPUs a physical one may carry: more than 0, at most 64.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Overcommit(pub(crate) f64);
+
+impl FromToml for Overcommit {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        context: &mut Context<'_>,
+        path: &KeyPath<'_>,
+    ) -> Option<Self> {
+        let number = f64::from_toml(value, context, path)?;
+        if number > 0.0 && number <= 64.0 {
+            Some(Overcommit(number))
+        } else {
+            context.error(
+                value.span().into(),
+                format!("{path}: must be more than 0 and at most 64, found {number}"),
+            );
+            None
+        }
+    }
+}
+
+impl JsonSchema for Overcommit {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Overcommit".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "exclusiveMinimum": 0.0, "maximum": 64.0 })
+    }
+}
