@@ -6,11 +6,11 @@
 //! docs/planner.md explains every rule.
 
 mod error;
-mod fleet_load;
 mod name_index;
 mod placement;
 mod planner;
 mod prediction;
+mod reboot_load;
 mod roles;
 mod rollout;
 mod slots;
