@@ -40,6 +40,6 @@ pub use rollout::{
 pub use typical::{HORIZON_FIRST_YEAR, HORIZON_YEARS};
 pub use week::{ZincatiWindow, day_abbreviation, days_label};
 pub use zincati::{
-    AirlockOptions, GROUP_FRAGMENT, STRATEGY_FRAGMENT, WARINESS_FRAGMENT, ZincatiFragment,
-    airlock_config, zincati_fragments,
+    AirlockOptions, GROUP_FRAGMENT, STRATEGY_FRAGMENT, WARINESS_FRAGMENT, ZINCATI_CONFIG_DIR,
+    ZincatiFragment, airlock_config, zincati_fragments,
 };
