@@ -32,6 +32,7 @@
 
 mod butane;
 pub mod ignition;
+pub mod ini;
 pub mod render;
 mod report;
 mod util;
