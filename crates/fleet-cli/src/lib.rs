@@ -16,6 +16,7 @@ pub mod cmd;
 pub mod colour;
 pub mod fleet_file;
 pub mod local_files;
+pub mod node_payload;
 pub mod output_dir;
 pub mod output_file;
 pub mod pipeline;
