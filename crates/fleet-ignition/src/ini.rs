@@ -15,6 +15,7 @@
 //!   appearing twice keeps only its last value, and a repeated group merges into the first, so
 //!   both are refused. Key names exclude `=`, `[`, `]` and leading or trailing spaces (GLib's
 //!   `g_key_file_is_key_name`), group names `[`, `]` and control characters. Comments start with `#`.
+//!   A value may not start with a vertical tab or form feed, which GLib skips and cannot escape.
 
 use std::fmt;
 
@@ -297,13 +298,19 @@ impl Section {
     }
 }
 
-/// Key files escape everything but NUL, which ends a C string.
+/// Key files escape what they must, except NUL (which ends a C string) and a leading vertical tab or
+/// form feed: GLib skips every ASCII space after the `=` but has escapes only for space and tab.
 fn check_keyfile_text(
     value: &str,
     refuse: &impl Fn(&str, &'static str) -> Result<(), IniError>,
 ) -> Result<(), IniError> {
     if value.contains('\0') {
         refuse(value, "holds a NUL character")
+    } else if value.starts_with(['\u{b}', '\u{c}']) {
+        refuse(
+            value,
+            "starts with a vertical tab or form feed, which a key file strips and cannot escape",
+        )
     } else {
         Ok(())
     }
