@@ -111,7 +111,7 @@ pub struct Update<'a> {
 
 /// What an update did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub struct UpdateOutcome {
     /// Files written, the manifest included.
     pub written: usize,
     /// Files of `Update::files` (not the manifest) that already held their bytes.
@@ -124,7 +124,10 @@ const LISTED_OBSTACLES: usize = 10;
 
 /// Make `directory` hold `update`'s files, all or nothing. A missing directory (and any missing
 /// parent) is created with mode 0700 and removed again when the update fails.
-pub fn update_directory(directory: &Path, update: &Update<'_>) -> Result<Outcome, OutputDirError> {
+pub fn update_directory(
+    directory: &Path,
+    update: &Update<'_>,
+) -> Result<UpdateOutcome, OutputDirError> {
     let created = CreatedDirectories::create(directory)?;
     let outcome = apply(directory, update)?;
     created.keep();
@@ -141,7 +144,7 @@ enum Target {
     Replace,
 }
 
-fn apply(directory: &Path, update: &Update<'_>) -> Result<Outcome, OutputDirError> {
+fn apply(directory: &Path, update: &Update<'_>) -> Result<UpdateOutcome, OutputDirError> {
     let wanted: Vec<&WantedFile<'_>> = update
         .files
         .iter()
@@ -185,7 +188,7 @@ fn apply(directory: &Path, update: &Update<'_>) -> Result<Outcome, OutputDirErro
         .map(|(file, target)| (*file, *target))
         .collect();
     if changes.is_empty() && removals.is_empty() {
-        return Ok(Outcome {
+        return Ok(UpdateOutcome {
             written: 0,
             unchanged,
             removed: 0,
@@ -237,7 +240,7 @@ fn apply(directory: &Path, update: &Update<'_>) -> Result<Outcome, OutputDirErro
         });
     }
     staging.finish();
-    Ok(Outcome {
+    Ok(UpdateOutcome {
         written: changes.len(),
         unchanged,
         removed: removals.len(),
@@ -541,7 +544,7 @@ mod tests {
         let again = update_directory(&directory, &update).unwrap();
         assert_eq!(
             again,
-            Outcome {
+            UpdateOutcome {
                 written: 0,
                 unchanged: 2,
                 removed: 0
