@@ -146,12 +146,7 @@ pub fn compose_node(
     let mut merged = Config::default();
     for snippet in &node.settings.butane {
         let translated = snippets.get(&snippet.path)?;
-        precedence.warn(
-            &node.name,
-            &snippet.path.display().to_string(),
-            translated,
-            &mut warnings,
-        );
+        precedence.warn(&node.name, &snippet.path, translated, &mut warnings);
         merged = if merged == Config::default() {
             translated.clone()
         } else {

@@ -4,6 +4,7 @@
 //! snippet writing into a directory fleet speaks for (Zincati's fragments) is warned about.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use super::RenderWarning;
 use super::payload::{ClaimedDirectory, NodePayload};
@@ -40,10 +41,11 @@ impl<'a> Precedence<'a> {
     pub(super) fn warn(
         &self,
         node: &str,
-        snippet: &str,
+        snippet: &Path,
         translated: &Config,
         warnings: &mut Vec<RenderWarning>,
     ) {
+        let snippet = snippet.display();
         let mut warn = |message: String| {
             warnings.push(RenderWarning {
                 node: Some(node.to_owned()),
@@ -51,20 +53,20 @@ impl<'a> Precedence<'a> {
             });
         };
         for path in storage_paths(translated).filter(|path| self.paths.contains(path)) {
-            warn(replaced(path, snippet));
+            warn(replaced(path, &snippet));
         }
         for unit in &translated.systemd.units {
             let Some(ours) = self.units.get(unit.name.as_str()) else {
                 continue;
             };
             if unit.contents.is_some() && ours.contents.is_some() {
-                warn(replaced(&format!("unit {}", unit.name), snippet));
+                warn(replaced(&format!("unit {}", unit.name), &snippet));
             }
             for dropin in &unit.dropins {
                 if ours.dropins.iter().any(|own| own.name == dropin.name) {
                     warn(replaced(
                         &format!("drop-in {} of unit {}", dropin.name, unit.name),
-                        snippet,
+                        &snippet,
                     ));
                 }
             }
@@ -102,7 +104,7 @@ impl<'a> Precedence<'a> {
     }
 }
 
-fn replaced(what: &str, snippet: &str) -> String {
+fn replaced(what: &str, snippet: &impl std::fmt::Display) -> String {
     format!("{what} from {snippet} is replaced by what fleet.toml generates for this node")
 }
 
