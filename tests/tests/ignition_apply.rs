@@ -130,6 +130,122 @@ fn every_rule_of_the_checker_holds_for_the_real_ignition_and_each_kind_of_differ
     assert!(check_manifest(manifest, &config).is_ok());
 }
 
+/// What a node's payload asks for, as the renderer places it, is what the real Ignition writes: a
+/// user's units under the user's home (unit, drop-in, the `.wants` links enablement is), every
+/// directory fleet makes there owned by the user, a user-owned directory, a linger file and a system
+/// unit's drop-in.
+#[test]
+fn a_payload_with_a_users_units_is_written_by_the_real_ignition_owned_by_the_user() {
+    use fleet_ignition::IgnitionVersion;
+    use fleet_ignition::ignition::{JsonOptions, to_json};
+    use fleet_ignition::render::{
+        NodePayload, Owner, PayloadDirectory, PayloadFile, PayloadUnit, SnippetLibrary, UnitDropin,
+        UnitScope, compose_node,
+    };
+
+    let Some(ignition) =
+        host_ignition("a_payload_with_a_users_units_is_written_by_the_real_ignition")
+    else {
+        return;
+    };
+    let workdir = WorkDir::new("ignition-payload").unwrap();
+    let toml = "[fleet]\nname = \"p\"\nignition_version = \"3.3.0\"\n[fleet.image]\npath = \"fcos.qcow2\"\n\
+                [maintenance]\nstrategy = \"immediate\"\n[[defaults.users]]\nname = \"app\"\n\
+                [[group]]\nname = \"g\"\ncount = 1\n";
+    let loaded = fleet_spec::load(
+        "fleet.toml",
+        toml.as_bytes(),
+        &fleet_spec::MemoryFiles::new(),
+    )
+    .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
+    let user_scope = |wanted_by: &str| UnitScope::User {
+        user: "app".to_owned(),
+        home: "/home/app".to_owned(),
+        wanted_by: vec![wanted_by.to_owned()],
+    };
+    let payload = NodePayload {
+        files: vec![PayloadFile::new("/var/lib/systemd/linger/app", 0o644, "")],
+        directories: vec![PayloadDirectory {
+            path: "/var/lib/app-data".to_owned(),
+            mode: 0o750,
+            owner: Owner::user("app"),
+        }],
+        units: vec![
+            PayloadUnit {
+                name: "app.service".to_owned(),
+                scope: user_scope("default.target"),
+                contents: Some(
+                    "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=default.target\n"
+                        .to_owned(),
+                ),
+                dropins: vec![UnitDropin {
+                    name: "10-nice.conf".to_owned(),
+                    contents: "[Service]\nNice=1\n".to_owned(),
+                }],
+            },
+            PayloadUnit {
+                name: "podman-auto-update.timer".to_owned(),
+                scope: user_scope("timers.target"),
+                contents: None,
+                dropins: vec![UnitDropin {
+                    name: "10-fleet-schedule.conf".to_owned(),
+                    contents: "[Timer]\nOnCalendar=\nOnCalendar=Tue 03:10\n".to_owned(),
+                }],
+            },
+            PayloadUnit {
+                name: "zincati.service".to_owned(),
+                scope: UnitScope::System { enabled: None },
+                contents: None,
+                dropins: vec![UnitDropin {
+                    name: "10-after-health.conf".to_owned(),
+                    contents: "[Unit]\nAfter=fleet-health.service\n".to_owned(),
+                }],
+            },
+        ],
+        ..NodePayload::default()
+    };
+    let fleet = &loaded.fleet;
+    let composed = compose_node(
+        fleet,
+        &fleet.nodes[0],
+        &SnippetLibrary::default(),
+        &payload,
+        IgnitionVersion::V3_3,
+    )
+    .unwrap();
+    let config = to_json(
+        &composed.config,
+        IgnitionVersion::V3_3,
+        JsonOptions { pretty: false },
+    )
+    .unwrap();
+    let config_path = workdir.write("payload.ign", &config).unwrap();
+    let output = apply_on_host(&ignition, &config_path, &workdir.join("apply")).unwrap();
+    let report = check_node(&output, config.as_bytes(), None)
+        .unwrap_or_else(|error| panic!("{error:#}\n\nwhat the script printed:\n{output}"));
+    eprintln!("{report}");
+    let wrote = &report.checked.manifest.wrote;
+    for path in [
+        "/var/home/app/.config",
+        "/var/home/app/.config/systemd/user/app.service",
+        "/var/home/app/.config/systemd/user/app.service.d/10-nice.conf",
+        "/var/home/app/.config/systemd/user/default.target.wants/app.service",
+        "/var/home/app/.config/systemd/user/timers.target.wants/podman-auto-update.timer",
+        "/var/home/app/.config/systemd/user/podman-auto-update.timer.d/10-fleet-schedule.conf",
+        "/var/lib/app-data",
+    ] {
+        let line = output
+            .lines()
+            .find(|line| line.starts_with("wrote\t") && line.split('\t').nth(2) == Some(path))
+            .unwrap_or_else(|| panic!("{path} is not written:\n{output}"));
+        assert!(
+            !line.contains("owner=0:"),
+            "{path} is root's, not the user's: {line}"
+        );
+        assert!(wrote.contains_key(path), "{path}: {report}");
+    }
+}
+
 /// A rendered config Ignition refuses fails the check with Ignition's own message: at fetch-offline
 /// (a spec Ignition 2.14 cannot read) and at files (a group that does not exist).
 #[test]

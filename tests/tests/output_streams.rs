@@ -112,6 +112,7 @@ fn a_full_disk_behind_stdout_is_an_error() {
     };
     let example = workspace_file("fleet/fleet.toml");
     for arguments in [
+        vec!["check", example.to_str().unwrap()],
         vec!["nodes", example.to_str().unwrap(), "--format", "json"],
         vec!["plan", example.to_str().unwrap(), "--format", "csv"],
         vec!["schema"],

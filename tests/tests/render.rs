@@ -371,6 +371,26 @@ fn a_broken_snippet_is_reported_with_its_line_and_nothing_is_written() {
 }
 
 #[test]
+fn every_failing_node_is_reported_with_its_own_reason_and_nothing_is_written() {
+    // web-1 uses a field its spec lacks, db-1 a config Ignition refuses once composed: both are
+    // reported, each at its group's line, and the count says two of two.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/render");
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("out");
+    let output = fleet_tests::binary::fleet_command()
+        .unwrap()
+        .args(["render", "nodes-failing.toml", "--out"])
+        .arg(&target)
+        .current_dir(&data)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    expect_file!["../data/render/nodes-failing.render.stderr"]
+        .assert_eq(&String::from_utf8_lossy(&output.stderr));
+    assert!(!target.exists(), "nothing is written");
+}
+
+#[test]
 fn secrets_stay_out_of_logs() {
     let directory = tempfile::tempdir().unwrap();
     let fleet = example_fleet();

@@ -24,7 +24,9 @@ const BUILD_PACKAGES: &[&str] = &["libvirt-dev", "pkg-config"];
 
 /// Needed by `cargo xtask e2e`: the daemon and qemu, virsh for the harness, dnsmasq and iptables for the
 /// `default` NAT network, the tools that unpack Debian packages and pack the guest's initramfs, and
-/// systemd's systemctl, which the guest's Ignition runs (nothing starts systemd here).
+/// systemd's systemctl, which the guest's Ignition runs (nothing starts systemd here), and whose
+/// `systemd-analyze verify` checks the units fleet writes; python3-gi, through which the INI writer's
+/// test reads key files with the real GLib, as NetworkManager does (`tests/tests/ini_readers.rs`).
 const E2E_PACKAGES: &[&str] = &[
     "libvirt-daemon-system",
     "libvirt-clients",
@@ -37,6 +39,7 @@ const E2E_PACKAGES: &[&str] = &[
     "xz-utils",
     "zstd",
     "systemd",
+    "python3-gi",
 ];
 
 /// Needed by `cargo xtask demo`: qemu-img makes the placeholder base image.

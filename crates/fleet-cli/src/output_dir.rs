@@ -11,10 +11,83 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt as _, FileTypeExt as _, PermissionsExt as _};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context as _, bail};
 use rayon::prelude::*;
 
 use crate::output_file::{Access, create_new_file};
+
+/// Why a directory update did not happen (or, rarely, happened only in part).
+#[derive(Debug, thiserror::Error)]
+pub enum OutputDirError {
+    #[error("{} is not a directory", .path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("cannot examine {}", .path.display())]
+    Examine {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot create the directory {}", .path.display())]
+    CreateDirectory {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{name:?} is not a plain file name")]
+    NotAPlainName { name: String },
+    /// Paths holding something other than a regular file, each described; `paths` were to be written.
+    #[error("{}", obstacles_message(.obstacles, *.paths))]
+    Obstacles {
+        obstacles: Vec<String>,
+        paths: usize,
+    },
+    #[error("nothing was changed: cannot create a staging directory in {}", .directory.display())]
+    CreateStaging {
+        directory: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot set the mode of {}", .path.display())]
+    StagingMode {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("nothing was changed in {}", .directory.display())]
+    NothingChanged {
+        directory: PathBuf,
+        #[source]
+        source: StepError,
+    },
+    #[error("{} is partly updated: could not put back {}", .directory.display(), .unrestored.join("; "))]
+    PartlyUpdated {
+        directory: PathBuf,
+        unrestored: Vec<String>,
+        #[source]
+        source: StepError,
+    },
+}
+
+/// One file operation of an update that failed: `cannot ACTION PATH`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}", .path.display())]
+pub struct StepError {
+    /// E.g. `write`, `remove`, `rename a new file to`.
+    action: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+impl StepError {
+    fn of(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StepError {
+        let path = path.to_path_buf();
+        move |source| StepError {
+            action,
+            path,
+            source,
+        }
+    }
+}
 
 /// One file the directory must hold afterwards: a plain file name (no `/`) and its contents.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +111,7 @@ pub struct Update<'a> {
 
 /// What an update did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub struct UpdateOutcome {
     /// Files written, the manifest included.
     pub written: usize,
     /// Files of `Update::files` (not the manifest) that already held their bytes.
@@ -51,7 +124,10 @@ const LISTED_OBSTACLES: usize = 10;
 
 /// Make `directory` hold `update`'s files, all or nothing. A missing directory (and any missing
 /// parent) is created with mode 0700 and removed again when the update fails.
-pub fn update_directory(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
+pub fn update_directory(
+    directory: &Path,
+    update: &Update<'_>,
+) -> Result<UpdateOutcome, OutputDirError> {
     let created = CreatedDirectories::create(directory)?;
     let outcome = apply(directory, update)?;
     created.keep();
@@ -68,7 +144,7 @@ enum Target {
     Replace,
 }
 
-fn apply(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
+fn apply(directory: &Path, update: &Update<'_>) -> Result<UpdateOutcome, OutputDirError> {
     let wanted: Vec<&WantedFile<'_>> = update
         .files
         .iter()
@@ -81,29 +157,15 @@ fn apply(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
         .par_iter()
         .map(|file| examine(&directory.join(file.name), file.bytes))
         .collect();
-    let obstacles: Vec<&String> = examined.iter().filter_map(|r| r.as_ref().err()).collect();
+    let obstacles: Vec<String> = examined
+        .iter()
+        .filter_map(|result| result.as_ref().err().cloned())
+        .collect();
     if !obstacles.is_empty() {
-        let mut listed: Vec<String> = obstacles
-            .iter()
-            .take(LISTED_OBSTACLES)
-            .map(|obstacle| format!("  {obstacle}"))
-            .collect();
-        if obstacles.len() > LISTED_OBSTACLES {
-            listed.push(format!(
-                "  … and {} more",
-                obstacles.len() - LISTED_OBSTACLES
-            ));
-        }
-        let one = obstacles.len() == 1;
-        bail!(
-            "{} of the {} paths to write {} something other than a regular file, which fleet never \
-             replaces:\n{}\nnothing was written; move {} away or write to another directory",
-            obstacles.len(),
-            wanted.len(),
-            if one { "holds" } else { "hold" },
-            listed.join("\n"),
-            if one { "it" } else { "them" }
-        );
+        return Err(OutputDirError::Obstacles {
+            obstacles,
+            paths: wanted.len(),
+        });
     }
     let targets: Vec<Target> = examined.into_iter().flatten().collect();
     let removals: Vec<&str> = update
@@ -126,7 +188,7 @@ fn apply(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
         .map(|(file, target)| (*file, *target))
         .collect();
     if changes.is_empty() && removals.is_empty() {
-        return Ok(Outcome {
+        return Ok(UpdateOutcome {
             written: 0,
             unchanged,
             removed: 0,
@@ -139,9 +201,12 @@ fn apply(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
         .try_for_each(|(file, _)| {
             let path = staging.path().join(file.name);
             create_new_file(&path, file.bytes, Access::OwnerOnly)
-                .with_context(|| format!("cannot write {}", path.display()))
+                .map_err(StepError::of("write", &path))
         })
-        .with_context(|| format!("nothing was changed in {}", directory.display()))?;
+        .map_err(|source| OutputDirError::NothingChanged {
+            directory: directory.to_path_buf(),
+            source,
+        })?;
 
     // The manifest is the last of `changes` when it changed; removals go before it.
     let (manifest_change, file_changes) = match changes.split_last() {
@@ -159,21 +224,23 @@ fn apply(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
         if let Some((file, target)) = manifest_change {
             commit.put(file.name, *target)?;
         }
-        Ok::<(), anyhow::Error>(())
+        Ok::<(), StepError>(())
     })();
-    if let Err(error) = result {
+    if let Err(source) = result {
         let unrestored = commit.roll_back();
-        if unrestored.is_empty() {
-            return Err(error.context(format!("nothing was changed in {}", directory.display())));
-        }
-        return Err(error.context(format!(
-            "{} is partly updated: could not put back {}",
-            directory.display(),
-            unrestored.join("; ")
-        )));
+        let directory = directory.to_path_buf();
+        return Err(if unrestored.is_empty() {
+            OutputDirError::NothingChanged { directory, source }
+        } else {
+            OutputDirError::PartlyUpdated {
+                directory,
+                unrestored,
+                source,
+            }
+        });
     }
     staging.finish();
-    Ok(Outcome {
+    Ok(UpdateOutcome {
         written: changes.len(),
         unchanged,
         removed: removals.len(),
@@ -182,12 +249,39 @@ fn apply(directory: &Path, update: &Update<'_>) -> anyhow::Result<Outcome> {
 
 /// A file name the update may use: one plain component, so that nothing is written or removed
 /// outside the directory.
-fn check_file_name(name: &str) -> anyhow::Result<()> {
+fn check_file_name(name: &str) -> Result<(), OutputDirError> {
     let mut components = Path::new(name).components();
     match (components.next(), components.next()) {
         (Some(Component::Normal(_)), None) if !name.contains('/') => Ok(()),
-        _ => bail!("{name:?} is not a plain file name"),
+        _ => Err(OutputDirError::NotAPlainName {
+            name: name.to_owned(),
+        }),
     }
+}
+
+/// `2 of the 5 paths to write hold something other than a regular file, …`, listing at most
+/// `LISTED_OBSTACLES` of them.
+fn obstacles_message(obstacles: &[String], paths: usize) -> String {
+    let mut listed: Vec<String> = obstacles
+        .iter()
+        .take(LISTED_OBSTACLES)
+        .map(|obstacle| format!("  {obstacle}"))
+        .collect();
+    if obstacles.len() > LISTED_OBSTACLES {
+        listed.push(format!(
+            "  … and {} more",
+            obstacles.len() - LISTED_OBSTACLES
+        ));
+    }
+    let one = obstacles.len() == 1;
+    format!(
+        "{} of the {paths} paths to write {} something other than a regular file, which fleet never \
+         replaces:\n{}\nnothing was written; move {} away or write to another directory",
+        obstacles.len(),
+        if one { "holds" } else { "hold" },
+        listed.join("\n"),
+        if one { "it" } else { "them" }
+    )
 }
 
 /// What is at `path` (never following a symlink); an `Err` describes an obstacle.
@@ -231,17 +325,23 @@ struct CreatedDirectories(Vec<PathBuf>);
 impl CreatedDirectories {
     /// Create `directory` and its missing parents, each 0700 whatever the umask: they hold files
     /// with secrets, and a umask of 000 must not make them world-writable.
-    fn create(directory: &Path) -> anyhow::Result<CreatedDirectories> {
+    fn create(directory: &Path) -> Result<CreatedDirectories, OutputDirError> {
         let mut missing = Vec::new();
         let mut current = Some(directory);
         while let Some(path) = current.filter(|path| !path.as_os_str().is_empty()) {
             match fs::metadata(path) {
                 Ok(metadata) if metadata.is_dir() => break,
-                Ok(_) => bail!("{} is not a directory", path.display()),
+                Ok(_) => {
+                    return Err(OutputDirError::NotADirectory {
+                        path: path.to_path_buf(),
+                    });
+                }
                 Err(error) if error.kind() == io::ErrorKind::NotFound => missing.push(path),
-                Err(error) => {
-                    return Err(error)
-                        .with_context(|| format!("cannot examine {}", path.display()));
+                Err(source) => {
+                    return Err(OutputDirError::Examine {
+                        path: path.to_path_buf(),
+                        source,
+                    });
                 }
             }
             current = path.parent();
@@ -252,7 +352,10 @@ impl CreatedDirectories {
                 .mode(0o700)
                 .create(path)
                 .and_then(|()| fs::set_permissions(path, Permissions::from_mode(0o700)))
-                .with_context(|| format!("cannot create the directory {}", path.display()))?;
+                .map_err(|source| OutputDirError::CreateDirectory {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             created.0.push(path.to_path_buf());
         }
         Ok(created)
@@ -277,19 +380,21 @@ impl Drop for CreatedDirectories {
 struct Staging(tempfile::TempDir);
 
 impl Staging {
-    fn create(directory: &Path) -> anyhow::Result<Staging> {
+    fn create(directory: &Path) -> Result<Staging, OutputDirError> {
         let staging = tempfile::Builder::new()
             .prefix(".fleet-staging-")
             .permissions(Permissions::from_mode(0o700))
             .tempdir_in(directory)
-            .with_context(|| {
-                format!(
-                    "nothing was changed: cannot create a staging directory in {}",
-                    directory.display()
-                )
+            .map_err(|source| OutputDirError::CreateStaging {
+                directory: directory.to_path_buf(),
+                source,
             })?;
-        fs::set_permissions(staging.path(), Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot set the mode of {}", staging.path().display()))?;
+        fs::set_permissions(staging.path(), Permissions::from_mode(0o700)).map_err(|source| {
+            OutputDirError::StagingMode {
+                path: staging.path().to_path_buf(),
+                source,
+            }
+        })?;
         Ok(Staging(staging))
     }
 
@@ -338,13 +443,13 @@ impl<'a> Commit<'a> {
     }
 
     /// Rename the staged `name` into place, keeping a replaced file in `old/`.
-    fn put(&mut self, name: &str, target: Target) -> anyhow::Result<()> {
+    fn put(&mut self, name: &str, target: Target) -> Result<(), StepError> {
         let destination = self.directory.join(name);
         if target == Target::Replace {
             self.keep_old(name)?;
         }
         fs::rename(self.staging.join(name), &destination)
-            .with_context(|| format!("cannot rename a new file to {}", destination.display()))?;
+            .map_err(StepError::of("rename a new file to", &destination))?;
         self.done.push(match target {
             Target::Replace => Step::Replaced(name.to_owned()),
             Target::Missing | Target::UpToDate => Step::Created(name.to_owned()),
@@ -353,30 +458,28 @@ impl<'a> Commit<'a> {
     }
 
     /// Move `name` into `old/`.
-    fn remove(&mut self, name: &str) -> anyhow::Result<()> {
+    fn remove(&mut self, name: &str) -> Result<(), StepError> {
         self.ensure_old()?;
         let path = self.directory.join(name);
-        fs::rename(&path, self.old.join(name))
-            .with_context(|| format!("cannot remove {}", path.display()))?;
+        fs::rename(&path, self.old.join(name)).map_err(StepError::of("remove", &path))?;
         self.done.push(Step::Removed(name.to_owned()));
         Ok(())
     }
 
     /// A second name for the file about to be replaced, in `old/`; a hard link keeps the path
     /// itself always present, and where links are not possible the file is moved.
-    fn keep_old(&mut self, name: &str) -> anyhow::Result<()> {
+    fn keep_old(&mut self, name: &str) -> Result<(), StepError> {
         self.ensure_old()?;
         let path = self.directory.join(name);
         let old = self.old.join(name);
         fs::hard_link(&path, &old)
             .or_else(|_| fs::rename(&path, &old))
-            .with_context(|| format!("cannot replace {}", path.display()))
+            .map_err(StepError::of("replace", &path))
     }
 
-    fn ensure_old(&mut self) -> anyhow::Result<()> {
+    fn ensure_old(&mut self) -> Result<(), StepError> {
         if !self.old_created {
-            fs::create_dir(&self.old)
-                .with_context(|| format!("cannot create {}", self.old.display()))?;
+            fs::create_dir(&self.old).map_err(StepError::of("create", &self.old))?;
             self.old_created = true;
         }
         Ok(())
@@ -441,7 +544,7 @@ mod tests {
         let again = update_directory(&directory, &update).unwrap();
         assert_eq!(
             again,
-            Outcome {
+            UpdateOutcome {
                 written: 0,
                 unchanged: 2,
                 removed: 0

@@ -5,11 +5,61 @@
 //! `atomic_write` is also the one place that knows how a file fleet writes gets its mode.
 
 use std::fs::{self, OpenOptions, Permissions};
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+/// Why a file the user named was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputFileError {
+    /// `named` is the path as given, with where its symlinks lead.
+    #[error("cannot write {named}")]
+    Write {
+        named: String,
+        #[source]
+        source: WriteFailure,
+    },
+    #[error("cannot write {named}: it is a directory")]
+    IsDirectory { named: String },
+    #[error("cannot read the symlink {}", .link.display())]
+    ReadLink {
+        link: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {}: more than {MAX_SYMLINKS} symlinks in a row (a loop?)", .path.display())]
+    SymlinkLoop { path: PathBuf },
+}
+
+/// What failed while writing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteFailure {
+    #[error(transparent)]
+    Examine(io::Error),
+    #[error(transparent)]
+    Replace(#[from] AtomicWriteError),
+    #[error("cannot open it")]
+    OpenInPlace(#[source] io::Error),
+    #[error(transparent)]
+    WriteInPlace(io::Error),
+}
+
+/// Which step of an atomic replacement failed (callers say which file).
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicWriteError {
+    #[error("cannot create a file in {}", .directory.display())]
+    CreateTemporary {
+        directory: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot set the new file's mode")]
+    SetMode(#[source] io::Error),
+    #[error("cannot write the new file")]
+    Write(#[source] io::Error),
+    #[error("cannot rename the new file into place")]
+    Rename(#[source] io::Error),
+}
 
 /// Who may read a file fleet writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +91,7 @@ const MAX_SYMLINKS: usize = 40;
 /// character or block device, a FIFO or a socket is opened `O_WRONLY|O_CREAT|O_TRUNC` and written
 /// in place, as `butane -o` does: `-o /dev/null` must leave /dev/null a device. A FIFO without a
 /// reader blocks until one comes, as it does for upstream.
-pub fn write_output_file(path: &Path, bytes: &[u8], access: Access) -> anyhow::Result<()> {
+pub fn write_output_file(path: &Path, bytes: &[u8], access: Access) -> Result<(), OutputFileError> {
     let target = resolve_symlinks(path)?;
     let named = || {
         if target == path {
@@ -50,28 +100,30 @@ pub fn write_output_file(path: &Path, bytes: &[u8], access: Access) -> anyhow::R
             format!("{} (a symlink to {})", path.display(), target.display())
         }
     };
-    match fs::symlink_metadata(&target) {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            atomic_write(&target, bytes, access)
-                .with_context(|| format!("cannot write {}", named()))
+    let written = match fs::symlink_metadata(&target) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            atomic_write(&target, bytes, access).map_err(WriteFailure::from)
         }
-        Err(error) => Err(error).with_context(|| format!("cannot write {}", named())),
-        Ok(metadata) if metadata.is_file() => atomic_write(&target, bytes, access)
-            .with_context(|| format!("cannot write {}", named())),
+        Err(error) => Err(WriteFailure::Examine(error)),
+        Ok(metadata) if metadata.is_file() => {
+            atomic_write(&target, bytes, access).map_err(WriteFailure::from)
+        }
         Ok(metadata) if metadata.is_dir() => {
-            bail!("cannot write {}: it is a directory", named())
+            return Err(OutputFileError::IsDirectory { named: named() });
         }
-        Ok(_) => {
-            write_in_place(&target, bytes).with_context(|| format!("cannot write {}", named()))
-        }
-    }
+        Ok(_) => write_in_place(&target, bytes),
+    };
+    written.map_err(|source| OutputFileError::Write {
+        named: named(),
+        source,
+    })
 }
 
 /// Replace `path` with a file holding `bytes`: written as a temporary file in the same directory,
 /// then renamed over `path`, so that `path` holds either its old contents or all of the new ones.
 /// The caller has decided that `path` is missing or a regular file (a rename would replace a
 /// device or a symlink itself). Errors say what failed, not which file: callers add that.
-pub fn atomic_write(path: &Path, bytes: &[u8], access: Access) -> anyhow::Result<()> {
+pub fn atomic_write(path: &Path, bytes: &[u8], access: Access) -> Result<(), AtomicWriteError> {
     let directory = parent_directory(path);
     // A replaced file keeps its mode under `Default`; the kernel never applies the umask to chmod.
     let exact_mode = match access {
@@ -85,21 +137,23 @@ pub fn atomic_write(path: &Path, bytes: &[u8], access: Access) -> anyhow::Result
         .prefix(".fleet-")
         .permissions(Permissions::from_mode(access.creation_mode()))
         .tempfile_in(directory)
-        .with_context(|| format!("cannot create a file in {}", directory.display()))?;
+        .map_err(|source| AtomicWriteError::CreateTemporary {
+            directory: directory.to_path_buf(),
+            source,
+        })?;
     if let Some(mode) = exact_mode {
         file.as_file()
             .set_permissions(Permissions::from_mode(mode))
-            .context("cannot set the new file's mode")?;
+            .map_err(AtomicWriteError::SetMode)?;
     }
-    file.write_all(bytes).context("cannot write the new file")?;
+    file.write_all(bytes).map_err(AtomicWriteError::Write)?;
     file.persist(path)
-        .map_err(|error| error.error)
-        .context("cannot rename the new file into place")?;
+        .map_err(|error| AtomicWriteError::Rename(error.error))?;
     Ok(())
 }
 
 /// Write a new file that must not exist yet (`O_EXCL`), with exactly the mode `access` asks for.
-pub fn create_new_file(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
+pub fn create_new_file(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -113,22 +167,22 @@ pub fn create_new_file(path: &Path, bytes: &[u8], access: Access) -> std::io::Re
 }
 
 /// Devices, FIFOs and sockets: written through, as `open(O_WRONLY|O_CREAT|O_TRUNC)` does.
-fn write_in_place(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), WriteFailure> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o644)
         .open(path)
-        .context("cannot open it")?;
-    file.write_all(bytes)?;
-    file.flush()?;
-    Ok(())
+        .map_err(WriteFailure::OpenInPlace)?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .map_err(WriteFailure::WriteInPlace)
 }
 
 /// Follow symlinks at the last component of `path` to what they finally name (which may not
 /// exist: writing then creates it, as `open(O_CREAT)` through a dangling link does).
-fn resolve_symlinks(path: &Path) -> anyhow::Result<PathBuf> {
+fn resolve_symlinks(path: &Path) -> Result<PathBuf, OutputFileError> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_SYMLINKS {
         let is_link =
@@ -136,18 +190,19 @@ fn resolve_symlinks(path: &Path) -> anyhow::Result<PathBuf> {
         if !is_link {
             return Ok(current);
         }
-        let target = fs::read_link(&current)
-            .with_context(|| format!("cannot read the symlink {}", current.display()))?;
+        let target = fs::read_link(&current).map_err(|source| OutputFileError::ReadLink {
+            link: current.clone(),
+            source,
+        })?;
         current = if target.is_absolute() {
             target
         } else {
             parent_directory(&current).join(target)
         };
     }
-    bail!(
-        "cannot write {}: more than {MAX_SYMLINKS} symlinks in a row (a loop?)",
-        path.display()
-    )
+    Err(OutputFileError::SymlinkLoop {
+        path: path.to_path_buf(),
+    })
 }
 
 /// The directory a path's last component lives in (`.` for a bare file name).
@@ -233,14 +288,8 @@ mod tests {
         symlink("b", &loop_a).unwrap();
         symlink("a", directory.path().join("b")).unwrap();
         let error = write_output_file(&loop_a, b"x", Access::Default).unwrap_err();
-        assert!(
-            format!("{error:#}").contains("symlinks in a row"),
-            "{error:#}"
-        );
+        assert!(error.to_string().contains("symlinks in a row"), "{error}");
         let error = write_output_file(directory.path(), b"x", Access::Default).unwrap_err();
-        assert!(
-            format!("{error:#}").ends_with("it is a directory"),
-            "{error:#}"
-        );
+        assert!(error.to_string().ends_with("it is a directory"), "{error}");
     }
 }

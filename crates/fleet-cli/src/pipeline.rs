@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use fleet_ignition::IgnitionVersion;
-use fleet_ignition::render::{
-    self, RenderError, RenderWarning, SnippetLibrary, ZincatiFragmentFile,
-};
+use fleet_ignition::render::{self, RenderError, RenderWarning, SnippetLibrary};
 use fleet_plan::{
     NodePlan, PlaceOptions, Placement, PlacementPlan, Plan, PlanError, PredictOptions, Rollout,
     UnknownCapacity,
@@ -21,8 +19,11 @@ use fleet_spec::{Diagnostic, LoadedFleet, Location};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use crate::fleet_file::{load_fleet, open_fleet_directory, print_problems, refuse};
+use crate::fleet_file::{
+    FleetFileError, InvalidFleet, load_fleet, open_fleet_directory, print_problems, refuse,
+};
 use crate::local_files::LocalFiles;
+use crate::node_payload::node_payload;
 
 /// The rollout `fleet plan` predicts reboots for. It changes predictions only, never what nodes receive.
 #[derive(Debug, Clone, clap::Args)]
@@ -75,6 +76,53 @@ impl RolloutArgs {
     }
 }
 
+/// Why the pipeline stopped. Problems located in the fleet file were printed, one a line, before
+/// this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    FleetFile(#[from] FleetFileError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidFleet),
+    #[error("no node named \"{}\" in {}; `fleet nodes` lists them", fleet_spec::shown(.name), .file)]
+    NoSuchNode { name: String, file: String },
+    /// Every failing node's problem was printed.
+    #[error("{failed} of {} could not be rendered; nothing was written", count_of(*.selected, "node", "nodes"))]
+    NodesFailed { failed: usize, selected: usize },
+}
+
+/// Why one node could not be rendered, reported at the line of its group in the fleet file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.diagnostic())]
+pub struct NodeFailure {
+    pub file: String,
+    pub location: Location,
+    /// Boxed: failures are rare, and every node's result carries room for one.
+    pub cause: Box<NodeFailureCause>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeFailureCause {
+    #[error("node {node}: the planner gave it no plan")]
+    NoPlan { node: String },
+    /// The planner's Zincati fragments for the node are refused.
+    #[error("node {node}: {problem}")]
+    Fragments { node: String, problem: PlanError },
+    #[error(transparent)]
+    Render(RenderError),
+}
+
+impl NodeFailure {
+    /// The failure as a line of the fleet file: `FILE:LINE:COL: error: MESSAGE`, on one line.
+    pub fn diagnostic(&self) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            location: self.location,
+            message: one_line(&self.cause.to_string()),
+        }
+    }
+}
+
 /// A loaded fleet with its plan (what every node receives).
 #[derive(Debug)]
 pub struct PlannedFleet {
@@ -94,7 +142,7 @@ impl PlannedFleet {
 /// Load and plan the fleet at `path`. Problems are printed one a line with their locations
 /// (`FILE:LINE:COL: error: ...`), as `fleet check` prints them. The plan depends on the fleet file
 /// alone: no clock, no rollout.
-pub fn plan_fleet(path: &Path) -> anyhow::Result<PlannedFleet> {
+pub fn plan_fleet(path: &Path) -> Result<PlannedFleet, PipelineError> {
     let loaded = load_fleet(path)?;
     let file = path.display().to_string();
     let plan = fleet_plan::plan(&loaded.fleet).map_err(|error| {
@@ -184,17 +232,56 @@ pub struct TranslatedSnippets {
     pub library: SnippetLibrary,
     /// The snippets that do not.
     pub failed: BTreeSet<PathBuf>,
-    /// Their problems, one line each.
-    pub problems: Vec<String>,
+    /// Why, for each of them, in snippet order.
+    pub failures: Vec<SnippetFailure>,
 }
 
-/// Every Butane snippet of the fleet translated once, with a problem line for each one that does not
-/// translate.
-pub fn translate_snippets(
-    file: &str,
-    loaded: &LoadedFleet,
-    files: &LocalFiles,
-) -> TranslatedSnippets {
+/// A snippet that does not translate, and the line of the fleet file that first names it.
+#[derive(Debug)]
+pub struct SnippetFailure {
+    pub error: RenderError,
+    pub named_at: Location,
+}
+
+impl TranslatedSnippets {
+    /// Every failure's problems, one line each, as `file` (the fleet file) reports them.
+    pub fn problem_lines(&self, file: &str) -> Vec<String> {
+        self.failures
+            .iter()
+            .flat_map(|failure| failure.problem_lines(file))
+            .collect()
+    }
+}
+
+impl SnippetFailure {
+    /// The snippet's own `FILE:LINE:COL` lines or, when the translator gives no position, the line of
+    /// the fleet file `file` that names the snippet.
+    pub fn problem_lines(&self, file: &str) -> Vec<String> {
+        let located: Vec<String> = match &self.error {
+            RenderError::Snippet { details, .. } => details
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !located.is_empty() {
+            return located;
+        }
+        vec![
+            Diagnostic {
+                file: file.to_owned(),
+                location: self.named_at,
+                message: one_line(&self.error.to_string()),
+            }
+            .to_string(),
+        ]
+    }
+}
+
+/// Every Butane snippet of the fleet translated once, with what fails for each one that does not.
+pub fn translate_snippets(loaded: &LoadedFleet, files: &LocalFiles) -> TranslatedSnippets {
     if let Ok(library) = SnippetLibrary::translate(&loaded.snippets, Some(files)) {
         return TranslatedSnippets {
             library,
@@ -205,7 +292,7 @@ pub fn translate_snippets(
     let declared = snippet_declarations(&loaded.fleet);
     let mut good = BTreeMap::new();
     let mut failed = BTreeSet::new();
-    let mut problems = Vec::new();
+    let mut failures = Vec::new();
     for (path, text) in &loaded.snippets {
         let single = BTreeMap::from([(path.clone(), text.clone())]);
         match SnippetLibrary::translate(&single, Some(files)) {
@@ -214,21 +301,22 @@ pub fn translate_snippets(
             }
             Err(errors) => {
                 failed.insert(path.clone());
-                for error in &errors {
-                    let named_at = declared.get(path.as_path()).copied();
-                    problems.extend(snippet_problem_lines(
-                        file,
-                        error,
-                        named_at.unwrap_or(loaded.fleet.declared_at.fleet),
-                    ));
-                }
+                let named_at = declared
+                    .get(path.as_path())
+                    .copied()
+                    .unwrap_or(loaded.fleet.declared_at.fleet);
+                failures.extend(
+                    errors
+                        .into_iter()
+                        .map(|error| SnippetFailure { error, named_at }),
+                );
             }
         }
     }
     TranslatedSnippets {
         library: SnippetLibrary::translate(&good, Some(files)).unwrap_or_default(),
         failed,
-        problems,
+        failures,
     }
 }
 
@@ -253,31 +341,6 @@ fn snippet_declarations(fleet: &fleet_spec::Fleet) -> BTreeMap<&Path, Location> 
     declared
 }
 
-/// A snippet's translation problems, one line each: the snippet's own `FILE:LINE:COL` lines, or, when
-/// the translator gives no position, the line of the fleet file that names the snippet (`named_at`).
-fn snippet_problem_lines(file: &str, error: &RenderError, named_at: Location) -> Vec<String> {
-    let located: Vec<String> = match error {
-        RenderError::Snippet { details, .. } => details
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    };
-    if !located.is_empty() {
-        return located;
-    }
-    vec![
-        Diagnostic {
-            file: file.to_owned(),
-            location: named_at,
-            message: one_line(&error.to_string()),
-        }
-        .to_string(),
-    ]
-}
-
 /// Render the selected nodes in parallel. Warnings are printed once each on stderr (a warning
 /// shared by many nodes is printed once with their count); every failing node is reported, at the
 /// line of its group, and every failing snippet with its own file, line and column.
@@ -285,14 +348,14 @@ pub fn render_fleet(
     planned: &PlannedFleet,
     selection: Selection<'_>,
     on_node_done: &(dyn Fn() + Sync),
-) -> anyhow::Result<RenderedFleet> {
+) -> Result<RenderedFleet, PipelineError> {
     let fleet = &planned.loaded.fleet;
     let file = planned.file_name();
     let version =
         target_version_at(&file, fleet).map_err(|problem| refuse(&file, [problem.to_string()]))?;
-    let translated = translate_snippets(&file, &planned.loaded, &planned.files);
-    if !translated.problems.is_empty() {
-        return Err(refuse(&file, translated.problems));
+    let translated = translate_snippets(&planned.loaded, &planned.files);
+    if !translated.failures.is_empty() {
+        return Err(refuse(&file, translated.problem_lines(&file)).into());
     }
     let snippets = translated.library;
     let selected: Vec<usize> = match selection {
@@ -307,30 +370,32 @@ pub fn render_fleet(
             names
                 .iter()
                 .map(|name| {
-                    positions.get(name.as_str()).copied().ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "no node named \"{}\" in {}; `fleet nodes` lists them",
-                            fleet_spec::shown(name),
-                            planned.path.display()
-                        )
-                    })
+                    positions
+                        .get(name.as_str())
+                        .copied()
+                        .ok_or_else(|| PipelineError::NoSuchNode {
+                            name: name.clone(),
+                            file: planned.path.display().to_string(),
+                        })
                 })
-                .collect::<anyhow::Result<_>>()?
+                .collect::<Result<_, _>>()?
         }
     };
 
-    let results: Vec<Result<(NodeIgnition, Vec<RenderWarning>), Diagnostic>> = selected
+    let results: Vec<Result<(NodeIgnition, Vec<RenderWarning>), NodeFailure>> = selected
         .par_iter()
         .map(|&position| {
-            let node = &fleet.nodes[position];
-            let result = match node_plan_at(&planned.plan, fleet, position) {
+            let node_plan = node_plan_at(&planned.plan, fleet, position);
+            let result = match node_plan {
                 Some(node_plan) => {
-                    render_one(&file, fleet, position, Some(node_plan), &snippets, version)
+                    render_node_at(&file, fleet, position, Some(node_plan), &snippets, version)
                 }
-                None => Err(Diagnostic {
+                None => Err(NodeFailure {
                     file: file.clone(),
-                    location: fleet.group_of(node).declared_at,
-                    message: format!("node {}: the planner gave it no plan", node.name),
+                    location: fleet.group_of(&fleet.nodes[position]).declared_at,
+                    cause: Box::new(NodeFailureCause::NoPlan {
+                        node: fleet.nodes[position].name.clone(),
+                    }),
                 }),
             };
             on_node_done();
@@ -340,23 +405,23 @@ pub fn render_fleet(
 
     let mut nodes = Vec::with_capacity(results.len());
     let mut warnings: Vec<RenderWarning> = snippets.warnings().to_vec();
-    let mut errors = Vec::new();
+    let mut failures = Vec::new();
     for result in results {
         match result {
             Ok((node, node_warnings)) => {
                 nodes.push(node);
                 warnings.extend(node_warnings);
             }
-            Err(error) => errors.push(error.to_string()),
+            Err(failure) => failures.push(failure),
         }
     }
     print_warnings(&warnings);
-    if !errors.is_empty() {
-        let failed = print_problems(errors);
-        anyhow::bail!(
-            "{failed} of {} could not be rendered; nothing was written",
-            count_of(selected.len(), "node", "nodes")
-        );
+    if !failures.is_empty() {
+        let failed = print_problems(failures.iter().map(ToString::to_string));
+        return Err(PipelineError::NodesFailed {
+            failed,
+            selected: selected.len(),
+        });
     }
     Ok(RenderedFleet { version, nodes })
 }
@@ -390,30 +455,31 @@ pub fn node_plan_at<'a>(
         .or_else(|| plan.node(name))
 }
 
-/// Render the node at `position` in `Fleet::nodes` of the fleet file `file`, with the Zincati fragments
-/// of its plan (`None`: without them, for `fleet check` of a fleet the planner refuses: they never make
-/// a config invalid). A problem is reported at the line of the node's group.
-pub fn render_one(
+/// Render the node at `position` in `Fleet::nodes` of the fleet file `file`, with the payload of its
+/// plan (`None`: without the plan's files, for `fleet check` of a fleet the planner refuses: they never
+/// make a config invalid). A problem is reported at the line of the node's group.
+pub fn render_node_at(
     file: &str,
     fleet: &fleet_spec::Fleet,
     position: usize,
     node_plan: Option<&NodePlan>,
     snippets: &SnippetLibrary,
     version: IgnitionVersion,
-) -> Result<(NodeIgnition, Vec<RenderWarning>), Diagnostic> {
+) -> Result<(NodeIgnition, Vec<RenderWarning>), NodeFailure> {
     let node = &fleet.nodes[position];
-    let problem = |message: String| Diagnostic {
+    let failure = |cause| NodeFailure {
         file: file.to_owned(),
         location: fleet.group_of(node).declared_at,
-        message: one_line(&message),
+        cause: Box::new(cause),
     };
-    let fragments = match node_plan {
-        Some(node_plan) => zincati_fragment_files(node_plan)
-            .map_err(|error| problem(format!("node {}: {error}", node.name)))?,
-        None => Vec::new(),
-    };
-    let rendered = render::render_node(fleet, node, snippets, &fragments, version)
-        .map_err(|error| problem(error.to_string()))?;
+    let payload = node_payload(node_plan).map_err(|problem| {
+        failure(NodeFailureCause::Fragments {
+            node: node.name.clone(),
+            problem,
+        })
+    })?;
+    let rendered = render::render_node(fleet, node, snippets, &payload, version)
+        .map_err(|error| failure(NodeFailureCause::Render(error)))?;
     let sha256 = hex_sha256(rendered.json.as_bytes());
     Ok((
         NodeIgnition {
@@ -428,19 +494,6 @@ pub fn render_one(
 /// `1 node`, `3 nodes`.
 pub fn count_of(count: usize, singular: &str, plural: &str) -> String {
     format!("{count} {}", if count == 1 { singular } else { plural })
-}
-
-/// The planner's Zincati fragments for a node, as the files the renderer installs.
-pub fn zincati_fragment_files(
-    node_plan: &fleet_plan::NodePlan,
-) -> Result<Vec<ZincatiFragmentFile>, fleet_plan::PlanError> {
-    Ok(fleet_plan::zincati_fragments(node_plan)?
-        .into_iter()
-        .map(|fragment| ZincatiFragmentFile {
-            file_name: fragment.file_name,
-            contents: fragment.contents,
-        })
-        .collect())
 }
 
 pub fn hex_sha256(bytes: &[u8]) -> String {

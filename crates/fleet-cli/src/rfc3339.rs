@@ -13,9 +13,22 @@ pub fn rfc3339(time: DateTime<Utc>) -> String {
 /// Years RFC 3339 can write.
 const YEARS: std::ops::RangeInclusive<i32> = 0..=9999;
 
+/// A prediction reaching a year RFC 3339 cannot write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the predicted rollout reaches the year {year}, but times are written as RFC 3339, which has \
+     the years {:04} to {}; give a --rollout-start (or --now) and a --rollout-duration that end \
+     by 9999-12-31",
+    YEARS.start(),
+    YEARS.end()
+)]
+pub struct UnwritableYear {
+    pub year: i32,
+}
+
 /// Every instant the prediction holds can be written as RFC 3339; otherwise an error that says
 /// which year the rollout reaches, the range, and what to change.
-pub fn check_writable(prediction: &Prediction) -> anyhow::Result<()> {
+pub fn check_writable(prediction: &Prediction) -> Result<(), UnwritableYear> {
     let instants = std::iter::once(prediction.rollout.start)
         .chain(
             prediction
@@ -44,14 +57,9 @@ pub fn check_writable(prediction: &Prediction) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    anyhow::bail!(
-        "the predicted rollout reaches the year {}, but times are written as RFC 3339, which has \
-         the years {:04} to {}; give a --rollout-start (or --now) and a --rollout-duration that end \
-         by 9999-12-31",
-        outside.year(),
-        YEARS.start(),
-        YEARS.end()
-    )
+    Err(UnwritableYear {
+        year: outside.year(),
+    })
 }
 
 #[cfg(test)]

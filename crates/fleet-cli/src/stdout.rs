@@ -30,8 +30,8 @@ pub fn stdout() -> Stdout {
 
 impl Stdout {
     /// Flush what is buffered; an error other than a closed pipe is the command's error.
-    pub fn finish(mut self) -> anyhow::Result<()> {
-        Ok(self.buffered.flush()?)
+    pub fn finish(mut self) -> io::Result<()> {
+        self.buffered.flush()
     }
 }
 

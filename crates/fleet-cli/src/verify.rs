@@ -17,9 +17,10 @@ use fleet_ignition::render::RenderWarning;
 use fleet_spec::{Diagnostic, LoadedFleet};
 use rayon::prelude::*;
 
+use crate::fleet_file::FleetFileError;
 use crate::local_files::LocalFiles;
 use crate::pipeline::{
-    node_plan_at, place_as_written, plan_problems, render_one, target_version_at,
+    node_plan_at, place_as_written, plan_problems, render_node_at, target_version_at,
     translate_snippets,
 };
 
@@ -34,7 +35,7 @@ pub struct Findings {
 }
 
 /// Check a fleet that validated the way plan, render and deploy use it.
-pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> anyhow::Result<Findings> {
+pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> Result<Findings, FleetFileError> {
     let file = path.display().to_string();
     let fleet = &loaded.fleet;
     let mut located: Vec<Diagnostic> = Vec::new();
@@ -51,7 +52,7 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> anyhow::Result<Findings
     }
 
     let files: LocalFiles = crate::fleet_file::open_fleet_directory(path)?;
-    let snippets = translate_snippets(&file, loaded, &files);
+    let snippets = translate_snippets(loaded, &files);
     let mut warnings: Vec<RenderWarning> = snippets.library.warnings().to_vec();
     match target_version_at(&file, fleet) {
         Err(problem) => located.push(problem),
@@ -68,12 +69,12 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> anyhow::Result<Findings
                 .par_iter()
                 .filter(translated)
                 .map(|composition| {
-                    // Without a plan (it has problems of its own), nodes are composed without their
-                    // Zincati fragments, which never make a config invalid.
+                    // Without a plan (it has problems of its own), nodes are composed without what
+                    // the plan gives them (Zincati fragments), which never makes a config invalid.
                     let node_plan = plan
                         .as_ref()
                         .and_then(|plan| node_plan_at(plan, fleet, composition.first));
-                    render_one(
+                    render_node_at(
                         &file,
                         fleet,
                         composition.first,
@@ -87,7 +88,7 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> anyhow::Result<Findings
                             .map(|warning| composition.warned(warning, fleet))
                             .collect()
                     })
-                    .map_err(|problem| composition.stands_for(problem, fleet))
+                    .map_err(|failure| composition.stands_for(failure.diagnostic(), fleet))
                 })
                 .collect();
             for result in composed {
@@ -105,7 +106,7 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> anyhow::Result<Findings
         problems: located
             .iter()
             .map(ToString::to_string)
-            .chain(snippets.problems)
+            .chain(snippets.problem_lines(&file))
             .collect(),
         warnings,
     })

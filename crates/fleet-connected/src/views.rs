@@ -21,7 +21,7 @@ pub(crate) fn print_report<V: Serialize>(
         }
         TableOrJson::Table => write_table(&mut stdout)?,
     }
-    stdout.finish()
+    Ok(stdout.finish()?)
 }
 
 /// A line per host that failed, above a report's table (its nodes then say "host … failed").

@@ -18,7 +18,9 @@
 //! - [`ignition::make_data_url`] / [`ignition::data_url_contents`]: upstream's data URL choice
 //!   and its inverse.
 //! - [`render`]: one node's Ignition from the fleet's snippets (translated once in a
-//!   [`render::SnippetLibrary`]) and what fleet.toml generates for it.
+//!   [`render::SnippetLibrary`]), what fleet.toml generates for it, and the
+//!   [`render::NodePayload`] the caller assembles (files, directories, links, units).
+//! - [`ini`]: the typed writer of systemd units and NetworkManager keyfiles.
 //!
 //! ```
 //! use fleet_ignition::{TranslateOptions, translate};
@@ -36,6 +38,7 @@
 
 mod butane;
 pub mod ignition;
+pub mod ini;
 pub mod render;
 mod report;
 mod util;

@@ -10,11 +10,11 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod error;
-mod fleet_load;
 mod name_index;
 mod placement;
 mod planner;
 mod prediction;
+mod reboot_load;
 mod roles;
 mod rollout;
 mod slots;
@@ -44,6 +44,6 @@ pub use rollout::{
 pub use typical::{HORIZON_FIRST_YEAR, HORIZON_YEARS};
 pub use week::{ZincatiWindow, day_abbreviation, days_label};
 pub use zincati::{
-    AirlockOptions, GROUP_FRAGMENT, STRATEGY_FRAGMENT, WARINESS_FRAGMENT, ZincatiFragment,
-    airlock_config, zincati_fragments,
+    AirlockOptions, GROUP_FRAGMENT, STRATEGY_FRAGMENT, WARINESS_FRAGMENT, ZINCATI_CONFIG_DIR,
+    ZincatiFragment, airlock_config, zincati_fragments,
 };

@@ -14,8 +14,8 @@ use fleet_spec::{Fleet, Group, MaintenancePolicy, Node, Role, Tz, UpdateStrategy
 
 use crate::PlanError;
 use crate::error::{SoakShortage, SoakWindowShortage, WindowShortage};
-use crate::fleet_load::{FleetLoad, deepest_overlap};
 use crate::name_index::NameIndex;
+use crate::reboot_load::{RebootLoad, deepest_overlap};
 use crate::roles::assign_roles;
 use crate::rollout::{Rollout, minute_to_time, round_up_thousandths, seconds_to_minute_ceiling};
 use crate::slots::{SlotClass, SlotLayout, cut_slots, single_slot_classes, slot_classes};
@@ -342,7 +342,7 @@ fn plan_fleet(
     if let Some(error) = PlanError::from_list(errors) {
         return Err(error);
     }
-    let worst_concurrent_reboots = planner.load.worst() + unwindowed_total;
+    let worst_concurrent_reboots = planner.reboot_load.worst() + unwindowed_total;
     Ok(Plan {
         max_concurrent_reboots: fleet.max_concurrent_reboots,
         worst_concurrent_reboots,
@@ -455,7 +455,7 @@ struct Planner<'a> {
     zones: &'a ZoneCatalog,
     /// Layouts already cut, by policy and alignment.
     layouts: Vec<(MaintenancePolicy, i64, SlotLayout)>,
-    load: FleetLoad,
+    reboot_load: RebootLoad,
     mode: ClassMode,
     alignment: Alignment,
 }
@@ -475,7 +475,7 @@ impl<'a> Planner<'a> {
             fleet,
             zones,
             layouts: Vec::new(),
-            load: FleetLoad::new(windowed_cap, &tables),
+            reboot_load: RebootLoad::new(windowed_cap, &tables),
             mode,
             alignment,
         }
@@ -561,7 +561,7 @@ impl<'a> Planner<'a> {
         // Windows may open at any minute: what the periods hold.
         let layout = self.layout(policy, zone_index, 1);
         let set_bound = bound
-            .min(usize::try_from(self.load.cap()).unwrap_or(usize::MAX))
+            .min(usize::try_from(self.reboot_load.cap()).unwrap_or(usize::MAX))
             .max(1);
         let sets = form_sets(self.fleet, group, roles, set_bound);
         if sets.len() > layout.slot_starts.len() {
@@ -608,7 +608,7 @@ impl<'a> Planner<'a> {
         for decision in &decisions {
             if let Some(class) = &decision.class {
                 let footprints = footprints_of(class, used.footprint_minutes);
-                self.load
+                self.reboot_load
                     .add(zone_index, &footprints, decision.set.members.len() as u32);
             }
         }
@@ -718,7 +718,8 @@ impl<'a> Planner<'a> {
                 .collect()
         };
         let fits = |class: usize, nodes: usize| -> bool {
-            self.load.fits(zone_index, &footprints[class], nodes as u32)
+            self.reboot_load
+                .fits(zone_index, &footprints[class], nodes as u32)
         };
         // Classes by their latest first opening over the weeks (then their earliest, then their order).
         let ranking = |from: &[i64], valid: &dyn Fn(usize) -> bool| -> Vec<usize> {
@@ -1057,7 +1058,7 @@ impl<'a> Planner<'a> {
         } else {
             String::new()
         };
-        let cap_note = match self.load.cap() {
+        let cap_note = match self.reboot_load.cap() {
             cap if (cap as usize) < bound => {
                 format!(" (at most {cap} per window under the fleet-wide max_concurrent_reboots)")
             }

@@ -15,12 +15,23 @@ use crate::PlanError;
 use crate::planner::{NodePlan, Plan, PlannedStrategy};
 use crate::week::{MINUTES_PER_WEEK, ZincatiWindow, day_abbreviation};
 
-/// One file for `/etc/zincati/config.d/`.
+/// Where fragments go on the node: Zincati reads `*.toml` here in file-name order, after
+/// `/usr/lib/zincati/config.d/`.
+pub const ZINCATI_CONFIG_DIR: &str = "/etc/zincati/config.d/";
+
+/// One file for [`ZINCATI_CONFIG_DIR`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZincatiFragment {
     /// E.g. `51-rollout-wariness.toml`; Zincati reads fragments in file-name order.
     pub file_name: String,
     pub contents: String,
+}
+
+impl ZincatiFragment {
+    /// The fragment's absolute path on the node.
+    pub fn path(&self) -> String {
+        format!("{ZINCATI_CONFIG_DIR}{}", self.file_name)
+    }
 }
 
 /// The file holding the node's wariness.

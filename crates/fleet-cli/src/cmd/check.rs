@@ -41,16 +41,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let findings = check_fleet(&args.fleet, &loaded)?;
     print_warnings(&findings.warnings);
     if !findings.problems.is_empty() {
-        return Err(refuse(&args.fleet.display().to_string(), findings.problems));
+        return Err(refuse(&args.fleet.display().to_string(), findings.problems).into());
     }
     let fleet = &loaded.fleet;
+    let mut stdout = crate::stdout::stdout();
     writeln!(
-        std::io::stdout().lock(),
+        stdout,
         "{}: fleet {} is valid: {}, {}",
         args.fleet.display(),
         fleet.name,
         count_of(fleet.groups.len(), "group", "groups"),
         count_of(fleet.nodes.len(), "node", "nodes"),
     )?;
+    stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use fleet_ignition::ignition::{JsonOptions, to_json};
-use fleet_ignition::render::{self, SnippetLibrary};
+use fleet_ignition::render;
 use serde::{Deserialize, Serialize};
 
 use crate::fleet_file::DEFAULT_FLEET_FILE;
+use crate::node_payload::node_payload;
 use crate::output_dir::{Update, WantedFile, update_directory};
 use crate::pipeline::{self, NodeIgnition, RenderedFleet, Selection};
 
@@ -125,7 +126,8 @@ fn print_node(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The node's composed config, as `render_fleet` builds it.
+/// The node's composed config, as `render_fleet` builds it (which has just translated every snippet
+/// and rendered this node, so neither fails here).
 fn compose(
     planned: &pipeline::PlannedFleet,
     name: &str,
@@ -137,15 +139,16 @@ fn compose(
         .with_context(|| format!("no node named {name:?}"))?;
     let node_plan = planned
         .plan
-        .nodes
-        .iter()
-        .find(|plan| plan.name == name)
+        .node(name)
         .with_context(|| format!("node {name}: the planner gave it no plan"))?;
-    let fragments = pipeline::zincati_fragment_files(node_plan)?;
-    let snippets = SnippetLibrary::translate(&planned.loaded.snippets, Some(&planned.files))
-        .map_err(|errors| anyhow::anyhow!("{}", errors[0]))?;
+    let payload = node_payload(Some(node_plan))?;
+    let snippets = pipeline::translate_snippets(&planned.loaded, &planned.files);
     Ok(render::compose_node(
-        fleet, node, &snippets, &fragments, version,
+        fleet,
+        node,
+        &snippets.library,
+        &payload,
+        version,
     )?)
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use fleet_spec::{LoadedFleet, MemoryFiles};
 
 use super::*;
+use crate::TranslateOptions;
 use crate::ignition::data_url_contents;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNOWyXQBy0NxY19bdlDWtvd8Gxz64aqgA5u/Qry1bUw ops@example.com";
@@ -76,11 +77,21 @@ fn library(loaded: &LoadedFleet) -> SnippetLibrary {
     SnippetLibrary::translate(&loaded.snippets, None).expect("snippets translate")
 }
 
-fn fragments() -> Vec<ZincatiFragmentFile> {
-    vec![ZincatiFragmentFile {
-        file_name: "51-rollout-wariness.toml".to_owned(),
-        contents: "[identity]\nrollout_wariness = 0.25\n".to_owned(),
-    }]
+/// What the CLI hands in for a planned node: a Zincati fragment, and the claim on their directory.
+fn fragments() -> NodePayload {
+    NodePayload {
+        files: vec![PayloadFile::new(
+            "/etc/zincati/config.d/51-rollout-wariness.toml",
+            0o644,
+            "[identity]\nrollout_wariness = 0.25\n",
+        )],
+        claimed_directories: vec![ClaimedDirectory {
+            path: "/etc/zincati/config.d/".to_owned(),
+            what: "the Zincati fragment".to_owned(),
+            why: "which the rollout plan does not account for".to_owned(),
+        }],
+        ..NodePayload::default()
+    }
 }
 
 fn file_text(config: &Config, path: &str) -> String {
@@ -182,7 +193,7 @@ fn generated_paths_replace_snippet_entries_with_a_warning_naming_both() {
         fleet,
         &fleet.nodes[0],
         &library(&loaded),
-        &[],
+        &NodePayload::default(),
         IgnitionVersion::V3_5,
     )
     .unwrap();
@@ -206,8 +217,10 @@ fn generated_paths_replace_snippet_entries_with_a_warning_naming_both() {
 }
 
 #[test]
-fn snippet_zincati_fragments_are_flagged() {
-    let base = "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/zincati/config.d/60-windows.toml\n      contents:\n        inline: \"[updates]\\nstrategy = \\\"immediate\\\"\\n\"\n";
+fn snippet_files_in_a_claimed_directory_are_flagged_unless_fleet_writes_them() {
+    // 51-rollout-wariness.toml is the payload's own (replaced, with that warning); 60-windows.toml
+    // is the snippet's alone, in the directory the payload claims.
+    let base = "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/zincati/config.d/60-windows.toml\n      contents:\n        inline: \"[updates]\\nstrategy = \\\"immediate\\\"\\n\"\n    - path: /etc/zincati/config.d/51-rollout-wariness.toml\n      contents:\n        inline: x\n";
     let loaded = load(&fleet_toml("", ""), &[("base.bu", base), ("web.bu", WEB)]);
     let fleet = &loaded.fleet;
     let composed = compose_node(
@@ -218,14 +231,76 @@ fn snippet_zincati_fragments_are_flagged() {
         IgnitionVersion::V3_5,
     )
     .unwrap();
-    assert!(
-        composed
-            .warnings
-            .iter()
-            .any(|warning| warning.message.contains("60-windows.toml")
-                && warning.message.contains("max-unavailable")),
-        "{:?}",
-        composed.warnings
+    let messages: Vec<&str> = composed
+        .warnings
+        .iter()
+        .map(|warning| warning.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "/etc/zincati/config.d/51-rollout-wariness.toml from base.bu is replaced by what fleet.toml generates for this node",
+            "base.bu writes the Zincati fragment /etc/zincati/config.d/60-windows.toml, which the rollout plan does not account for",
+        ]
+    );
+}
+
+#[test]
+fn units_fleet_writes_replace_a_snippets_contents_and_drop_ins_with_a_warning() {
+    let web = "variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - name: web.service\n      enabled: true\n      contents: \"[Service]\\nExecStart=/bin/true\\n\"\n      dropins:\n        - name: 10-limits.conf\n          contents: \"[Service]\\nMemoryMax=1G\\n\"\n        - name: 20-own.conf\n          contents: \"[Service]\\nNice=5\\n\"\n";
+    let loaded = load(&fleet_toml("", ""), &[("base.bu", BASE), ("web.bu", web)]);
+    let fleet = &loaded.fleet;
+    let payload = NodePayload {
+        units: vec![PayloadUnit {
+            name: "web.service".to_owned(),
+            scope: UnitScope::System { enabled: None },
+            contents: Some("[Service]\nExecStart=/bin/false\n".to_owned()),
+            dropins: vec![UnitDropin {
+                name: "10-limits.conf".to_owned(),
+                contents: "[Service]\nMemoryMax=2G\n".to_owned(),
+            }],
+        }],
+        ..NodePayload::default()
+    };
+    let composed = compose_node(
+        fleet,
+        &fleet.nodes[0],
+        &library(&loaded),
+        &payload,
+        IgnitionVersion::V3_5,
+    )
+    .unwrap();
+    let unit = &composed.config.systemd.units[0];
+    assert_eq!(
+        unit.contents.as_deref(),
+        Some("[Service]\nExecStart=/bin/false\n")
+    );
+    // Enablement the payload leaves open stays the snippet's; its other drop-in stays too.
+    assert_eq!(unit.enabled, Some(true));
+    let dropins: Vec<(&str, Option<&str>)> = unit
+        .dropins
+        .iter()
+        .map(|dropin| (dropin.name.as_str(), dropin.contents.as_deref()))
+        .collect();
+    assert_eq!(
+        dropins,
+        [
+            ("10-limits.conf", Some("[Service]\nMemoryMax=2G\n")),
+            ("20-own.conf", Some("[Service]\nNice=5\n")),
+        ]
+    );
+    let messages: Vec<&str> = composed
+        .warnings
+        .iter()
+        .filter(|warning| !warning.message.contains("/etc/hostname"))
+        .map(|warning| warning.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "drop-in 10-limits.conf of unit web.service from web.bu is replaced by what fleet.toml generates for this node",
+            "unit web.service from web.bu is replaced by what fleet.toml generates for this node",
+        ]
     );
 }
 

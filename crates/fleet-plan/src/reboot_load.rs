@@ -1,4 +1,4 @@
-//! The fleet-wide count of nodes that may be down at each minute of the week, across groups and time zones.
+//! The reboot load: how many nodes of the whole fleet may be down at each minute of the week, across groups and time zones.
 //!
 //! Groups in different zones slide against each other when one changes to or from daylight-saving time
 //! and another does not (or on another date). Each "regime" is one combination of zone offsets that
@@ -11,7 +11,7 @@ use crate::week::{MINUTES_PER_WEEK, WeekSpan};
 use crate::zone::ZoneTable;
 
 #[derive(Debug, Clone)]
-pub(crate) struct FleetLoad {
+pub(crate) struct RebootLoad {
     cap: u64,
     /// Each regime's offset for every zone index.
     regime_offsets: Vec<Vec<i64>>,
@@ -19,7 +19,7 @@ pub(crate) struct FleetLoad {
     counts: Vec<Vec<u32>>,
 }
 
-impl FleetLoad {
+impl RebootLoad {
     /// `zones` are the tables of every zone a windowed group uses, indexed as the callers index them.
     pub(crate) fn new(cap: u64, zones: &[&ZoneTable]) -> Self {
         let mut instants: Vec<i64> = zones
@@ -39,7 +39,7 @@ impl FleetLoad {
             regime_offsets.push(Vec::new());
         }
         let counts = vec![vec![0_u32; MINUTES_PER_WEEK as usize]; regime_offsets.len()];
-        FleetLoad {
+        RebootLoad {
             cap,
             regime_offsets,
             counts,
@@ -148,7 +148,7 @@ mod tests {
         let to = from + 366 * 1440;
         let berlin = ZoneTable::build("Europe/Berlin".parse().unwrap(), from, to);
         let new_york = ZoneTable::build("America/New_York".parse().unwrap(), from, to);
-        let load = FleetLoad::new(1, &[&berlin, &new_york]);
+        let load = RebootLoad::new(1, &[&berlin, &new_york]);
         // Winter; summer; EU winter with US summer (March and late October).
         assert_eq!(load.regime_offsets.len(), 3);
         // A window Monday 12:00 Berlin and one Monday 06:00 New York share UTC 11:00 in winter only...

@@ -1,0 +1,41 @@
+//! What the renderer generates for a node from the fleet file itself, one module per thing: the
+//! hostname and time zone, the network keyfile of static addressing, users, kernel arguments.
+//! Files, directories, links and units are generated as a [`NodePayload`] and placed with the
+//! payload the CLI hands in; users and kernel arguments are Ignition sections of their own.
+
+mod hostname;
+mod kernel_arguments;
+mod network_keyfile;
+mod users;
+
+use fleet_spec::{Fleet, Node};
+
+use super::RenderError;
+use super::payload::NodePayload;
+use crate::ignition::{KernelArguments, PasswdUser};
+
+pub use hostname::{HOSTNAME_PATH, TIME_ZONE_PATH};
+pub use network_keyfile::STATIC_KEYFILE_PATH;
+
+/// What the fleet file generates for one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Generated {
+    /// Files, directories, links and units, placed before the CLI's payload.
+    pub(super) payload: NodePayload,
+    pub(super) users: Vec<PasswdUser>,
+    pub(super) kernel_arguments: KernelArguments,
+}
+
+pub(super) fn generate(fleet: &Fleet, node: &Node) -> Result<Generated, RenderError> {
+    let mut payload = NodePayload::default();
+    payload.files.push(hostname::hostname_file(node));
+    if let Some(keyfile) = network_keyfile::static_keyfile(fleet, node)? {
+        payload.files.push(keyfile);
+    }
+    payload.links.extend(hostname::time_zone_link(node));
+    Ok(Generated {
+        payload,
+        users: users::passwd_users(&node.settings),
+        kernel_arguments: kernel_arguments::kernel_arguments(&node.settings),
+    })
+}
