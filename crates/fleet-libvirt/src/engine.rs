@@ -115,8 +115,9 @@ impl Session {
             image: image.as_ref().ok(),
             resolve_hypervisor: true,
             require_network: true,
-            // Finding a node on another host than its placement needs every host's domains.
-            scan: self.hosts.len() > 1,
+            // Finding a node on another host than its placement needs every host's domains; a
+            // dry run also lists the fleet's domains no node accounts for (`fleet diff`).
+            scan: self.hosts.len() > 1 || options.dry_run,
             refresh: !options.dry_run,
         };
         // Hosts without nodes are only looked at (a node may have moved away from them): no pool
@@ -170,6 +171,7 @@ impl Session {
         }
         DeployReport {
             dry_run: options.dry_run,
+            strays: strays(&contexts, desired),
             hosts: self.host_reports(contexts),
             nodes: reports.into_iter().flatten().collect(),
         }
@@ -193,28 +195,10 @@ impl Session {
         let nodes = run_parallel(&indices, options.jobs, &|&index| {
             node_status(&contexts, target, &desired.nodes[index])
         });
-        let desired_names: BTreeSet<&str> = desired
-            .nodes
-            .iter()
-            .map(|node| node.name.as_str())
-            .collect();
-        let mut strays = Vec::new();
-        for (host, context) in &contexts {
-            let Ok(context) = context else { continue };
-            for (node, scanned) in &context.fleet_domains {
-                if !desired_names.contains(node.as_str()) {
-                    strays.push(StrayDomain {
-                        host: host.clone(),
-                        domain: scanned.domain.clone(),
-                        state: scanned.state,
-                    });
-                }
-            }
-        }
         StatusReport {
+            strays: strays(&contexts, desired),
             hosts: self.host_reports(contexts),
             nodes,
-            strays,
         }
     }
 
@@ -475,6 +459,30 @@ impl Session {
             })
             .collect()
     }
+}
+
+/// This fleet's domains no desired node accounts for, on every host that was scanned, sorted by
+/// host, then domain.
+fn strays(contexts: &Contexts<'_>, desired: &DesiredFleet) -> Vec<StrayDomain> {
+    let desired_names: BTreeSet<&str> = desired
+        .nodes
+        .iter()
+        .map(|node| node.name.as_str())
+        .collect();
+    let mut strays = Vec::new();
+    for (host, context) in contexts {
+        let Ok(context) = context else { continue };
+        for (node, scanned) in &context.fleet_domains {
+            if !desired_names.contains(node.as_str()) {
+                strays.push(StrayDomain {
+                    host: host.clone(),
+                    domain: scanned.domain.clone(),
+                    state: scanned.state,
+                });
+            }
+        }
+    }
+    strays
 }
 
 /// Node indices wave by wave; within a wave the hosts take turns, so that every host gets work

@@ -404,7 +404,21 @@ pub(crate) fn differences(
             "missing".to_owned(),
         ),
     }
+    // The base image counts only where both sides are known: an overlay libvirt shows without a
+    // backing file, or a host prepared without the image (status), says nothing about it.
+    if let (Some(backing), Some(base)) = (
+        overlay.and_then(|overlay| overlay.backing_path.as_deref()),
+        context.base_image_path.as_deref(),
+    ) {
+        differ(Field::Image, file_name(base), file_name(backing));
+    }
     found
+}
+
+/// The last part of a volume's path: base images are named for their digest, so that part tells
+/// them apart.
+fn file_name(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
 fn format_gib(bytes: u64) -> String {

@@ -113,6 +113,8 @@ pub enum Field {
     DiskGib,
     /// The overlay volume the domain boots from.
     Disk,
+    /// The base image the overlay was made from (its backing file) is not the one the fleet names.
+    Image,
     Mac,
     Network,
     DomainType,
@@ -129,6 +131,7 @@ impl Field {
             Field::MemoryMib => "memory_mib",
             Field::DiskGib => "disk_gib",
             Field::Disk => "disk",
+            Field::Image => "image",
             Field::Mac => "mac",
             Field::Network => "network",
             Field::DomainType => "domain_type",
@@ -284,6 +287,9 @@ pub struct DeployReport {
     pub hosts: Vec<HostReport>,
     /// In the order of the desired nodes.
     pub nodes: Vec<NodeReport>,
+    /// This fleet's domains no desired node accounts for, sorted by host, then domain; deploy
+    /// never touches them. Listed when the hosts were scanned (several hosts, or a dry run).
+    pub strays: Vec<StrayDomain>,
 }
 
 impl DeployReport {

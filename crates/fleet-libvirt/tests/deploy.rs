@@ -959,3 +959,71 @@ fn capacity_is_read_from_each_host() {
         Err(Error::HostUnreachable { .. })
     ));
 }
+
+/// `fleet diff` reads a dry run: it lists the fleet's domains no desired node accounts for, and a
+/// node made from another base image than the fleet now names differs in `image`.
+#[test]
+fn a_dry_run_lists_strays_and_nodes_made_from_another_image() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let mut desired = fleet_of(
+        &scratch,
+        "rebase",
+        vec![
+            node("rebase", "r-1", "host-a", 1, 0),
+            node("rebase", "r-2", "host-a", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+    let dry_run = DeployOptions {
+        dry_run: true,
+        ..DeployOptions::default()
+    };
+    let report = deploy(&session, &desired, &dry_run);
+    assert!(report.strays.is_empty(), "{report:?}");
+    assert_eq!(
+        summary(&report)
+            .into_iter()
+            .map(|(_, action, _)| action)
+            .collect::<Vec<_>>(),
+        ["unchanged", "unchanged"]
+    );
+
+    desired.nodes.pop();
+    let newer = scratch.directory.path().join("newer.qcow2");
+    std::fs::write(&newer, b"QFI\xfbanother build").unwrap();
+    let old_base = names::base_image_volume(&sha256_of(&scratch.image()));
+    let new_base = names::base_image_volume(&sha256_of(&newer));
+    desired.target.image = fleet_libvirt::BackingImage::File(newer);
+    let report = deploy(&session, &desired, &dry_run);
+    assert_eq!(
+        report.nodes[0].action,
+        Some(Action::Changed(vec![fleet_libvirt::Difference {
+            field: Field::Image,
+            desired: new_base,
+            observed: old_base,
+        }])),
+        "{report:?}"
+    );
+    assert_eq!(
+        report
+            .strays
+            .iter()
+            .map(|stray| (stray.host.as_str(), stray.domain.as_str()))
+            .collect::<Vec<_>>(),
+        [("host-a", "r-2")]
+    );
+    // A real deploy reports the image, touches nothing, and the stray stays.
+    let report = deploy(&session, &desired, &DeployOptions::default());
+    assert_eq!(
+        report.nodes[0].action.as_ref().map(Action::as_str),
+        Some("changed")
+    );
+    assert!(domains(&session, "host-a").contains("r-2"));
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
