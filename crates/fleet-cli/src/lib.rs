@@ -8,7 +8,8 @@
 //! companion `fleet-connected`, which `fleet` executes in its own place (same process id, same
 //! arguments, same exit status).
 //!
-//! Exit codes: 0 success, 1 the fleet (or input) is invalid or an operation failed, 2 usage error.
+//! Exit codes: 0 success, 1 the fleet (or input) is invalid or an operation failed, 2 usage error;
+//! `fleet diff` exits 2 when something would change, and 1 for usage errors.
 
 use std::process::ExitCode;
 
@@ -69,6 +70,7 @@ enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConnectedCommand {
     Deploy(cmd::deploy::Args),
+    Diff(cmd::diff::Args),
     Status(cmd::status::Args),
     Destroy(cmd::destroy::Args),
 }
@@ -82,7 +84,10 @@ pub fn main(run_connected: RunConnected) -> ExitCode {
     if let Some(code) = cmd::butane::fast_path() {
         return code;
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),
@@ -95,6 +100,26 @@ pub fn main(run_connected: RunConnected) -> ExitCode {
         Command::Completions(args) => cmd::completions::run::<Cli>(args),
     };
     exit_code(result)
+}
+
+/// A command line clap refuses: its message, and exit status 2, except for `fleet diff`, whose 2
+/// means "changes" (as terraform's `-detailed-exitcode`): a CI gate must not read a typo as a diff,
+/// so its usage errors exit with 1. Help and version requests print and succeed as usual.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    let refused = error.use_stderr();
+    // Printing fails only when the stream is gone; the status says what happened anyway.
+    let _ = error.print();
+    if !refused {
+        return ExitCode::SUCCESS;
+    }
+    let subcommand = std::env::args_os()
+        .skip(1)
+        .find(|argument| !argument.as_encoded_bytes().starts_with(b"-"));
+    if subcommand.is_some_and(|name| name == "diff") {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 /// A command's result as the process's exit status; errors are printed here, once. A closed

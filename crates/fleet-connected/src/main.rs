@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use fleet_cli::ConnectedCommand;
 
 mod cmd;
+mod deploy_input;
 mod desired;
 mod digest_cache;
+mod fleet_diff;
 mod placement;
 mod progress;
 mod targets;
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
 fn run(command: ConnectedCommand) -> anyhow::Result<ExitCode> {
     match command {
         ConnectedCommand::Deploy(args) => cmd::deploy::run(args),
+        ConnectedCommand::Diff(args) => cmd::diff::run(args),
         ConnectedCommand::Status(args) => cmd::status::run(args),
         ConnectedCommand::Destroy(args) => cmd::destroy::run(args),
     }

@@ -33,6 +33,7 @@ Examples:
   fleet deploy --connect hv1=qemu+tcp://10.0.0.5/system   reach host hv1 another way
   fleet deploy --image fedora-coreos-43.qcow2 --dry-run    what a new base image would change
   fleet deploy --node web-01 --node web-02 --replace   rebuild two changed nodes
+  fleet deploy --plan plan.json                  apply exactly a diff saved by `fleet diff --out`
   fleet deploy --format json | jq '.nodes[] | select(.outcome == \"failed\")'")]
 pub struct Args {
     /// The fleet file.
@@ -53,6 +54,12 @@ pub struct Args {
     /// Rebuild changed nodes (stop, remove, create again with a fresh disk) instead of only reporting them.
     #[arg(long)]
     pub replace: bool,
+
+    /// Apply exactly the diff saved by `fleet diff --out FILE`: the fleet file, connections,
+    /// image, nodes and --replace are the diff's. Refuses (and changes nothing) when the fleet
+    /// file, anything it renders, or what runs on the hosts has changed since the diff was made.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fleet", "connect", "image", "nodes", "replace", "dry_run"])]
+    pub plan: Option<PathBuf>,
 
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = TableOrJson::Table)]

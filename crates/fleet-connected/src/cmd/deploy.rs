@@ -4,50 +4,58 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use fleet_libvirt::{Action, DeployOptions, DeployOutcome, DeployReport, Session, SessionOptions};
+use fleet_libvirt::{Action, DeployOptions, DeployOutcome, DeployReport};
 use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use fleet_cli::cmd::deploy::Args;
-use fleet_cli::pipeline::{self, PlannedFleet};
+use fleet_cli::cmd::shared_args::TableOrJson;
+use fleet_cli::pipeline::PlannedFleet;
 use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
-use crate::desired::rendered_desired_fleet;
+use crate::deploy_input::{DeployInput, deploy_input};
 use crate::digest_cache::image_digest_cache;
-use crate::placement::{Placed, place_nodes};
+use crate::placement::Placed;
 use crate::progress::Progress;
-use crate::targets::{check_selection, fleet_target, host_targets};
 use crate::views::{DifferenceView, HostView, is_host_failure, print_report};
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let planned = pipeline::plan_fleet(&args.fleet)?;
-    let fleet = &planned.loaded.fleet;
-    check_selection(fleet, &args.target.nodes, &args.fleet)?;
-    let hosts = host_targets(fleet, &args.target)?;
-    let target = fleet_target(fleet, &args.fleet, &args.target)?;
-    // A FIFO, a device or a directory as the image: one clear error before anything is done.
-    target.image.check()?;
-    let session = Session::open(&hosts, &SessionOptions::for_jobs(usize::from(args.jobs)));
-    let placed = place_nodes(fleet, &session, &hosts, &target)?;
-
-    let desired = rendered_desired_fleet(&planned, &target, &placed, &args.target.nodes)?;
-
+    if let Some(plan_file) = &args.plan {
+        return crate::cmd::diff::deploy_plan(plan_file, &args);
+    }
+    let input = deploy_input(&args.fleet, &args.target, args.jobs)?;
     let options = DeployOptions {
         jobs: usize::from(args.jobs),
         dry_run: args.dry_run,
         replace: args.replace,
         image_digest_cache: image_digest_cache(),
     };
+    deploy_and_report(input, &options, args.format)
+}
+
+/// Deploy what `input` describes with progress on stderr, print the report, and give the exit
+/// status: 1 when a node failed.
+pub(crate) fn deploy_and_report(
+    input: DeployInput,
+    options: &DeployOptions,
+    format: TableOrJson,
+) -> anyhow::Result<ExitCode> {
+    let DeployInput {
+        planned,
+        session,
+        placed,
+        desired,
+    } = input;
     let progress = Progress::new(
         desired.nodes.iter().map(|node| node.host.as_str()),
         "deploying",
     );
-    let report = session.deploy(&desired, &options, &|event| progress.on_event(event));
+    let report = session.deploy(&desired, options, &|event| progress.on_event(event));
     progress.finish();
     session.close();
 
     let view = DeployView::new(&report, &planned, &placed);
-    print_report(args.format, &view, |out| {
+    print_report(format, &view, |out| {
         write_deploy_table(out, &view, colours_wanted())
     })?;
     Ok(if view.failed > 0 {

@@ -2,4 +2,5 @@
 
 pub(crate) mod deploy;
 pub(crate) mod destroy;
+pub(crate) mod diff;
 pub(crate) mod status;
