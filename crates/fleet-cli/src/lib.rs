@@ -73,6 +73,7 @@ pub enum ConnectedCommand {
     Diff(cmd::diff::Args),
     Status(cmd::status::Args),
     Destroy(cmd::destroy::Args),
+    Image(cmd::image::Args),
 }
 
 /// What a binary does with a connected command: `fleet` executes `fleet-connected` in its place,

@@ -30,5 +30,6 @@ fn run(command: ConnectedCommand) -> anyhow::Result<ExitCode> {
         ConnectedCommand::Diff(args) => cmd::diff::run(args),
         ConnectedCommand::Status(args) => cmd::status::run(args),
         ConnectedCommand::Destroy(args) => cmd::destroy::run(args),
+        ConnectedCommand::Image(args) => cmd::image::run(args),
     }
 }

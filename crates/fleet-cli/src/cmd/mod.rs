@@ -11,6 +11,7 @@ pub mod completions;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod image;
 pub mod nodes;
 pub mod plan;
 pub mod render;

@@ -3,4 +3,5 @@
 pub(crate) mod deploy;
 pub(crate) mod destroy;
 pub(crate) mod diff;
+pub(crate) mod image;
 pub(crate) mod status;
