@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context as _;
-use fleet_libvirt::{BackingImage, FleetTarget, HostTarget};
+use fleet_libvirt::{BackingImage, FleetTarget, HostTarget, ImageRelease};
 use fleet_spec::Fleet;
 
 use fleet_cli::cmd::shared_args::TargetArgs;
@@ -101,7 +101,26 @@ pub(crate) fn fleet_target(
             .with_context(|| format!("cannot find the image {}", image.display()))?;
         fleet_target.image = BackingImage::File(image);
     }
+    if let BackingImage::File(image) = &fleet_target.image {
+        fleet_target.image_release = image_release(image);
+    }
     Ok(fleet_target)
+}
+
+/// What the record `fleet image pull` wrote beside the image says it is (deploy believes it only
+/// for the file whose sha256 it records). No record, or one that cannot be read, is no release:
+/// the deploy goes on, its nodes just do not learn which release they were made from.
+fn image_release(image: &Path) -> Option<ImageRelease> {
+    match fleet_image::ImageRecord::read_beside(image) {
+        Ok(record) => record.map(|record| ImageRelease {
+            release: record.release,
+            uncompressed_sha256: record.uncompressed_sha256.as_hex().to_owned(),
+        }),
+        Err(error) => {
+            tracing::warn!(%error, "the image's release record is not used");
+            None
+        }
+    }
 }
 
 /// Every name given with --node must be a node of the fleet.

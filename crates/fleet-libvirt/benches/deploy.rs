@@ -53,6 +53,7 @@ fn desired(scratch: &std::path::Path) -> DesiredFleet {
             pool_name: "fleet-bench".to_owned(),
             pool_path: pool,
             network: "default".to_owned(),
+            image_release: None,
         },
         nodes,
     }

@@ -27,6 +27,18 @@ pub struct FleetTarget {
     pub pool_path: PathBuf,
     /// The libvirt network every node joins.
     pub network: String,
+    /// The release the image file is, by the record `fleet image pull` wrote beside it: stored in
+    /// each domain created from it, when the file's sha256 is the record's.
+    pub image_release: Option<ImageRelease>,
+}
+
+/// What a pulled image's record says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRelease {
+    /// The Fedora CoreOS release, e.g. `43.20251110.3.1`.
+    pub release: String,
+    /// sha256 (hex) of the image file the record describes.
+    pub uncompressed_sha256: String,
 }
 
 /// Where the nodes' disks come from.
@@ -99,6 +111,7 @@ impl FleetTarget {
             pool_name: fleet.pool.name.clone(),
             pool_path: fleet.pool.path.clone(),
             network: fleet.network.clone(),
+            image_release: None,
         }
     }
 }

@@ -38,6 +38,9 @@ pub(crate) struct FleetMetadata {
     pub(crate) ignition_sha256: String,
     /// sha256 (hex) of the node's domain settings (see `settings_sha256`).
     pub(crate) settings_sha256: String,
+    /// The Fedora CoreOS release of the base image the domain was created from, when the image
+    /// had a record of it (`fleet image pull`). Not a setting: it never makes a node differ.
+    pub(crate) release: Option<String>,
 }
 
 impl FleetMetadata {
@@ -55,11 +58,32 @@ impl FleetMetadata {
     }
 
     fn with_attributes(&self, element: Element) -> Element {
-        element
+        let element = element
             .attr("fleet", &self.fleet)
             .attr("node", &self.node)
             .attr("ignition-sha256", &self.ignition_sha256)
-            .attr("settings-sha256", &self.settings_sha256)
+            .attr("settings-sha256", &self.settings_sha256);
+        match &self.release {
+            Some(release) => element.attr("release", release),
+            None => element,
+        }
+    }
+
+    /// fleet's element as read back, whatever reads it (a definition, `virDomainGetMetadata`).
+    pub(crate) fn from_element(element: &Element) -> Option<FleetMetadata> {
+        Some(FleetMetadata {
+            fleet: element.attribute("fleet")?.to_owned(),
+            node: element.attribute("node")?.to_owned(),
+            ignition_sha256: element
+                .attribute("ignition-sha256")
+                .unwrap_or_default()
+                .to_owned(),
+            settings_sha256: element
+                .attribute("settings-sha256")
+                .unwrap_or_default()
+                .to_owned(),
+            release: element.attribute("release").map(str::to_owned),
+        })
     }
 
     /// Read fleet's element from anything under `<metadata>`, matched by namespace, whatever its prefix.
@@ -72,18 +96,7 @@ impl FleetMetadata {
             };
             element.attribute(&declaration) == Some(METADATA_NAMESPACE)
         })?;
-        Some(FleetMetadata {
-            fleet: element.attribute("fleet")?.to_owned(),
-            node: element.attribute("node")?.to_owned(),
-            ignition_sha256: element
-                .attribute("ignition-sha256")
-                .unwrap_or_default()
-                .to_owned(),
-            settings_sha256: element
-                .attribute("settings-sha256")
-                .unwrap_or_default()
-                .to_owned(),
-        })
+        FleetMetadata::from_element(element)
     }
 }
 
@@ -394,6 +407,7 @@ mod tests {
             node: "web-01".to_owned(),
             ignition_sha256: "ab".repeat(32),
             settings_sha256: "cd".repeat(32),
+            release: None,
         }
     }
 

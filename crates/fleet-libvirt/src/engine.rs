@@ -824,6 +824,7 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         drift: Vec::new(),
         repairs: Vec::new(),
         address: None,
+        release: None,
         error: None,
     };
     let Some(Ok(context)) = contexts.get(&node.host) else {
@@ -862,6 +863,7 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         }
         DomainObservation::Owned(owned) => {
             status.state = owned.state;
+            status.release = owned.metadata.release.clone();
             status.drift =
                 node::differences(context, &on_host, owned, observation.overlay.as_ref());
             status.drift.extend(moved);

@@ -78,6 +78,8 @@ pub(crate) struct HostContext<'s> {
     pub(crate) pool: PoolState,
     /// Path of the base image volume (real, or predicted for a dry run).
     pub(crate) base_image_path: Option<String>,
+    /// The release of that image, when its record matches the file deploy hashed.
+    pub(crate) base_image_release: Option<String>,
     pub(crate) network: NetworkState,
     /// Uploads hold it shared, pool refreshes exclusively (see `ops::refresh_pool`).
     pub(crate) pool_gate: RwLock<()>,
@@ -256,6 +258,7 @@ pub(crate) fn prepare<'s>(
         connections,
         hypervisor,
         pool: pool_state,
+        base_image_release: base_image_release(preparation.image, target),
         base_image_path,
         network,
         pool_gate,
@@ -606,21 +609,19 @@ pub(crate) fn scan_fleet_domains(
     Ok(found)
 }
 
+/// The release the fleet's image record names, trusted only for the file whose sha256 it records
+/// (the digest deploy computed for this run): a record left beside a replaced file says nothing.
+fn base_image_release(image: Option<&ImageInfo>, target: &FleetTarget) -> Option<String> {
+    let (Some(ImageInfo::File { sha256, .. }), Some(release)) = (image, &target.image_release)
+    else {
+        return None;
+    };
+    (*sha256 == release.uncompressed_sha256).then(|| release.release.clone())
+}
+
 /// The element `virDomainGetMetadata` returns (already selected by namespace, without prefix).
 fn parse_metadata_element(xml: &str) -> Option<FleetMetadata> {
-    let element = Element::parse(xml).ok()?;
-    Some(FleetMetadata {
-        fleet: element.attribute("fleet")?.to_owned(),
-        node: element.attribute("node")?.to_owned(),
-        ignition_sha256: element
-            .attribute("ignition-sha256")
-            .unwrap_or_default()
-            .to_owned(),
-        settings_sha256: element
-            .attribute("settings-sha256")
-            .unwrap_or_default()
-            .to_owned(),
-    })
+    FleetMetadata::from_element(&Element::parse(xml).ok()?)
 }
 
 #[cfg(test)]

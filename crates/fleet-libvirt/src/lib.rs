@@ -35,7 +35,9 @@ mod waves;
 mod xml;
 
 pub use capacity::{HostCapacityReading, read_host_capacity};
-pub use desired::{BackingImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget, names};
+pub use desired::{
+    BackingImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget, ImageRelease, names,
+};
 pub use domain_xml::{Hypervisor, METADATA_NAMESPACE};
 pub use engine::{DeployOptions, DestroyOptions, OnEvent, StatusOptions};
 pub use error::Error;

@@ -53,19 +53,21 @@ impl<'a> NodeOnHost<'a> {
         }
     }
 
-    fn metadata(&self) -> FleetMetadata {
+    /// fleet's mark for the node's domain; `release` is that of the image it is (or was) made from.
+    fn metadata(&self, release: Option<String>) -> FleetMetadata {
         FleetMetadata {
             fleet: self.target.name.clone(),
             node: self.node.name.clone(),
             ignition_sha256: self.ignition_sha256.clone(),
             settings_sha256: self.settings_sha256.clone(),
+            release,
         }
     }
 
     /// The node's domain, referring to its volumes at the paths the pool gives them.
     fn definition_xml(&self, context: &HostContext<'_>) -> String {
         let node = self.node;
-        let metadata = self.metadata();
+        let metadata = self.metadata(context.base_image_release.clone());
         let disk_path = context.volume_path(&self.overlay_name);
         let ignition_path = context.volume_path(&self.ignition_name);
         let console_log_path =
@@ -1064,7 +1066,9 @@ pub(crate) fn repair(
                 .create()
                 .map_err(|error| fail(Error::libvirt(format!("starting domain {node}"), &error)))?,
             Repair::Metadata => {
-                set_metadata(&owned.domain, node, &on_host.metadata()).map_err(fail)?
+                // The overlay keeps its base: so does the record of which release that was.
+                let release = owned.metadata.release.clone();
+                set_metadata(&owned.domain, node, &on_host.metadata(release)).map_err(fail)?
             }
         }
     }

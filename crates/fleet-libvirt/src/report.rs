@@ -362,6 +362,9 @@ pub struct NodeStatus {
     /// Fixes the next deploy would apply in place.
     pub repairs: Vec<Repair>,
     pub address: Option<(IpAddr, AddressSource)>,
+    /// The Fedora CoreOS release the node's domain was created from, when fleet knew it then (the
+    /// image had the record `fleet image pull` writes).
+    pub release: Option<String>,
     /// Why the node could not be fully read.
     pub error: Option<Error>,
 }

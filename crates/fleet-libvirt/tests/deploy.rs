@@ -1027,3 +1027,43 @@ fn sha256_of(path: &std::path::Path) -> String {
     let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
+
+/// A node remembers the release of the image it was created from, when the image's record is of
+/// that very file; `fleet status` reads it back.
+#[test]
+fn a_node_records_the_release_of_the_image_it_was_made_from() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let mut desired = fleet_of(
+        &scratch,
+        "release",
+        vec![
+            node("release", "v-1", "host-a", 1, 0),
+            node("release", "v-2", "host-a", 2, 0),
+        ],
+    );
+    desired.target.image_release = Some(fleet_libvirt::ImageRelease {
+        release: "43.20261115.3.0".to_owned(),
+        uncompressed_sha256: sha256_of(&scratch.image()),
+    });
+    let mut first = desired.clone();
+    first.nodes.pop();
+    deploy(&session, &first, &DeployOptions::default());
+    // A record of other bytes (the file was replaced after the pull) is not believed.
+    desired.target.image_release = Some(fleet_libvirt::ImageRelease {
+        release: "44.20270101.1.0".to_owned(),
+        uncompressed_sha256: "0".repeat(64),
+    });
+    deploy(&session, &desired, &DeployOptions::default());
+    let status = session.status(&desired, &StatusOptions::default());
+    let releases: Vec<Option<&str>> = status
+        .nodes
+        .iter()
+        .map(|node| node.release.as_deref())
+        .collect();
+    assert_eq!(releases, [Some("43.20261115.3.0"), None]);
+    assert!(
+        domain_xml(&session, "host-a", "v-1").contains("release=\"43.20261115.3.0\"")
+            || domain_xml(&session, "host-a", "v-1").contains("release='43.20261115.3.0'")
+    );
+}

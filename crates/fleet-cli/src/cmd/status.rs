@@ -13,7 +13,8 @@ use crate::fleet_file::DEFAULT_FLEET_FILE;
 /// domain, `foreign` when a domain of that name is not this fleet's. DRIFT lists what differs
 /// (Ignition, vCPUs, memory, disk, MAC, network, domain type, host) and the repairs the next
 /// deploy would make in place. ADDRESS is the node's DHCP lease when libvirt knows one, else its
-/// reservation. Domains of this fleet that no node accounts for are listed after the nodes.
+/// reservation. RELEASE is the Fedora CoreOS release the node was created from, when its image had
+/// the record `fleet image pull` writes (`-` otherwise; the node may have updated itself since). Domains of this fleet that no node accounts for are listed after the nodes.
 ///
 /// Exit status: 0 every node could be read (drift does not change it), 1 a host or node could not
 /// be read (or the fleet is invalid), 2 usage error.

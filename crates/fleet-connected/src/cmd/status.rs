@@ -56,6 +56,8 @@ struct StatusNodeView {
     address_source: Option<&'static str>,
     drift: Vec<DifferenceView>,
     repairs: Vec<&'static str>,
+    /// The Fedora CoreOS release the node was created from (null: fleet did not know it then).
+    release: Option<String>,
     error: Option<String>,
 }
 
@@ -92,6 +94,7 @@ impl StatusView {
                     }),
                     drift: node.drift.iter().map(DifferenceView::new).collect(),
                     repairs: node.repairs.iter().map(|repair| repair.as_str()).collect(),
+                    release: node.release.clone(),
                     error: node.error.as_ref().map(ToString::to_string),
                 })
                 .collect(),
@@ -118,8 +121,16 @@ struct StatusRow {
     state: String,
     #[tabled(rename = "ADDRESS")]
     address: String,
+    #[tabled(rename = "RELEASE")]
+    release: String,
     #[tabled(rename = "DRIFT")]
     drift: String,
+}
+
+/// The release a node was created from, as the table shows it: `-` when fleet did not know it
+/// (the image had no record from `fleet image pull`, or the node is older than the record).
+fn release_cell(node: &StatusNodeView) -> String {
+    node.release.clone().unwrap_or_else(|| "-".to_owned())
 }
 
 fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
@@ -146,6 +157,7 @@ fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
                     (Some(address), _) => address.clone(),
                     (None, _) => "-".to_owned(),
                 },
+                release: release_cell(node),
                 drift: if drift.is_empty() {
                     "-".to_owned()
                 } else {
@@ -191,4 +203,115 @@ fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
         view.nodes.len()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use fleet_cli::cmd::shared_args::{TableOrJson, TargetArgs};
+    use fleet_image::{ImageRecord, RECORD_FORMAT, Sha256Digest};
+    use fleet_libvirt::{HostTarget, Session, SessionOptions};
+    use sha2::Digest as _;
+
+    use super::*;
+    use crate::deploy_input::deploy_input;
+
+    /// On `test:///default`, whose state lives while a connection of the process is open: a node
+    /// created from an image `fleet image pull` recorded shows that release; after the image file
+    /// is replaced (the record no longer matches it), a new node shows none.
+    #[test]
+    fn status_shows_the_release_each_node_was_created_from() {
+        let _keeper = Session::open(
+            &[HostTarget {
+                name: "keeper".to_owned(),
+                uri: "test:///default".to_owned(),
+            }],
+            &SessionOptions::default(),
+        );
+        let directory = tempfile::tempdir().unwrap();
+        let image = directory.path().join("fcos.qcow2");
+        std::fs::write(&image, b"QFI\xfba pulled build").unwrap();
+        let sha256 = sha2::Sha256::digest(std::fs::read(&image).unwrap())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>();
+        let digest = Sha256Digest::from_hex(&sha256).unwrap();
+        let record = ImageRecord {
+            format: RECORD_FORMAT.to_owned(),
+            stream: "stable".to_owned(),
+            architecture: "x86_64".to_owned(),
+            release: "43.20261115.3.0".to_owned(),
+            stream_url: "http://127.0.0.1/streams/stable.json".to_owned(),
+            location: "http://127.0.0.1/prod/fcos.qcow2.xz".to_owned(),
+            signature: "http://127.0.0.1/prod/fcos.qcow2.xz.sig".to_owned(),
+            signer: "0".repeat(40),
+            sha256: digest.clone(),
+            uncompressed_sha256: digest,
+        };
+        std::fs::write(
+            ImageRecord::path_for(&image),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        let fleet_file = directory.path().join("fleet.toml");
+        let write_fleet = |count: u32| {
+            std::fs::write(
+                &fleet_file,
+                format!("[fleet]\nname = \"status-release\"\nconnect = \"test:///default\"\n\n[fleet.image]\npath = \"fcos.qcow2\"\n\n[fleet.pool]\npath = \"{}\"\n\n[[maintenance.period]]\ndays = [\"Sat\"]\nstart = \"02:00\"\nlength_minutes = 240\n\n[[group]]\nname = \"status-release\"\ncount = {count}\n", directory.path().join("pool").display()),
+            )
+            .unwrap();
+        };
+        let deploy = || {
+            crate::cmd::deploy::run(fleet_cli::cmd::deploy::Args {
+                fleet: fleet_file.clone(),
+                target: TargetArgs {
+                    connect: Vec::new(),
+                    image: None,
+                    nodes: Vec::new(),
+                },
+                jobs: 2,
+                dry_run: false,
+                replace: false,
+                plan: None,
+                format: TableOrJson::Json,
+            })
+            .unwrap();
+        };
+        write_fleet(1);
+        deploy();
+        // Another build at the same path: the record describes the old bytes.
+        std::fs::write(&image, b"QFI\xfba local build").unwrap();
+        write_fleet(2);
+        deploy();
+
+        let input = deploy_input(
+            &fleet_file,
+            &TargetArgs {
+                connect: Vec::new(),
+                image: None,
+                nodes: Vec::new(),
+            },
+            2,
+        )
+        .unwrap();
+        let report = input
+            .session
+            .status(&input.desired, &StatusOptions::default());
+        let view = StatusView::new(&report);
+        let releases: Vec<(&str, String)> = view
+            .nodes
+            .iter()
+            .map(|node| (node.name.as_str(), release_cell(node)))
+            .collect();
+        assert_eq!(
+            releases,
+            [
+                ("status-release-1", "43.20261115.3.0".to_owned()),
+                ("status-release-2", "-".to_owned())
+            ]
+        );
+        let mut table = Vec::new();
+        write_table(&mut table, &view).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(table.lines().next().unwrap().contains("RELEASE"), "{table}");
+    }
 }

@@ -76,6 +76,7 @@ impl Scratch {
             pool_name: format!("fleet-{fleet}"),
             pool_path: self.pool(),
             network: "default".to_owned(),
+            image_release: None,
         }
     }
 
