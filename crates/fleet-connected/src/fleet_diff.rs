@@ -170,15 +170,23 @@ impl FleetDiff {
     }
 }
 
+impl NodeDiff {
+    /// What differs, what is repaired and what failed, one phrase each (`vcpus: 2 → 4`).
+    pub(crate) fn details(&self) -> Vec<String> {
+        let mut details: Vec<String> = self
+            .differences
+            .iter()
+            .map(|entry| format!("{}: {} → {}", entry.what, entry.from, entry.to))
+            .collect();
+        details.extend(self.repairs.iter().map(|repair| format!("repair {repair}")));
+        details.extend(self.error.iter().cloned());
+        details
+    }
+}
+
 /// A node's entry in one phrase: its action and what differs.
-pub(crate) fn summary(node: &NodeDiff) -> String {
-    let mut details: Vec<String> = node
-        .differences
-        .iter()
-        .map(|entry| format!("{} {} → {}", entry.what, entry.from, entry.to))
-        .collect();
-    details.extend(node.repairs.iter().map(|repair| format!("repair {repair}")));
-    details.extend(node.error.iter().cloned());
+fn summary(node: &NodeDiff) -> String {
+    let details = node.details();
     if details.is_empty() {
         node.action.clone()
     } else {

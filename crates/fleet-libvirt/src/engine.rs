@@ -37,6 +37,10 @@ pub struct DeployOptions {
     /// Where the base image's digest is remembered between runs (see `ImageDigestCache`);
     /// `None` hashes the image on every run.
     pub image_digest_cache: Option<ImageDigestCache>,
+    /// Hold the deploy to these actions by node name (a reviewed plan, `fleet deploy --plan`): a
+    /// node whose decision now differs, or that is not listed, fails untouched with
+    /// `Error::NotAsReviewed`. `None`: whatever is decided is done.
+    pub reviewed: Option<BTreeMap<String, Action>>,
 }
 
 impl Default for DeployOptions {
@@ -46,6 +50,7 @@ impl Default for DeployOptions {
             dry_run: false,
             replace: false,
             image_digest_cache: None,
+            reviewed: None,
         }
     }
 }
@@ -651,6 +656,19 @@ fn deploy_node(
             Step::Observe,
             conflict(&on_host, &observation),
         );
+    }
+    if let Some(reviewed) = &options.reviewed
+        && reviewed.get(name) != Some(&action)
+    {
+        let error = Error::NotAsReviewed {
+            node: name.to_owned(),
+            expected: reviewed
+                .get(name)
+                .map_or("nothing (the node is not in it)", Action::as_str)
+                .to_owned(),
+            found: action.as_str().to_owned(),
+        };
+        return fail(Some(action), Step::Observe, error);
     }
     if options.dry_run {
         on_event(Event::NodeFinished { node: name, host });

@@ -35,6 +35,16 @@ pub enum Error {
     #[error("{operation}: {message}")]
     Libvirt { operation: String, message: String },
 
+    /// A deploy held to the actions of a reviewed plan found a node needing another one.
+    #[error(
+        "node {node} now needs {found}, but the reviewed plan says {expected}; nothing was done to it: review a new diff"
+    )]
+    NotAsReviewed {
+        node: String,
+        expected: String,
+        found: String,
+    },
+
     /// A domain with the node's name exists but fleet did not create it for this fleet.
     #[error(
         "domain {domain} already exists and is not managed by fleet {fleet}{}; rename the node or remove the domain by hand",

@@ -1067,3 +1067,47 @@ fn a_node_records_the_release_of_the_image_it_was_made_from() {
             || domain_xml(&session, "host-a", "v-1").contains("release='43.20261115.3.0'")
     );
 }
+
+/// `fleet deploy --plan` holds the deploy to the reviewed actions: a node whose decision differs
+/// (or that the plan does not list) fails untouched, the others proceed.
+#[test]
+fn a_deploy_held_to_reviewed_actions_touches_no_node_that_needs_another() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-a")]);
+    let desired = fleet_of(
+        &scratch,
+        "held",
+        vec![
+            node("held", "h-1", "host-a", 1, 0),
+            node("held", "h-2", "host-a", 2, 0),
+            node("held", "h-3", "host-a", 3, 0),
+        ],
+    );
+    let options = DeployOptions {
+        reviewed: Some(
+            [
+                ("h-1".to_owned(), Action::Create),
+                ("h-2".to_owned(), Action::Unchanged),
+            ]
+            .into(),
+        ),
+        ..DeployOptions::default()
+    };
+    let report = deploy(&session, &desired, &options);
+    let rows = summary(&report);
+    assert_eq!(
+        rows[0],
+        ("h-1".to_owned(), "create".to_owned(), "done".to_owned())
+    );
+    assert_eq!(
+        rows[1].2,
+        "failed at observe: node h-2 now needs create, but the reviewed plan says unchanged; nothing was done to it: review a new diff"
+    );
+    assert!(
+        rows[2]
+            .2
+            .contains("the reviewed plan says nothing (the node is not in it)"),
+        "{rows:?}"
+    );
+    assert_eq!(domains(&session, "host-a"), ["h-1".to_owned()].into());
+}

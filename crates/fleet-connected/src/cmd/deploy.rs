@@ -29,6 +29,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         replace: args.replace,
         image_digest_cache: image_digest_cache(),
+        reviewed: None,
     };
     deploy_and_report(input, &options, args.format)
 }

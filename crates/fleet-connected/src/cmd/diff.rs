@@ -1,13 +1,13 @@
 //! `fleet diff`: what `fleet deploy` would do, node by node, as a table or JSON, optionally saved;
 //! and `fleet deploy --plan`, which applies exactly such a saved diff.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use fleet_libvirt::DeployOptions;
+use fleet_libvirt::{Action, DeployOptions};
 use fleet_spec::ReadLimit;
 use tabled::{Table, Tabled};
 
@@ -34,7 +34,7 @@ const CHANGES: u8 = 2;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = DiffTarget::new(&args.target, args.replace);
-    let (diff, input) = make_diff(&args.fleet, target, args.jobs)?;
+    let (diff, input, _) = make_diff(&args.fleet, target, args.jobs)?;
     input.session.close();
     if let Some(path) = &args.out {
         let mut json = serde_json::to_vec_pretty(&diff)?;
@@ -58,19 +58,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Deploy's dry-run decision for the fleet with `target`'s arguments, as a diff; and what it was
-/// decided from, for a deploy that follows.
+/// Deploy's dry-run decision for the fleet with `target`'s arguments, as a diff; what it was
+/// decided from, for a deploy that follows; and each node's action, to hold that deploy to.
 fn make_diff(
     fleet_file: &Path,
     target: DiffTarget,
     jobs: u16,
-) -> anyhow::Result<(FleetDiff, DeployInput)> {
+) -> anyhow::Result<(FleetDiff, DeployInput, BTreeMap<String, Action>)> {
     let input = deploy_input(fleet_file, &target.target_args(), jobs)?;
     let options = DeployOptions {
         jobs: usize::from(jobs),
         dry_run: true,
         replace: target.replace,
         image_digest_cache: image_digest_cache(),
+        reviewed: None,
     };
     let progress = Progress::new(
         input.desired.nodes.iter().map(|node| node.host.as_str()),
@@ -89,7 +90,12 @@ fn make_diff(
         .map(|node| node.name.as_str())
         .collect();
     let diff = FleetDiff::new(fleet_file, target, &input.desired, &report, &fleet_nodes)?;
-    Ok((diff, input))
+    let actions = report
+        .nodes
+        .iter()
+        .filter_map(|node| Some((node.node.clone(), node.action.clone()?)))
+        .collect();
+    Ok((diff, input, actions))
 }
 
 /// `fleet deploy --plan FILE`: make the diff again with the saved arguments and deploy only when
@@ -114,7 +120,8 @@ pub(crate) fn deploy_plan(
             plan_file.display()
         );
     }
-    let (now, input) = make_diff(Path::new(&saved.fleet), saved.target.clone(), args.jobs)?;
+    let (now, input, reviewed) =
+        make_diff(Path::new(&saved.fleet), saved.target.clone(), args.jobs)?;
     let again = format!(
         "nothing was deployed; run `fleet diff --out {}` again and review it",
         plan_file.display()
@@ -143,6 +150,9 @@ pub(crate) fn deploy_plan(
         dry_run: false,
         replace: saved.target.replace,
         image_digest_cache: image_digest_cache(),
+        // The saved diff equals this dry run's, node by node: a node whose decision changes in the
+        // instant before the deploy reaches it fails untouched instead of doing what nobody read.
+        reviewed: Some(reviewed),
     };
     deploy_and_report(input, &options, args.format)
 }
@@ -166,13 +176,7 @@ fn write_diff_table(out: &mut dyn Write, diff: &FleetDiff, colour: bool) -> anyh
         .nodes
         .iter()
         .map(|node| {
-            let mut details: Vec<String> = node
-                .differences
-                .iter()
-                .map(|entry| format!("{}: {} → {}", entry.what, entry.from, entry.to))
-                .collect();
-            details.extend(node.repairs.iter().map(|repair| format!("repair {repair}")));
-            details.extend(node.error.iter().cloned());
+            let mut details = node.details();
             if node.action == "remove" {
                 details.push("no longer in the fleet file; deploy leaves it".to_owned());
             }
@@ -302,7 +306,7 @@ mod tests {
         }
 
         fn diff(&self, image: Option<&str>, replace: bool) -> FleetDiff {
-            let (diff, input) = make_diff(
+            let (diff, input, _) = make_diff(
                 &self.fleet_file(),
                 DiffTarget::new(&self.target(image), replace),
                 2,
@@ -466,7 +470,7 @@ mod tests {
         assert!(
             format!("{refused:#}").contains("what runs changed since the diff")
                 && format!("{refused:#}").contains(
-                    "diff-plan-vcpus-1 on test:///default: was change (vcpus 2 → 4), now unchanged"
+                    "diff-plan-vcpus-1 on test:///default: was change (vcpus: 2 → 4), now unchanged"
                 ),
             "{refused:#}"
         );
