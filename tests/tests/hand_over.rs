@@ -128,7 +128,7 @@ fn a_missing_companion_is_named_with_the_commands_that_need_it() {
     let beside = directory.path().join("fleet-connected");
     assert!(
         stderr.starts_with(&format!(
-            "error: deploy, status and destroy run in fleet-connected, the dynamically linked part \
+            "error: deploy, diff, status, destroy and image run in fleet-connected, the dynamically linked part \
              of fleet (it loads libvirt, resolves names and talks to the network), and it is \
              neither beside this fleet ({}) nor on PATH; build both with",
             beside.display()

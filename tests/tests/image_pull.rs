@@ -16,38 +16,41 @@ use std::process::Output;
 
 use fleet_tests::binary::fleet_command;
 use support::release::{
-    ARTEFACT, ARTEFACT_PATH, RELEASE, Release, SIGNATURE_PATH, STREAM_PATH, TestKey, Workspace,
-    publish, read, stream_json,
+    ARTEFACT, ARTEFACT_PATH, RELEASE, SIGNATURE_PATH, STREAM_PATH, read, stream_json,
 };
-use support::server::{Behaviour, Server};
+use support::server::Behaviour;
 
-/// A server publishing a correctly signed release; a fleet beside the workspace's images
-/// directory whose `[fleet.image] path` is `images/fcos.qcow2`; the key trusted by file.
+/// fleet-image's setup (a server publishing a correctly signed release, its key trusted by file)
+/// and a fleet beside the workspace's images directory whose `[fleet.image] path` is
+/// `images/fcos.qcow2`.
 struct Setup {
-    server: Server,
-    release: Release,
-    key: TestKey,
-    workspace: Workspace,
+    published: support::release::Setup,
     fleet_toml: PathBuf,
 }
 
+impl std::ops::Deref for Setup {
+    type Target = support::release::Setup;
+
+    fn deref(&self) -> &Self::Target {
+        &self.published
+    }
+}
+
 fn setup() -> Setup {
-    let server = Server::start();
-    let release = Release::new();
-    let key = TestKey::generate("mirror");
-    publish(&server, &release, &key);
-    let workspace = Workspace::new(&key);
-    let fleet_toml = workspace.images.parent().unwrap().join("fleet.toml");
+    let published = support::release::setup();
+    let fleet_toml = published
+        .workspace
+        .images
+        .parent()
+        .unwrap()
+        .join("fleet.toml");
     std::fs::write(
         &fleet_toml,
         "[fleet]\nname = \"pulled\"\n\n[fleet.image]\npath = \"images/fcos.qcow2\"\n\n[[maintenance.period]]\ndays = [\"Sat\"]\nstart = \"02:00\"\nlength_minutes = 240\n\n[[group]]\nname = \"web\"\ncount = 1\n",
     )
     .unwrap();
     Setup {
-        server,
-        release,
-        key,
-        workspace,
+        published,
         fleet_toml,
     }
 }

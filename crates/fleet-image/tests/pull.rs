@@ -10,32 +10,10 @@ use fleet_image::{
     TrustedKeys, pull,
 };
 use support::release::{
-    ARTEFACT, ARTEFACT_PATH, RELEASE, Release, SIGNATURE_PATH, STREAM_PATH, Signer, TestKey,
-    Workspace, publish, read, stream_json,
+    ARTEFACT, ARTEFACT_PATH, RELEASE, SIGNATURE_PATH, STREAM_PATH, Signer, TestKey, read, setup,
+    stream_json,
 };
-use support::server::{Behaviour, Request, Server};
-
-/// A server publishing a correctly signed release, its key trusted by the workspace.
-struct Setup {
-    server: Server,
-    release: Release,
-    key: TestKey,
-    workspace: Workspace,
-}
-
-fn setup() -> Setup {
-    let server = Server::start();
-    let release = Release::new();
-    let key = TestKey::generate("mirror");
-    publish(&server, &release, &key);
-    let workspace = Workspace::new(&key);
-    Setup {
-        server,
-        release,
-        key,
-        workspace,
-    }
-}
+use support::server::{Behaviour, Request};
 
 fn pull_collecting(
     options: &fleet_image::PullOptions,

@@ -195,6 +195,28 @@ pub(crate) fn publish(server: &Server, release: &Release, key: &TestKey) {
     );
 }
 
+/// A server publishing a correctly signed release, its key trusted by the workspace.
+pub(crate) struct Setup {
+    pub(crate) server: Server,
+    pub(crate) release: Release,
+    pub(crate) key: TestKey,
+    pub(crate) workspace: Workspace,
+}
+
+pub(crate) fn setup() -> Setup {
+    let server = Server::start();
+    let release = Release::new();
+    let key = TestKey::generate("mirror");
+    publish(&server, &release, &key);
+    let workspace = Workspace::new(&key);
+    Setup {
+        server,
+        release,
+        key,
+        workspace,
+    }
+}
+
 /// A test's directories: where the image goes, and the trusted-keys file outside it.
 pub(crate) struct Workspace {
     _root: tempfile::TempDir,
