@@ -10,6 +10,7 @@ pub mod check;
 pub mod completions;
 pub mod deploy;
 pub mod destroy;
+pub mod inventory;
 pub mod nodes;
 pub mod plan;
 pub mod render;

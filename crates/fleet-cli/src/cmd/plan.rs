@@ -233,9 +233,10 @@ impl Serialize for NodesView<'_> {
     }
 }
 
-/// A node's windows, each one `[[updates.periodic.window]]` exactly as written to Zincati.
+/// A node's windows, each one `[[updates.periodic.window]]` exactly as written to Zincati; also
+/// `fleet inventory`'s `fleet_windows`.
 #[derive(Debug, Clone, Copy)]
-struct WindowsView<'a>(&'a [ZincatiWindow]);
+pub struct WindowsView<'a>(pub &'a [ZincatiWindow]);
 
 impl Serialize for WindowsView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
