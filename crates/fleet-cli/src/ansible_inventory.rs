@@ -67,9 +67,9 @@ pub struct InventoryMeta<'a> {
 }
 
 /// One Ansible group. Hosts and children are sorted by name, so the output is the same every time.
+/// `hosts` is always written: Ansible takes an empty group (`{}`) for a host of that name.
 #[derive(Debug, Default, Serialize)]
 pub struct InventoryGroup {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<String>,
