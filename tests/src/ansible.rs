@@ -91,3 +91,8 @@ pub fn run_successfully(command: &mut Command) -> Result<Output> {
     );
     Ok(output)
 }
+
+/// Say loudly that `test_name` did not run because the binary under test lacks what it needs.
+pub fn say_skipped(test_name: &str, reason: &str) {
+    say(&format!("SKIPPED test `{test_name}`: it {reason}"));
+}
