@@ -295,6 +295,8 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
     let fleet = repository_path("fleet/fleet.toml");
     let connect = test_host_twins();
     let results = workdir.join("results.json");
+    let image = workdir.write("placeholder.qcow2", b"").unwrap();
+    let saved_plan = workdir.join("plan.json");
     let variables = workdir
         .write(
             "variables.json",
@@ -302,6 +304,8 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
                 "fleet_file": fleet,
                 "fleet_binary": fleet_binary().unwrap(),
                 "fleet_connect": connect,
+                "fleet_image": image,
+                "saved_plan": saved_plan,
                 "results_file": results,
             })
             .to_string(),
@@ -316,7 +320,12 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
         &results,
     );
 
-    let mut arguments: Vec<std::ffi::OsString> = vec!["diff".into(), fleet.clone().into()];
+    let mut arguments: Vec<std::ffi::OsString> = vec![
+        "diff".into(),
+        fleet.clone().into(),
+        "--image".into(),
+        image.into(),
+    ];
     for value in &connect {
         arguments.push("--connect".into());
         arguments.push(value.into());
@@ -333,4 +342,8 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
         "{nodes:?}"
     );
     assert_eq!(compared["diff"].as_array().unwrap().len(), nodes.len());
+    // The saved plan, for `deploy` with `saved_plan`, is the same diff.
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved_plan).unwrap()).unwrap();
+    assert_eq!(saved["nodes"], direct.json["nodes"]);
 }

@@ -39,17 +39,21 @@ options:
     elements: str
     default: []
   nodes:
-    description:
-      - Only these nodes (deploy); for diff, only these nodes are reported and counted.
+    description: Only these nodes (diff and deploy).
     type: list
     elements: str
     default: []
   replace:
-    description: Rebuild changed nodes (C(fleet deploy --replace)); Ignition runs on first boot only.
+    description: Rebuild changed nodes (C(--replace), diff and deploy); Ignition runs on first boot only.
     type: bool
     default: false
   image:
-    description: Use this base image file instead of the fleet file's (C(fleet deploy --image)).
+    description: Use this base image file instead of the fleet file's (C(--image), diff and deploy).
+    type: path
+  saved_plan:
+    description:
+      - A saved diff. C(diff) writes it (C(fleet diff --out)); C(deploy) applies exactly it
+        (C(fleet deploy --plan)), which fleet refuses when the fleet file or what runs changed since.
     type: path
   fleet_binary:
     description: The fleet binary; C(fleet-connected) must be beside it or on PATH.
@@ -113,8 +117,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 # What a deploy does to a node that counts as a change; `changed` and `conflict` are only reported.
 DEPLOY_CHANGES = ("create", "repair", "replace")
-# What `fleet diff` reports for a node that a deploy would act on.
-DIFF_CHANGES = ("create", "change", "remove")
 
 
 def fleet_command(module, binary, arguments):
@@ -205,18 +207,26 @@ def run_plan(module, binary, fleet_file):
     module.exit_json(changed=False, plan=plan, ansible_facts={"fleet_plan": plan}, stdout=stdout, stderr=stderr)
 
 
+def selection_arguments(module):
+    arguments = []
+    for node in module.params["nodes"]:
+        arguments += ["--node", node]
+    if module.params["replace"]:
+        arguments.append("--replace")
+    if module.params["image"]:
+        arguments += ["--image", module.params["image"]]
+    return arguments
+
+
 def run_diff(module, binary, fleet_file, connect):
-    rc, stdout, stderr = fleet_command(module, binary, ["diff", fleet_file, "--format", "json"] + connect)
+    arguments = ["diff", fleet_file, "--format", "json"] + connect + selection_arguments(module)
+    if module.params["saved_plan"]:
+        arguments += ["--out", module.params["saved_plan"]]
+    rc, stdout, stderr = fleet_command(module, binary, arguments)
     if rc not in (0, 2):
         module.fail_json(msg="fleet diff failed", rc=rc, stdout=stdout, stderr=stderr)
     report = parse_json(module, stdout, stderr, "fleet diff")
-    selected = module.params["nodes"]
-    if selected:
-        report["nodes"] = [node for node in report.get("nodes", []) if node.get("node") in selected]
-        changed = any(node.get("action") in DIFF_CHANGES for node in report["nodes"])
-    else:
-        changed = rc == 2
-    result = {"changed": changed, "fleet_diff": report, "ansible_facts": {"fleet_diff": report},
+    result = {"changed": rc == 2, "fleet_diff": report, "ansible_facts": {"fleet_diff": report},
               "stdout": stdout, "stderr": stderr}
     if module._diff:
         result["diff"] = diff_diffs(report)
@@ -225,12 +235,11 @@ def run_diff(module, binary, fleet_file, connect):
 
 def run_deploy(module, binary, fleet_file, connect):
     arguments = ["deploy", fleet_file, "--format", "json"] + connect
-    for node in module.params["nodes"]:
-        arguments += ["--node", node]
-    if module.params["replace"]:
-        arguments.append("--replace")
-    if module.params["image"]:
-        arguments += ["--image", module.params["image"]]
+    if module.params["saved_plan"]:
+        # Exactly the reviewed diff: fleet refuses it when the fleet file or what runs changed.
+        arguments += ["--plan", module.params["saved_plan"]]
+    else:
+        arguments += selection_arguments(module)
     if module.check_mode:
         arguments.append("--dry-run")
     rc, stdout, stderr = fleet_command(module, binary, arguments)
@@ -260,6 +269,7 @@ def main():
             "replace": {"type": "bool", "default": False},
             "image": {"type": "path"},
             "fleet_binary": {"type": "path", "default": "fleet"},
+            "saved_plan": {"type": "path"},
         },
         supports_check_mode=True,
     )
