@@ -346,4 +346,30 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(&saved_plan).unwrap()).unwrap();
     assert_eq!(saved["nodes"], direct.json["nodes"]);
+
+    // Deploying the saved diff: in check mode, what it holds; for real, exactly its nodes.
+    let saved_dry_run = &results["saved_dry_run"];
+    assert_eq!(saved_dry_run["changed"], true, "{saved_dry_run}");
+    assert_eq!(saved_dry_run["fleet_diff"]["nodes"], direct.json["nodes"]);
+    let saved_deployed = &results["saved_deployed"];
+    assert_eq!(saved_deployed["changed"], true, "{saved_deployed}");
+    let deployed: std::collections::BTreeSet<&str> = saved_deployed["deploy"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["name"].as_str().unwrap())
+        .collect();
+    let diffed: std::collections::BTreeSet<&str> = nodes
+        .iter()
+        .map(|node| node["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(deployed, diffed);
+    assert!(
+        saved_deployed["deploy"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|node| node["outcome"] == "done"),
+        "{saved_deployed}"
+    );
 }

@@ -233,16 +233,39 @@ def run_diff(module, binary, fleet_file, connect):
     module.exit_json(**result)
 
 
+def run_saved_plan(module, binary, connect):
+    """Apply exactly a saved diff (fleet deploy --plan); in check mode, report what it holds."""
+    saved_plan = module.params["saved_plan"]
+    if connect or selection_arguments(module):
+        module.fail_json(msg="a saved plan holds its connections, image, nodes and replace: "
+                             "give saved_plan alone")
+    if module.check_mode:
+        try:
+            with open(saved_plan, encoding="utf-8") as saved:
+                report = json.load(saved)
+        except (OSError, ValueError) as error:
+            module.fail_json(msg="cannot read the saved plan %s: %s" % (saved_plan, error))
+        result = {"changed": report.get("changes", 0) > 0, "fleet_diff": report,
+                  "ansible_facts": {"fleet_diff": report}}
+        if module._diff:
+            result["diff"] = diff_diffs(report)
+        module.exit_json(**result)
+    rc, stdout, stderr = fleet_command(module, binary, ["deploy", "--plan", saved_plan, "--format", "json"])
+    finish_deploy(module, rc, stdout, stderr)
+
+
 def run_deploy(module, binary, fleet_file, connect):
-    arguments = ["deploy", fleet_file, "--format", "json"] + connect
     if module.params["saved_plan"]:
-        # Exactly the reviewed diff: fleet refuses it when the fleet file or what runs changed.
-        arguments += ["--plan", module.params["saved_plan"]]
-    else:
-        arguments += selection_arguments(module)
+        run_saved_plan(module, binary, connect)
+        return
+    arguments = ["deploy", fleet_file, "--format", "json"] + connect + selection_arguments(module)
     if module.check_mode:
         arguments.append("--dry-run")
     rc, stdout, stderr = fleet_command(module, binary, arguments)
+    finish_deploy(module, rc, stdout, stderr)
+
+
+def finish_deploy(module, rc, stdout, stderr):
     report = None
     if stdout.strip():
         report = parse_json(module, stdout, stderr, "fleet deploy")
