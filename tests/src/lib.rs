@@ -8,6 +8,7 @@
 pub mod ansible;
 pub mod binary;
 pub mod checks;
+pub mod ci_workflow;
 pub mod console;
 pub mod data;
 pub mod e2e;
