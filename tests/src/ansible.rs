@@ -77,6 +77,45 @@ impl RealAnsible {
     }
 }
 
+impl RealAnsible {
+    /// Install the collection `fleet.coreos` from the repository's `fleet/ansible/` into
+    /// `state/collections`, as a user would (offline); returns that collections path.
+    pub fn install_collection(&self, state: &Path) -> Result<PathBuf> {
+        let collections = state.join("collections");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet/ansible");
+        run_successfully(
+            self.command("ansible-galaxy", state)
+                .args(["collection", "install", "--offline", "-p"])
+                .arg(&collections)
+                .arg(source),
+        )?;
+        let module = collections.join("ansible_collections/fleet/coreos/plugins/modules/fleet.py");
+        anyhow::ensure!(
+            module.is_file(),
+            "ansible-galaxy installed no {}",
+            module.display()
+        );
+        Ok(collections)
+    }
+}
+
+/// The `changed=N` of every host in an `ansible-playbook` recap, by host.
+pub fn recap_changes(output: &str) -> std::collections::BTreeMap<String, u32> {
+    output
+        .lines()
+        .skip_while(|line| !line.starts_with("PLAY RECAP"))
+        .filter_map(|line| {
+            let (host, counts) = line.split_once(" : ")?;
+            let changed = counts
+                .split_whitespace()
+                .find_map(|count| count.strip_prefix("changed="))?
+                .parse()
+                .ok()?;
+            Some((host.trim().to_owned(), changed))
+        })
+        .collect()
+}
+
 /// Run `command`, failing with its whole output unless it exits 0.
 pub fn run_successfully(command: &mut Command) -> Result<Output> {
     let output = command

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use fleet_tests::ansible::{RealAnsible, real_ansible, run_successfully};
+use fleet_tests::ansible::{RealAnsible, real_ansible, recap_changes, run_successfully};
 use fleet_tests::binary::{fleet_binary, run_fleet_json};
 use fleet_tests::checks::nodes_by_name;
 use fleet_tests::workdir::WorkDir;
@@ -26,23 +26,8 @@ fn repository_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
-/// Install the collection from the repository into `workdir/collections`, as a user would.
 fn install_collection(ansible: &RealAnsible, workdir: &WorkDir) -> PathBuf {
-    let collections = workdir.join("collections");
-    run_successfully(
-        ansible
-            .command("ansible-galaxy", workdir.path())
-            .args(["collection", "install", "--offline", "-p"])
-            .arg(&collections)
-            .arg(repository_path("fleet/ansible")),
-    )
-    .unwrap();
-    assert!(
-        collections
-            .join("ansible_collections/fleet/coreos/plugins/modules/fleet.py")
-            .is_file()
-    );
-    collections
+    ansible.install_collection(workdir.path()).unwrap()
 }
 
 fn playbooks() -> Vec<PathBuf> {
@@ -371,5 +356,66 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
             .iter()
             .all(|node| node["outcome"] == "done"),
         "{saved_deployed}"
+    );
+}
+
+/// The shipped deploy playbook itself, on the test driver: with `--check --diff` it reports one
+/// change and shows every node it would create; for real it deploys. (A second run reporting no
+/// change needs a libvirt that keeps state: `tests/tests/e2e_ansible.rs`.)
+#[test]
+fn the_deploy_playbook_runs_in_check_mode_and_for_real_on_the_test_driver() {
+    let Some(ansible) = real_ansible("the_deploy_playbook_runs_on_the_test_driver") else {
+        return;
+    };
+    let workdir = WorkDir::new("ansible-deploy-playbook").unwrap();
+    let collections = install_collection(&ansible, &workdir);
+    let image = workdir.write("placeholder.qcow2", b"").unwrap();
+    let variables = workdir
+        .write(
+            "variables.json",
+            json!({
+                "fleet_file": repository_path("fleet/fleet.toml"),
+                "fleet_binary": fleet_binary().unwrap(),
+                "fleet_connect": test_host_twins(),
+                "fleet_image": image,
+            })
+            .to_string(),
+        )
+        .unwrap();
+    let run = |extra: &[&str]| -> String {
+        let output = run_successfully(
+            ansible
+                .command("ansible-playbook", workdir.path())
+                .arg("fleet.coreos.deploy")
+                .arg("-e")
+                .arg(format!("@{}", variables.display()))
+                .args(extra)
+                .env("ANSIBLE_COLLECTIONS_PATH", &collections)
+                .env("XDG_CACHE_HOME", workdir.join("cache")),
+        )
+        .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let plan = run_fleet_json([
+        "plan".as_ref(),
+        repository_path("fleet/fleet.toml").as_os_str(),
+    ])
+    .unwrap();
+    let nodes = nodes_by_name(&plan.json).unwrap();
+
+    let checked = run(&["--check", "--diff"]);
+    assert_eq!(recap_changes(&checked)["localhost"], 1, "{checked}");
+    for node in nodes.keys() {
+        assert!(
+            checked.contains(&format!("node: {node}\n")),
+            "--diff shows {node}:\n{checked}"
+        );
+        assert!(checked.contains(&format!("{node}: create")), "{checked}");
+    }
+    let deployed = run(&[]);
+    assert_eq!(recap_changes(&deployed)["localhost"], 1, "{deployed}");
+    assert!(
+        !deployed.contains("node: web-01\n"),
+        "no diff without --diff:\n{deployed}"
     );
 }
