@@ -111,16 +111,32 @@ fn test_host_twins() -> Vec<String> {
         .collect()
 }
 
-/// Run `tests/data/ansible/PLAYBOOK` with the extra variables in `variables`; what it kept in
-/// `results`.
+/// The variables every test-driver playbook takes: the example fleet, the binary under test, the
+/// example's hosts on their test-driver twins, and a placeholder base image in `workdir`.
+fn test_driver_variables(workdir: &WorkDir) -> Value {
+    let image = workdir.write("placeholder.qcow2", b"").unwrap();
+    json!({
+        "fleet_file": repository_path("fleet/fleet.toml"),
+        "fleet_binary": fleet_binary().unwrap(),
+        "fleet_connect": test_host_twins(),
+        "fleet_image": image,
+    })
+}
+
+/// Run `tests/data/ansible/PLAYBOOK` with `variables` (and `results_file`) as extra variables;
+/// what it kept in its results file.
 fn run_data_playbook(
     ansible: &RealAnsible,
     workdir: &WorkDir,
     collections: &Path,
     playbook: &str,
-    variables: &Path,
-    results: &Path,
+    mut variables: Value,
 ) -> Value {
+    let results = workdir.join(format!("{playbook}.results.json"));
+    variables["results_file"] = json!(results);
+    let variables = workdir
+        .write(format!("{playbook}.variables.json"), variables.to_string())
+        .unwrap();
     run_successfully(
         ansible
             .command("ansible-playbook", workdir.path())
@@ -152,31 +168,9 @@ fn the_module_reports_what_fleet_reports_in_check_mode_and_for_real_on_the_test_
     let workdir = WorkDir::new("ansible-module").unwrap();
     let collections = install_collection(&ansible, &workdir);
     let fleet = repository_path("fleet/fleet.toml");
-    let connect = test_host_twins();
-    let image = workdir.write("placeholder.qcow2", b"").unwrap();
-    let results = workdir.join("results.json");
-    let variables = workdir
-        .write(
-            "variables.json",
-            json!({
-                "fleet_file": fleet,
-                "broken_fleet_file": broken_fleet(&workdir),
-                "fleet_binary": fleet_binary().unwrap(),
-                "fleet_connect": connect,
-                "fleet_image": image,
-                "results_file": results,
-            })
-            .to_string(),
-        )
-        .unwrap();
-    let results = run_data_playbook(
-        &ansible,
-        &workdir,
-        &collections,
-        "module.yml",
-        &variables,
-        &results,
-    );
+    let mut variables = test_driver_variables(&workdir);
+    variables["broken_fleet_file"] = json!(broken_fleet(&workdir));
+    let results = run_data_playbook(&ansible, &workdir, &collections, "module.yml", variables);
 
     assert_eq!(results["checked"]["changed"], false);
     assert_eq!(results["checked"]["failed"], false);
@@ -279,31 +273,11 @@ fn the_modules_diff_is_fleet_diff_and_reports_changed_when_it_finds_changes() {
     let collections = install_collection(&ansible, &workdir);
     let fleet = repository_path("fleet/fleet.toml");
     let connect = test_host_twins();
-    let results = workdir.join("results.json");
-    let image = workdir.write("placeholder.qcow2", b"").unwrap();
+    let image = workdir.join("placeholder.qcow2");
     let saved_plan = workdir.join("plan.json");
-    let variables = workdir
-        .write(
-            "variables.json",
-            json!({
-                "fleet_file": fleet,
-                "fleet_binary": fleet_binary().unwrap(),
-                "fleet_connect": connect,
-                "fleet_image": image,
-                "saved_plan": saved_plan,
-                "results_file": results,
-            })
-            .to_string(),
-        )
-        .unwrap();
-    let results = run_data_playbook(
-        &ansible,
-        &workdir,
-        &collections,
-        "diff.yml",
-        &variables,
-        &results,
-    );
+    let mut variables = test_driver_variables(&workdir);
+    variables["saved_plan"] = json!(saved_plan);
+    let results = run_data_playbook(&ansible, &workdir, &collections, "diff.yml", variables);
 
     let mut arguments: Vec<std::ffi::OsString> = vec![
         "diff".into(),
@@ -369,17 +343,10 @@ fn the_deploy_playbook_runs_in_check_mode_and_for_real_on_the_test_driver() {
     };
     let workdir = WorkDir::new("ansible-deploy-playbook").unwrap();
     let collections = install_collection(&ansible, &workdir);
-    let image = workdir.write("placeholder.qcow2", b"").unwrap();
     let variables = workdir
         .write(
             "variables.json",
-            json!({
-                "fleet_file": repository_path("fleet/fleet.toml"),
-                "fleet_binary": fleet_binary().unwrap(),
-                "fleet_connect": test_host_twins(),
-                "fleet_image": image,
-            })
-            .to_string(),
+            test_driver_variables(&workdir).to_string(),
         )
         .unwrap();
     let run = |extra: &[&str]| -> String {

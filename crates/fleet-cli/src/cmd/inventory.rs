@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::ansible_inventory::inventory;
-use crate::fleet_file::{DEFAULT_FLEET_FILE, refuse};
-use crate::pipeline::{PlannedFleet, place_as_written, plan_fleet, plan_problems};
+use crate::fleet_file::DEFAULT_FLEET_FILE;
+use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
 
 /// Print the fleet as an Ansible dynamic inventory (JSON), from the fleet file alone.
 ///
@@ -55,14 +55,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let file = planned_fleet.file_name();
     let PlannedFleet { loaded, plan, .. } = planned_fleet;
     let fleet = &loaded.fleet;
-    let placed = place_as_written(fleet).map_err(|error| {
-        refuse(
-            &file,
-            plan_problems(&file, &error, fleet.declared_at.fleet)
-                .iter()
-                .map(ToString::to_string),
-        )
-    })?;
+    let placed = place_as_written_or_refuse(&file, fleet)?;
     let inventory = inventory(fleet, &plan, &placed)?;
     let mut stdout = crate::stdout::stdout();
     match &args.host {
