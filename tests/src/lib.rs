@@ -5,8 +5,10 @@
 //! The end-to-end tests (`tests/tests/e2e_*.rs`) need root, a running libvirtd and the tiny guest; `cargo
 //! xtask e2e` prepares all three and sets the variables `e2e::environment` reads (see docs/testing.md).
 
+pub mod ansible;
 pub mod binary;
 pub mod checks;
+pub mod ci_workflow;
 pub mod console;
 pub mod data;
 pub mod e2e;

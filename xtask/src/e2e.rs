@@ -3,12 +3,14 @@
 //! The tests read what this sets up from the environment (documented in docs/testing.md):
 //! `FLEET_E2E=1`, `FLEET_E2E_CONNECT`, `FLEET_E2E_TCP_CONNECT`, `FLEET_E2E_SECOND_CONNECT`,
 //! `FLEET_E2E_SECOND_ROOT`, `FLEET_E2E_GUEST_KERNEL`, `FLEET_E2E_GUEST_INITRD`, `FLEET_BIN`, and
-//! `FLEET_IGNITION_BIN` (the Ignition the guest runs, for the host-side twin when run by hand).
+//! `FLEET_IGNITION_BIN` (the Ignition the guest runs, for the host-side twin when run by hand),
+//! `FLEET_ANSIBLE_BIN_DIR` (the real Ansible, for `e2e_ansible.rs`).
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use crate::ansible;
 use crate::binaries;
 use crate::daemons::{self, SECOND_HOST_URI, SYSTEM_URI, TCP_URI};
 use crate::guest;
@@ -65,6 +67,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
     timings.measure("qemu capabilities", daemons::warm_qemu_capabilities)?;
     let guest = timings.measure("tiny guest", guest::ensure_built)?;
     let ignition = ignition::ensure_fetched()?;
+    let ansible = timings.measure("install ansible", ansible::ensure_installed)?;
     let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     if options.prepare_only {
         println!("export FLEET_E2E=1");
@@ -79,6 +82,7 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
         println!("export FLEET_E2E_GUEST_INITRD={}", guest.initrd.display());
         println!("export FLEET_BIN={}", fleet_binary.display());
         println!("export FLEET_IGNITION_BIN={}", ignition.binary.display());
+        println!("export FLEET_ANSIBLE_BIN_DIR={}", ansible.bin_dir.display());
         return Ok(());
     }
     timings.measure("e2e tests", || {
@@ -96,7 +100,8 @@ fn run_with_daemons(options: &E2eOptions, timings: &mut Timings) -> Result<()> {
                 .env("FLEET_E2E_GUEST_KERNEL", &guest.kernel)
                 .env("FLEET_E2E_GUEST_INITRD", &guest.initrd)
                 .env("FLEET_BIN", &fleet_binary)
-                .env("FLEET_IGNITION_BIN", &ignition.binary),
+                .env("FLEET_IGNITION_BIN", &ignition.binary)
+                .env("FLEET_ANSIBLE_BIN_DIR", &ansible.bin_dir),
         )
         .context("end-to-end tests failed")
     })

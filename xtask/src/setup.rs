@@ -26,7 +26,8 @@ const BUILD_PACKAGES: &[&str] = &["libvirt-dev", "pkg-config"];
 /// `default` NAT network, the tools that unpack Debian packages and pack the guest's initramfs, and
 /// systemd's systemctl, which the guest's Ignition runs (nothing starts systemd here), and whose
 /// `systemd-analyze verify` checks the units fleet writes; python3-gi, through which the INI writer's
-/// test reads key files with the real GLib, as NetworkManager does (`tests/tests/ini_readers.rs`).
+/// test reads key files with the real GLib, as NetworkManager does (`tests/tests/ini_readers.rs`);
+/// python3-venv, into which pip installs the tests' real Ansible (`ansible.rs`).
 const E2E_PACKAGES: &[&str] = &[
     "libvirt-daemon-system",
     "libvirt-clients",
@@ -40,6 +41,7 @@ const E2E_PACKAGES: &[&str] = &[
     "zstd",
     "systemd",
     "python3-gi",
+    "python3-venv",
 ];
 
 /// Needed by `cargo xtask demo`: qemu-img makes the placeholder base image.

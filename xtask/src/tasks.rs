@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 
+use crate::ansible;
 use crate::binaries;
 use crate::demo;
 use crate::docs;
@@ -11,7 +12,7 @@ use crate::process::{self, cargo};
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), Ignition for the host-side twin of the end-to-end
-/// check, `cargo test --workspace ARGS`, then `cargo xtask e2e` and `cargo xtask demo` (also when an
+/// check, the real Ansible (`ansible.rs`), `cargo test --workspace ARGS`, then `cargo xtask e2e` and `cargo xtask demo` (also when an
 /// earlier step failed; the result fails if any did).
 pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     setup::run(SetupOptions {
@@ -21,13 +22,15 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     let mut timings = Timings::default();
     let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     let ignition = timings.measure("fetch ignition", ignition::ensure_fetched)?;
+    let ansible = timings.measure("install ansible", ansible::ensure_installed)?;
     let workspace_tests = timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command
             .args(["test", "--workspace"])
             .args(cargo_test_arguments)
             .env("FLEET_BIN", &fleet_binary)
-            .env("FLEET_IGNITION_BIN", &ignition.binary);
+            .env("FLEET_IGNITION_BIN", &ignition.binary)
+            .env("FLEET_ANSIBLE_BIN_DIR", &ansible.bin_dir);
         // The end-to-end tests run next, prepared by `cargo xtask e2e`; in this pass they skip on purpose
         // (without this they would fail in CI, where an unprepared skip is an error).
         if std::env::var_os("FLEET_E2E").is_none() {

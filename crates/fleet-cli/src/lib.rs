@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod ansible_inventory;
 pub mod cmd;
 pub mod colour;
 pub mod fleet_file;
@@ -58,6 +59,7 @@ enum Command {
     Butane(cmd::butane::Args),
     Plan(cmd::plan::Args),
     Render(cmd::render::Args),
+    Inventory(cmd::inventory::Args),
     #[command(flatten)]
     Connected(ConnectedCommand),
     Completions(cmd::completions::Args),
@@ -97,6 +99,7 @@ pub fn main(run_connected: RunConnected) -> ExitCode {
         Command::Butane(args) => cmd::butane::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Render(args) => cmd::render::run(args),
+        Command::Inventory(args) => cmd::inventory::run(args),
         Command::Connected(command) => run_connected(command),
         Command::Completions(args) => cmd::completions::run::<Cli>(args),
     };

@@ -188,6 +188,21 @@ pub fn place_as_written(fleet: &fleet_spec::Fleet) -> Result<PlacementPlan, Plan
     )
 }
 
+/// [`place_as_written`], with the planner's problems printed as lines of the fleet file `file`.
+pub fn place_as_written_or_refuse(
+    file: &str,
+    fleet: &fleet_spec::Fleet,
+) -> Result<PlacementPlan, InvalidFleet> {
+    place_as_written(fleet).map_err(|error| {
+        refuse(
+            file,
+            plan_problems(file, &error, fleet.declared_at.fleet)
+                .iter()
+                .map(ToString::to_string),
+        )
+    })
+}
+
 /// A message of several lines (an indented list after a colon) as one line, for `FILE:LINE:COL` output.
 pub fn one_line(message: &str) -> String {
     let mut lines = message

@@ -6,10 +6,7 @@ use crate::diagnostics::shown;
 const LONGEST_TYPO: usize = 100;
 
 /// The known value closest to `input`, when it is close enough to be a plausible typo.
-pub(crate) fn closest<'a>(
-    input: &str,
-    known: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(input: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     if input.len() > LONGEST_TYPO {
         return None;
     }

@@ -24,6 +24,7 @@ mod values;
 
 pub use diagnostics::{Diagnostic, Diagnostics, SHOWN_CHARACTERS, shown};
 pub use files::{FileError, FileKind, FileMetadata, FileSource, MemoryFiles, ReadLimit};
+pub use hints::closest;
 pub use load::{LoadedFleet, load};
 pub use model::*;
 pub use names::check_node_name;

@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod image;
+pub mod inventory;
 pub mod nodes;
 pub mod plan;
 pub mod render;

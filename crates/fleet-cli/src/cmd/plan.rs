@@ -17,9 +17,9 @@ use tabled::settings::Color;
 use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
-use crate::fleet_file::{DEFAULT_FLEET_FILE, refuse};
+use crate::fleet_file::DEFAULT_FLEET_FILE;
 use crate::output_file::{Access, write_output_file};
-use crate::pipeline::{PlannedFleet, RolloutArgs, place_as_written, plan_fleet, plan_problems};
+use crate::pipeline::{PlannedFleet, RolloutArgs, place_as_written_or_refuse, plan_fleet};
 use crate::rfc3339::{check_writable, rfc3339};
 use crate::tables::{TABLE_WIDTH, colours_wanted, finish_table, trimmed};
 
@@ -87,14 +87,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let prediction = predict(planned, &args.rollout.predict_options())?;
     check_writable(&prediction)?;
     let fleet = &loaded.fleet;
-    let placed = place_as_written(fleet).map_err(|error| {
-        refuse(
-            &file,
-            plan_problems(&file, &error, fleet.declared_at.fleet)
-                .iter()
-                .map(ToString::to_string),
-        )
-    })?;
+    let placed = place_as_written_or_refuse(&file, fleet)?;
     // What follows needs the plan, not the fleet: a million nodes' worth of memory less.
     drop(loaded);
 
@@ -233,9 +226,10 @@ impl Serialize for NodesView<'_> {
     }
 }
 
-/// A node's windows, each one `[[updates.periodic.window]]` exactly as written to Zincati.
+/// A node's windows, each one `[[updates.periodic.window]]` exactly as written to Zincati; also
+/// `fleet inventory`'s `fleet_windows`.
 #[derive(Debug, Clone, Copy)]
-struct WindowsView<'a>(&'a [ZincatiWindow]);
+pub struct WindowsView<'a>(pub &'a [ZincatiWindow]);
 
 impl Serialize for WindowsView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
