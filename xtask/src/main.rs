@@ -15,6 +15,7 @@ mod demo;
 mod docs;
 mod e2e;
 mod guest;
+mod health_tools;
 mod ignition;
 mod process;
 mod setup;
