@@ -18,6 +18,7 @@ pub mod cmd;
 pub mod colour;
 pub mod fleet_file;
 pub mod hand_over;
+pub mod health_gates;
 pub mod local_files;
 pub mod node_payload;
 pub mod output_dir;

@@ -18,6 +18,7 @@ use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::{DEFAULT_FLEET_FILE, refuse};
+use crate::health_gates::{HealthGates, group_label};
 use crate::output_file::{Access, write_output_file};
 use crate::pipeline::{PlannedFleet, RolloutArgs, place_as_written, plan_fleet, plan_problems};
 use crate::rfc3339::{check_writable, rfc3339};
@@ -95,6 +96,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(ToString::to_string),
         )
     })?;
+    let health_gates = HealthGates::of(fleet);
     // What follows needs the plan, not the fleet: a million nodes' worth of memory less.
     drop(loaded);
 
@@ -104,7 +106,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
-    let view = PlanView::new(planned, &prediction, &placed);
+    let view = PlanView::new(planned, &prediction, &placed, &health_gates);
     let mut stdout = crate::stdout::stdout();
     match args.format {
         PlanFormat::Json => {
@@ -174,6 +176,8 @@ struct GroupView {
     soak_ends_at: Option<String>,
     first_reboot_at: Option<String>,
     last_reboot_at: Option<String>,
+    /// Nodes of the group whose boots health checks gate (docs/health.md).
+    health_gated_nodes: usize,
     #[serde(skip)]
     zone: Tz,
 }
@@ -191,6 +195,8 @@ struct NodeView<'a> {
     eligible_at: Rfc3339,
     reboot_at: Rfc3339,
     host: Option<&'a str>,
+    /// Whether health checks gate the node's boots (docs/health.md).
+    health_gated: bool,
     #[serde(skip)]
     pinned: bool,
     #[serde(skip)]
@@ -203,6 +209,8 @@ struct NodesView<'a> {
     plan: &'a Plan,
     prediction: &'a Prediction,
     placed: &'a PlacementPlan,
+    /// Per node, in plan order (`Plan::nodes[i]` is `Fleet::nodes[i]`).
+    health_gated: &'a [bool],
 }
 
 impl<'a> NodesView<'a> {
@@ -212,17 +220,20 @@ impl<'a> NodesView<'a> {
             .nodes
             .iter()
             .zip(&self.prediction.nodes)
-            .map(move |(node, predicted)| {
+            .enumerate()
+            .map(move |(position, (node, predicted))| {
                 let zone = self
                     .plan
                     .group(&node.group)
                     .map_or(Tz::UTC, |group| group.time_zone);
-                NodeView::new(
+                let mut view = NodeView::new(
                     node,
                     predicted,
                     zone,
                     self.placed.placement.host_of(&node.name),
-                )
+                );
+                view.health_gated = self.health_gated.get(position).copied().unwrap_or(false);
+                view
             })
     }
 }
@@ -298,17 +309,24 @@ struct CapacityView {
 
 impl<'a> PlanView<'a> {
     /// Every lookup here is by position or by hash: a million-node plan is viewed in linear time.
-    fn new(plan: &'a Plan, prediction: &'a Prediction, placed: &'a PlacementPlan) -> Self {
+    fn new(
+        plan: &'a Plan,
+        prediction: &'a Prediction,
+        placed: &'a PlacementPlan,
+        health_gates: &'a HealthGates,
+    ) -> Self {
         let groups: Vec<GroupView> = plan
             .groups
             .iter()
             .zip(&prediction.groups)
-            .map(|(group, predicted)| GroupView::new(group, predicted))
+            .zip(&health_gates.groups)
+            .map(|((group, predicted), gated)| GroupView::new(group, predicted, *gated))
             .collect();
         let nodes = NodesView {
             plan,
             prediction,
             placed,
+            health_gated: &health_gates.nodes,
         };
         PlanView {
             reboot_allowance_minutes: plan.reboot_allowance_minutes(),
@@ -359,7 +377,7 @@ impl WarningView {
 }
 
 impl GroupView {
-    fn new(group: &GroupPlan, predicted: &GroupPrediction) -> Self {
+    fn new(group: &GroupPlan, predicted: &GroupPrediction, health_gated_nodes: usize) -> Self {
         GroupView {
             name: group.name.clone(),
             nodes: group.nodes,
@@ -375,6 +393,7 @@ impl GroupView {
             soak_ends_at: predicted.soak_ends_at.map(rfc3339),
             first_reboot_at: predicted.first_reboot_at.map(rfc3339),
             last_reboot_at: predicted.last_reboot_at.map(rfc3339),
+            health_gated_nodes,
             zone: group.time_zone,
         }
     }
@@ -399,6 +418,7 @@ impl<'a> NodeView<'a> {
             eligible_at: Rfc3339(predicted.eligible_at),
             reboot_at: Rfc3339(predicted.reboot_at),
             host,
+            health_gated: false,
             pinned: node.wariness_pinned,
             zone,
         }
@@ -479,6 +499,8 @@ struct GroupRow {
     last: String,
     #[tabled(rename = "ZONE")]
     zone: String,
+    #[tabled(rename = "HEALTH")]
+    health: String,
 }
 
 #[derive(Tabled)]
@@ -589,6 +611,7 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
                 .map(|time| local_short(time.with_timezone(&Utc), group.zone))
                 .unwrap_or_default(),
             zone: group.time_zone.clone(),
+            health: group_label(group.health_gated_nodes, group.nodes),
         })
         .collect();
     let mut group_table = Table::new(&groups);
