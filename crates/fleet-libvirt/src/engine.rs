@@ -4,9 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use virt::connect::Connect;
 use virt::storage_vol::StorageVol;
 
 use crate::base_image::ImageInfo;
+use crate::console_log;
 use crate::desired::{DesiredFleet, DesiredNode, FleetTarget, names};
 use crate::domain_xml::Hypervisor;
 use crate::error::Error;
@@ -817,6 +819,7 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         repairs: Vec::new(),
         address: None,
         error: None,
+        console_tail: Ok(None),
     };
     let Some(Ok(context)) = contexts.get(&node.host) else {
         status.error = Some(host_error(contexts, &node.host, &node.name));
@@ -866,7 +869,28 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
     if status.address.is_none() {
         status.address = node::address(None, &on_host, &observation);
     }
+    if matches!(observation.domain, DomainObservation::Owned(_)) {
+        status.console_tail = console_log_of(context, connect, target, node);
+    }
     status
+}
+
+/// The end of an owned node's console log, from its pool.
+fn console_log_of(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    target: &FleetTarget,
+    node: &DesiredNode,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(pool) = context.pool_on(connect, &target.pool_name)? else {
+        return Ok(None);
+    };
+    console_log::console_tail(
+        connect,
+        context.uri(),
+        &pool,
+        &names::console_log_volume(&target.name, &node.name),
+    )
 }
 
 /// What a node's teardown left for its host's finish: volumes kept, images its overlays used.

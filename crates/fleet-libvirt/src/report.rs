@@ -358,6 +358,8 @@ pub struct NodeStatus {
     pub address: Option<(IpAddr, AddressSource)>,
     /// Why the node could not be fully read.
     pub error: Option<Error>,
+    /// The end of the node's serial console log (`None`: no log yet), or why it could not be read.
+    pub console_tail: Result<Option<Vec<u8>>, Error>,
 }
 
 /// A domain of this fleet that no desired node accounts for (removed from fleet.toml, or moved away).

@@ -959,3 +959,47 @@ fn capacity_is_read_from_each_host() {
         Err(Error::HostUnreachable { .. })
     ));
 }
+
+/// `fleet status` reads each node's console log back through libvirt: the log is a volume of the
+/// fleet's pool (qemu writes it; the pool refresh makes it a volume). The test driver cannot
+/// download, so on its local connection the file is read, its last `CONSOLE_TAIL_BYTES` only; a
+/// node without a log has none.
+#[test]
+fn status_reads_the_end_of_each_nodes_console_log_from_its_pool() {
+    let scratch = Scratch::new();
+    let hosts = [host("host-a")];
+    let session = open(&hosts);
+    let desired = fleet_of(
+        &scratch,
+        "demo",
+        vec![
+            node("demo", "web-1", "host-a", 1, 0),
+            node("demo", "web-2", "host-a", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+    let log_name = names::console_log_volume("demo", "web-1");
+    let pool = connection(&session, "host-a")
+        .lookup_storage_pool_by_name("fleet-demo")
+        .unwrap();
+    let volume_xml = format!(
+        "<volume><name>{log_name}</name><capacity unit='bytes'>0</capacity><target><format type='raw'/></target></volume>"
+    );
+    virt::storage_vol::StorageVol::create_xml(&pool, &volume_xml, 0).unwrap();
+    let mut log = vec![b'x'; 100_000];
+    log.extend_from_slice(b"\nFLEET-HEALTH {\"state\":\"healthy\"}\n");
+    std::fs::write(scratch.pool().join(&log_name), &log).unwrap();
+
+    let status = session.status(&desired, &StatusOptions::default());
+    let tail_of = |name: &str| {
+        let node = status.nodes.iter().find(|node| node.node == name).unwrap();
+        match &node.console_tail {
+            Ok(tail) => tail.clone(),
+            Err(error) => panic!("{name}: {error}"),
+        }
+    };
+    let tail = tail_of("web-1").expect("web-1 has a console log");
+    assert_eq!(tail.len() as u64, fleet_libvirt::CONSOLE_TAIL_BYTES);
+    assert!(log.ends_with(&tail));
+    assert_eq!(tail_of("web-2"), None);
+}
