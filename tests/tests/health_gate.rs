@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use fleet_cli::health_report::last_health_report;
 use fleet_tests::binary::render_fleet;
 use fleet_tests::data::repository;
 use fleet_tests::health_gate::{HealthGate, health_gate_of, health_tool};
@@ -387,6 +388,17 @@ fn an_unhealthy_update_is_rolled_back_once_and_the_good_deployment_says_from_wha
         // The reboot: rpm-ostree made A the default again.
         node.set_app_failures("0");
         let after = node.boot(&[booted(A, "42.1"), other(B, "42.2")]);
+        // What `fleet status` makes of the console: from what to what.
+        let report = last_health_report(&after.check.stdout).expect("fleet reads the line");
+        assert_eq!(
+            report.health_label(),
+            format!(
+                "healthy (rolled back from 42.2 ({}) to 42.1 ({}))",
+                &B[..10],
+                &A[..10]
+            )
+        );
+        assert_eq!(report.os_label(), format!("42.1 ({})", &A[..10]));
         let line = after.line();
         assert_eq!(line["state"], "healthy", "{line}");
         assert_eq!(line["booted"], deployment(A, "42.1"));

@@ -12,6 +12,7 @@ use fleet_cli::ConnectedCommand;
 mod cmd;
 mod desired;
 mod digest_cache;
+mod node_health;
 mod placement;
 mod progress;
 mod targets;

@@ -13,6 +13,7 @@ use fleet_cli::pipeline;
 use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
 use crate::desired::rendered_desired_fleet;
+use crate::node_health::NodeHealthView;
 use crate::placement::place_nodes;
 use crate::targets::{check_selection, fleet_target, host_targets};
 use crate::views::{DifferenceView, HostView, print_report, write_host_errors};
@@ -57,6 +58,8 @@ struct StatusNodeView {
     drift: Vec<DifferenceView>,
     repairs: Vec<&'static str>,
     error: Option<String>,
+    /// The last health report on its console (docs/health.md).
+    health: NodeHealthView,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,6 +96,7 @@ impl StatusView {
                     drift: node.drift.iter().map(DifferenceView::new).collect(),
                     repairs: node.repairs.iter().map(|repair| repair.as_str()).collect(),
                     error: node.error.as_ref().map(ToString::to_string),
+                    health: NodeHealthView::new(node),
                 })
                 .collect(),
             strays: report
@@ -120,6 +124,10 @@ struct StatusRow {
     address: String,
     #[tabled(rename = "DRIFT")]
     drift: String,
+    #[tabled(rename = "HEALTH")]
+    health: String,
+    #[tabled(rename = "OS")]
+    os: String,
 }
 
 fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
@@ -137,6 +145,9 @@ fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
             if let Some(error) = &node.error {
                 drift.push(error.clone());
             }
+            if let Some(error) = &node.health.console_error {
+                drift.push(format!("console log: {error}"));
+            }
             StatusRow {
                 node: node.name.clone(),
                 host: node.host.clone(),
@@ -151,6 +162,8 @@ fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
                 } else {
                     drift.join("\n")
                 },
+                health: node.health.health_column(),
+                os: node.health.os_column(),
             }
         })
         .collect();
