@@ -47,13 +47,7 @@ pub(crate) fn ensure_fetched() -> Result<HealthTools> {
 }
 
 fn fetch(directory: &Path) -> Result<()> {
-    let work = directory.join("work");
-    if work.exists() {
-        fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
-    }
-    let unpacked = work.join("unpacked");
-    fs::create_dir_all(&unpacked)
-        .with_context(|| format!("cannot create {}", unpacked.display()))?;
+    let (work, unpacked) = debs::fresh_work_directory(directory)?;
     let packages: Vec<&str> = TOOLS.iter().map(|(package, _)| *package).collect();
     debs::download(&work, &packages)?;
     for (package, path_in_package) in TOOLS {

@@ -17,9 +17,11 @@ pub(crate) struct NodeHealthView {
 
 impl NodeHealthView {
     pub(crate) fn new(node: &NodeStatus) -> NodeHealthView {
-        match &node.console_tail {
-            Ok(tail) => NodeHealthView {
-                report: tail.as_deref().and_then(last_health_report),
+        match &node.console_line {
+            Ok(line) => NodeHealthView {
+                report: line
+                    .as_deref()
+                    .and_then(|line| last_health_report(line.as_bytes())),
                 console_error: None,
             },
             Err(error) => NodeHealthView {

@@ -4,16 +4,16 @@
 //! volume. So a remote host hands the log over by a storage-volume download; a local connection
 //! whose driver cannot download (libvirt's test driver) reads the file itself, as uploads write it.
 
-use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
+use std::path::Path;
 
 use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
-use virt::stream::Stream;
 
-use crate::error::{Error, is_unsupported};
-use crate::ops::{lookup_volume, volume_path};
+use crate::base_image::open_regular_file;
+use crate::error::Error;
+use crate::ops::{download_range, lookup_volume, volume_path};
 use crate::uri;
 
 /// How much of the end of a console log is read: far more than the last lines a report needs,
@@ -44,7 +44,7 @@ pub(crate) fn console_tail(
         };
     }
     let offset = size.saturating_sub(CONSOLE_TAIL_BYTES);
-    match download(connect, &volume, volume_name, offset, size - offset)? {
+    match download_range(connect, &volume, volume_name, offset, size - offset)? {
         Some(bytes) => Ok(Some(bytes)),
         None if local => read_locally(&volume, volume_name),
         None => Err(Error::DownloadUnsupported {
@@ -54,60 +54,43 @@ pub(crate) fn console_tail(
     }
 }
 
-/// `length` bytes of the volume from `offset` over a libvirt stream; `None` when the driver does
-/// not support download.
-fn download(
-    connect: &Connect,
-    volume: &StorageVol,
-    volume_name: &str,
-    offset: u64,
-    length: u64,
-) -> Result<Option<Vec<u8>>, Error> {
-    let operation = || format!("downloading volume {volume_name}");
-    let stream = Stream::new(connect, 0).map_err(|error| Error::libvirt(operation(), &error))?;
-    match volume.download(&stream, offset, length, 0) {
-        Ok(()) => {}
-        Err(error) if is_unsupported(&error) => return Ok(None),
-        Err(error) => return Err(Error::libvirt(operation(), &error)),
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
-    let mut buffer = vec![0_u8; 16 * 1024];
-    loop {
-        match stream.recv(&mut buffer) {
-            Ok(0) => break,
-            Ok(received) => {
-                let received = usize::try_from(received).unwrap_or(0).min(buffer.len());
-                bytes.extend_from_slice(&buffer[..received]);
-            }
-            Err(error) => {
-                let _ = stream.abort();
-                return Err(Error::libvirt(operation(), &error));
-            }
-        }
-    }
-    stream
-        .finish()
-        .map_err(|error| Error::libvirt(operation(), &error))?;
-    Ok(Some(bytes))
-}
-
 /// The end of the volume's file on this machine.
 fn read_locally(volume: &StorageVol, volume_name: &str) -> Result<Option<Vec<u8>>, Error> {
     let path = volume_path(volume, volume_name)?;
-    let mut file = match File::open(&path) {
-        Ok(file) => file,
+    // Never a FIFO or a device: reading one could block status for ever.
+    let (mut file, metadata) = match open_regular_file(Path::new(&path)) {
+        Ok(opened) => opened,
         // The test driver knows volumes whose files do not exist.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(Error::io("reading", &path, error)),
     };
-    let length = file
-        .metadata()
-        .map_err(|error| Error::io("reading", &path, error))?
-        .len();
+    let length = metadata.len();
     file.seek(SeekFrom::Start(length.saturating_sub(CONSOLE_TAIL_BYTES)))
         .map_err(|error| Error::io("reading", &path, error))?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|error| Error::io("reading", &path, error))?;
     Ok(Some(bytes))
+}
+
+/// The last line of `tail` that holds `marker`, from the marker on (what came before it on the
+/// line, such as a kernel message the line interrupted, is left out).
+pub(crate) fn last_line_with(tail: &[u8], marker: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(tail);
+    text.lines().rev().find_map(|line| {
+        let start = line.find(marker)?;
+        Some(line[start..].trim_end().to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_marked_line_is_kept_from_its_marker() {
+        let tail = b"boot\r\nMARK one\r\n[ 1.0] kernel: MARK two \r\nlogin:";
+        assert_eq!(last_line_with(tail, "MARK").as_deref(), Some("MARK two"));
+        assert_eq!(last_line_with(b"nothing", "MARK"), None);
+    }
 }

@@ -56,11 +56,17 @@ impl Default for DeployOptions {
 #[derive(Debug, Clone)]
 pub struct StatusOptions {
     pub jobs: usize,
+    /// Read each owned node's console log and keep its last line that contains this marker
+    /// (`NodeStatus::console_line`); `None` reads no console.
+    pub console_marker: Option<String>,
 }
 
 impl Default for StatusOptions {
     fn default() -> Self {
-        StatusOptions { jobs: 8 }
+        StatusOptions {
+            jobs: 8,
+            console_marker: None,
+        }
     }
 }
 
@@ -187,13 +193,15 @@ impl Session {
             resolve_hypervisor: true,
             require_network: false,
             scan: true,
-            refresh: false,
+            // Console logs are files qemu made after the last deploy: a refresh (a rescan of the
+            // pool's directory, which writes nothing) makes them volumes status can read.
+            refresh: options.console_marker.is_some(),
         };
         let no_events = |_: Event<'_>| {};
         let contexts = self.prepare_hosts(target, &|_| preparation, options.jobs, &no_events);
         let indices: Vec<usize> = (0..desired.nodes.len()).collect();
         let nodes = run_parallel(&indices, options.jobs, &|&index| {
-            node_status(&contexts, target, &desired.nodes[index])
+            node_status(&contexts, target, &desired.nodes[index], options)
         });
         let desired_names: BTreeSet<&str> = desired
             .nodes
@@ -810,7 +818,12 @@ fn replace(
     Ok(())
 }
 
-fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode) -> NodeStatus {
+fn node_status(
+    contexts: &Contexts<'_>,
+    target: &FleetTarget,
+    node: &DesiredNode,
+    options: &StatusOptions,
+) -> NodeStatus {
     let mut status = NodeStatus {
         node: node.name.clone(),
         host: node.host.clone(),
@@ -819,7 +832,7 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         repairs: Vec::new(),
         address: None,
         error: None,
-        console_tail: Ok(None),
+        console_line: Ok(None),
     };
     let Some(Ok(context)) = contexts.get(&node.host) else {
         status.error = Some(host_error(contexts, &node.host, &node.name));
@@ -869,8 +882,11 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
     if status.address.is_none() {
         status.address = node::address(None, &on_host, &observation);
     }
-    if matches!(observation.domain, DomainObservation::Owned(_)) {
-        status.console_tail = console_log_of(context, connect, target, node);
+    if let (DomainObservation::Owned(_), Some(marker)) =
+        (&observation.domain, &options.console_marker)
+    {
+        status.console_line = console_log_of(context, connect, target, node)
+            .map(|tail| tail.and_then(|tail| console_log::last_line_with(&tail, marker)));
     }
     status
 }

@@ -358,8 +358,10 @@ pub struct NodeStatus {
     pub address: Option<(IpAddr, AddressSource)>,
     /// Why the node could not be fully read.
     pub error: Option<Error>,
-    /// The end of the node's serial console log (`None`: no log yet), or why it could not be read.
-    pub console_tail: Result<Option<Vec<u8>>, Error>,
+    /// The last line of the node's serial console log that holds `StatusOptions::console_marker`
+    /// (`None`: no such line, or no log yet), or why the log could not be read. One line, not the
+    /// log: a million nodes' status stays small.
+    pub console_line: Result<Option<String>, Error>,
 }
 
 /// A domain of this fleet that no desired node accounts for (removed from fleet.toml, or moved away).

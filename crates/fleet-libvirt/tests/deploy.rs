@@ -987,19 +987,40 @@ fn status_reads_the_end_of_each_nodes_console_log_from_its_pool() {
     );
     virt::storage_vol::StorageVol::create_xml(&pool, &volume_xml, 0).unwrap();
     let mut log = vec![b'x'; 100_000];
-    log.extend_from_slice(b"\nFLEET-HEALTH {\"state\":\"healthy\"}\n");
+    log.extend_from_slice(b"\nFLEET-HEALTH {\"state\":\"healthy\"}\r\nlogin: ");
     std::fs::write(scratch.pool().join(&log_name), &log).unwrap();
 
-    let status = session.status(&desired, &StatusOptions::default());
-    let tail_of = |name: &str| {
+    let options = StatusOptions {
+        console_marker: Some("FLEET-HEALTH ".to_owned()),
+        ..StatusOptions::default()
+    };
+    let status = session.status(&desired, &options);
+    let line_of = |name: &str| {
         let node = status.nodes.iter().find(|node| node.node == name).unwrap();
-        match &node.console_tail {
-            Ok(tail) => tail.clone(),
+        match &node.console_line {
+            Ok(line) => line.clone(),
             Err(error) => panic!("{name}: {error}"),
         }
     };
-    let tail = tail_of("web-1").expect("web-1 has a console log");
-    assert_eq!(tail.len() as u64, fleet_libvirt::CONSOLE_TAIL_BYTES);
-    assert!(log.ends_with(&tail));
-    assert_eq!(tail_of("web-2"), None);
+    assert_eq!(
+        line_of("web-1").as_deref(),
+        Some("FLEET-HEALTH {\"state\":\"healthy\"}")
+    );
+    assert_eq!(line_of("web-2"), None);
+    // Only the last CONSOLE_TAIL_BYTES are read: a line before them is not seen.
+    let mut old = b"FLEET-HEALTH {\"state\":\"old\"}\n".to_vec();
+    old.extend(std::iter::repeat_n(
+        b'x',
+        fleet_libvirt::CONSOLE_TAIL_BYTES as usize,
+    ));
+    std::fs::write(scratch.pool().join(&log_name), &old).unwrap();
+    let status = session.status(&desired, &options);
+    assert!(
+        matches!(status.nodes[0].console_line, Ok(None)),
+        "{:?}",
+        status.nodes[0]
+    );
+    // Without a marker no console is read.
+    let status = session.status(&desired, &StatusOptions::default());
+    assert!(matches!(status.nodes[0].console_line, Ok(None)));
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use fleet_cli::cmd::status::Args;
+use fleet_cli::health_report::HEALTH_LINE_PREFIX;
 use fleet_cli::pipeline;
 use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
@@ -31,6 +32,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         &desired,
         &StatusOptions {
             jobs: usize::from(args.jobs),
+            console_marker: Some(HEALTH_LINE_PREFIX.to_owned()),
         },
     );
     session.close();

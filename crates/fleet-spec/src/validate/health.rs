@@ -26,6 +26,16 @@ pub(super) fn apply(
         let mut seen = Listed::default();
         let mut written = Vec::with_capacity(units.0.len());
         for unit in &units.0 {
+            if let Some(why) = gate_unit(&unit.value.0) {
+                checker.error(
+                    unit.span,
+                    format!(
+                        "{health_path}.units: `{}` {why}; leave it out",
+                        shown(&unit.value.0)
+                    ),
+                );
+                continue;
+            }
             if seen.first_time(checker, &health_path, "units", &unit.value.0, unit.span) {
                 written.push(unit.value.0.clone());
             }
@@ -92,6 +102,17 @@ pub(super) fn apply(
         &mut inherited.max_rollbacks,
         raw.max_rollbacks.value().map(|count| count.as_u32()),
     );
+}
+
+/// Units the health gate itself orders: checking one would wait for itself.
+fn gate_unit(unit: &str) -> Option<&'static str> {
+    match unit {
+        "zincati.service" => Some(
+            "starts only after the health check passes, so the check would wait for it for ever",
+        ),
+        "fleet-health.service" | "fleet-rollback.service" => Some("is the health gate itself"),
+        _ => None,
+    }
 }
 
 fn http_check(
