@@ -13,6 +13,7 @@ pub mod console;
 pub mod data;
 pub mod e2e;
 pub mod fleet_toml;
+pub mod health_gate;
 pub mod hostile;
 pub mod ignition_apply;
 pub mod ignition_manifest;

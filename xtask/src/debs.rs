@@ -31,6 +31,19 @@ pub(crate) fn download(directory: &Path, packages: &[&str]) -> Result<()> {
     }
 }
 
+/// An empty `DIRECTORY/work` with an `unpacked/` inside, for packages to be downloaded and
+/// unpacked into (the caller removes it when done): `(work, unpacked)`.
+pub(crate) fn fresh_work_directory(directory: &Path) -> Result<(PathBuf, PathBuf)> {
+    let work = directory.join("work");
+    if work.exists() {
+        fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
+    }
+    let unpacked = work.join("unpacked");
+    fs::create_dir_all(&unpacked)
+        .with_context(|| format!("cannot create {}", unpacked.display()))?;
+    Ok((work, unpacked))
+}
+
 /// The `.deb` of `package` in `directory` (`apt-get download` names it `PACKAGE_VERSION_ARCH.deb`).
 pub(crate) fn downloaded(directory: &Path, package: &str) -> Result<PathBuf> {
     let prefix = format!("{package}_");

@@ -49,13 +49,7 @@ pub(crate) fn ensure_fetched() -> Result<FetchedIgnition> {
 }
 
 fn fetch(directory: &Path, binary: &Path) -> Result<()> {
-    let work = directory.join("work");
-    if work.exists() {
-        fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
-    }
-    let unpacked = work.join("unpacked");
-    fs::create_dir_all(&unpacked)
-        .with_context(|| format!("cannot create {}", unpacked.display()))?;
+    let (work, unpacked) = debs::fresh_work_directory(directory)?;
     debs::download(&work, &["ignition"])?;
     let deb = debs::downloaded(&work, "ignition")?;
     process::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked))?;

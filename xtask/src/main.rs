@@ -16,6 +16,7 @@ mod demo;
 mod docs;
 mod e2e;
 mod guest;
+mod health_tools;
 mod ignition;
 mod process;
 mod setup;

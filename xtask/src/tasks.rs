@@ -7,12 +7,14 @@ use crate::binaries;
 use crate::demo;
 use crate::docs;
 use crate::e2e::{self, E2eOptions, Timings};
+use crate::health_tools;
 use crate::ignition;
 use crate::process::{self, cargo};
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), Ignition for the host-side twin of the end-to-end
-/// check, the real Ansible (`ansible.rs`), `cargo test --workspace ARGS`, then `cargo xtask e2e` and `cargo xtask demo` (also when an
+/// check, the real Ansible (`ansible.rs`), busybox and shellcheck for the health harness,
+/// `cargo test --workspace ARGS`, then `cargo xtask e2e` and `cargo xtask demo` (also when an
 /// earlier step failed; the result fails if any did).
 pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     setup::run(SetupOptions {
@@ -23,6 +25,8 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     let ignition = timings.measure("fetch ignition", ignition::ensure_fetched)?;
     let ansible = timings.measure("install ansible", ansible::ensure_installed)?;
+    let health_tools =
+        timings.measure("fetch busybox and shellcheck", health_tools::ensure_fetched)?;
     let workspace_tests = timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command
@@ -30,7 +34,9 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
             .args(cargo_test_arguments)
             .env("FLEET_BIN", &fleet_binary)
             .env("FLEET_IGNITION_BIN", &ignition.binary)
-            .env("FLEET_ANSIBLE_BIN_DIR", &ansible.bin_dir);
+            .env("FLEET_ANSIBLE_BIN_DIR", &ansible.bin_dir)
+            .env("FLEET_BUSYBOX_BIN", &health_tools.busybox)
+            .env("FLEET_SHELLCHECK_BIN", &health_tools.shellcheck);
         // The end-to-end tests run next, prepared by `cargo xtask e2e`; in this pass they skip on purpose
         // (without this they would fail in CI, where an unprepared skip is an error).
         if std::env::var_os("FLEET_E2E").is_none() {

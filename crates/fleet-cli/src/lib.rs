@@ -20,6 +20,8 @@ pub mod cmd;
 pub mod colour;
 pub mod fleet_file;
 pub mod hand_over;
+pub mod health_gates;
+pub mod health_report;
 pub mod local_files;
 pub mod node_payload;
 pub mod output_dir;

@@ -14,6 +14,7 @@ mod deploy_input;
 mod desired;
 mod digest_cache;
 mod fleet_diff;
+mod node_health;
 mod placement;
 mod progress;
 mod targets;

@@ -4,9 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use virt::connect::Connect;
 use virt::storage_vol::StorageVol;
 
 use crate::base_image::ImageInfo;
+use crate::console_log;
 use crate::desired::{DesiredFleet, DesiredNode, FleetTarget, names};
 use crate::domain_xml::Hypervisor;
 use crate::error::Error;
@@ -59,11 +61,17 @@ impl Default for DeployOptions {
 #[derive(Debug, Clone)]
 pub struct StatusOptions {
     pub jobs: usize,
+    /// Read each owned node's console log and keep its last line that contains this marker
+    /// (`NodeStatus::console_line`); `None` reads no console.
+    pub console_marker: Option<String>,
 }
 
 impl Default for StatusOptions {
     fn default() -> Self {
-        StatusOptions { jobs: 8 }
+        StatusOptions {
+            jobs: 8,
+            console_marker: None,
+        }
     }
 }
 
@@ -192,13 +200,15 @@ impl Session {
             resolve_hypervisor: true,
             require_network: false,
             scan: true,
-            refresh: false,
+            // Console logs are files qemu made after the last deploy: a refresh (a rescan of the
+            // pool's directory, which writes nothing) makes them volumes status can read.
+            refresh: options.console_marker.is_some(),
         };
         let no_events = |_: Event<'_>| {};
         let contexts = self.prepare_hosts(target, &|_| preparation, options.jobs, &no_events);
         let indices: Vec<usize> = (0..desired.nodes.len()).collect();
         let nodes = run_parallel(&indices, options.jobs, &|&index| {
-            node_status(&contexts, target, &desired.nodes[index])
+            node_status(&contexts, target, &desired.nodes[index], options)
         });
         StatusReport {
             strays: strays(&contexts, desired),
@@ -834,7 +844,12 @@ fn replace(
     Ok(())
 }
 
-fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode) -> NodeStatus {
+fn node_status(
+    contexts: &Contexts<'_>,
+    target: &FleetTarget,
+    node: &DesiredNode,
+    options: &StatusOptions,
+) -> NodeStatus {
     let mut status = NodeStatus {
         node: node.name.clone(),
         host: node.host.clone(),
@@ -844,6 +859,7 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
         address: None,
         release: None,
         error: None,
+        console_line: Ok(None),
     };
     let Some(Ok(context)) = contexts.get(&node.host) else {
         status.error = Some(host_error(contexts, &node.host, &node.name));
@@ -894,7 +910,31 @@ fn node_status(contexts: &Contexts<'_>, target: &FleetTarget, node: &DesiredNode
     if status.address.is_none() {
         status.address = node::address(None, &on_host, &observation);
     }
+    if let (DomainObservation::Owned(_), Some(marker)) =
+        (&observation.domain, &options.console_marker)
+    {
+        status.console_line = console_log_of(context, connect, target, node)
+            .map(|tail| tail.and_then(|tail| console_log::last_line_with(&tail, marker)));
+    }
     status
+}
+
+/// The end of an owned node's console log, from its pool.
+fn console_log_of(
+    context: &HostContext<'_>,
+    connect: &Connect,
+    target: &FleetTarget,
+    node: &DesiredNode,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(pool) = context.pool_on(connect, &target.pool_name)? else {
+        return Ok(None);
+    };
+    console_log::console_tail(
+        connect,
+        context.uri(),
+        &pool,
+        &names::console_log_volume(&target.name, &node.name),
+    )
 }
 
 /// What a node's teardown left for its host's finish: volumes kept, images its overlays used.

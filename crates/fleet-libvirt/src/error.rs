@@ -90,6 +90,12 @@ pub enum Error {
     )]
     UploadUnsupported { volume: String, uri: String },
 
+    /// The driver cannot download and fleet cannot read the file itself because the host is remote.
+    #[error(
+        "cannot read {volume} on {uri}: the driver does not support volume download and the host is not local"
+    )]
+    DownloadUnsupported { volume: String, uri: String },
+
     /// A local file (base image, or a pool file written on a local connection) could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {

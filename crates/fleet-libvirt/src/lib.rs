@@ -17,6 +17,7 @@
 
 mod base_image;
 mod capacity;
+mod console_log;
 mod desired;
 mod domain_xml;
 mod engine;
@@ -35,6 +36,7 @@ mod waves;
 mod xml;
 
 pub use capacity::{HostCapacityReading, read_host_capacity};
+pub use console_log::CONSOLE_TAIL_BYTES;
 pub use desired::{
     BackingImage, DesiredFleet, DesiredNode, FleetTarget, HostTarget, ImageRelease, names,
 };

@@ -386,47 +386,59 @@ pub(crate) fn read_volume_head(
     volume_name: &str,
     length: u64,
 ) -> Result<Option<Vec<u8>>, Error> {
+    if let Some(head) = download_range(connect, volume, volume_name, 0, length)? {
+        return Ok(Some(head));
+    }
+    if !uri::is_local(connection_uri) {
+        return Ok(None);
+    }
+    let path = volume_path(volume, volume_name)?;
+    let mut file = match open_regular_file(Path::new(&path)) {
+        Ok((file, _)) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Error::io("reading", path, error)),
+    };
+    let mut head = Vec::new();
+    Read::by_ref(&mut file)
+        .take(length)
+        .read_to_end(&mut head)
+        .map_err(|error| Error::io("reading", &path, error))?;
+    Ok(Some(head))
+}
+
+/// `length` bytes of a volume from `offset` over a libvirt stream; `Ok(None)` when the driver does
+/// not support download (nothing was read).
+pub(crate) fn download_range(
+    connect: &Connect,
+    volume: &StorageVol,
+    volume_name: &str,
+    offset: u64,
+    length: u64,
+) -> Result<Option<Vec<u8>>, Error> {
     let operation = || format!("downloading from volume {volume_name}");
     let stream = Stream::new(connect, 0).map_err(|error| Error::libvirt(operation(), &error))?;
-    match volume.download(&stream, 0, length, 0) {
-        Ok(()) => {
-            let mut head = Vec::new();
-            let mut buffer = vec![0_u8; STREAM_CHUNK];
-            loop {
-                match stream.recv(&mut buffer) {
-                    Ok(0) => break,
-                    Ok(count) if count > 0 => head.extend_from_slice(&buffer[..count as usize]),
-                    Ok(_) => break,
-                    Err(error) => {
-                        let _ = stream.abort();
-                        return Err(Error::libvirt(operation(), &error));
-                    }
-                }
-            }
-            stream
-                .finish()
-                .map_err(|error| Error::libvirt(operation(), &error))?;
-            Ok(Some(head))
-        }
-        Err(error) if is_unsupported(&error) => {
-            if !uri::is_local(connection_uri) {
-                return Ok(None);
-            }
-            let path = volume_path(volume, volume_name)?;
-            let mut file = match open_regular_file(Path::new(&path)) {
-                Ok((file, _)) => file,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(error) => return Err(Error::io("reading", path, error)),
-            };
-            let mut head = Vec::new();
-            Read::by_ref(&mut file)
-                .take(length)
-                .read_to_end(&mut head)
-                .map_err(|error| Error::io("reading", &path, error))?;
-            Ok(Some(head))
-        }
-        Err(error) => Err(Error::libvirt(operation(), &error)),
+    match volume.download(&stream, offset, length, 0) {
+        Ok(()) => {}
+        Err(error) if is_unsupported(&error) => return Ok(None),
+        Err(error) => return Err(Error::libvirt(operation(), &error)),
     }
+    let mut bytes = Vec::new();
+    let mut buffer = vec![0_u8; STREAM_CHUNK];
+    loop {
+        match stream.recv(&mut buffer) {
+            Ok(0) => break,
+            Ok(count) if count > 0 => bytes.extend_from_slice(&buffer[..count as usize]),
+            Ok(_) => break,
+            Err(error) => {
+                let _ = stream.abort();
+                return Err(Error::libvirt(operation(), &error));
+            }
+        }
+    }
+    stream
+        .finish()
+        .map_err(|error| Error::libvirt(operation(), &error))?;
+    Ok(Some(bytes))
 }
 
 /// Stop a domain if it runs (a transient one disappears with it).

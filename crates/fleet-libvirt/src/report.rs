@@ -367,6 +367,10 @@ pub struct NodeStatus {
     pub release: Option<String>,
     /// Why the node could not be fully read.
     pub error: Option<Error>,
+    /// The last line of the node's serial console log that holds `StatusOptions::console_marker`
+    /// (`None`: no such line, or no log yet), or why the log could not be read. One line, not the
+    /// log: a million nodes' status stays small.
+    pub console_line: Result<Option<String>, Error>,
 }
 
 /// A domain of this fleet that no desired node accounts for (removed from fleet.toml, or moved away).

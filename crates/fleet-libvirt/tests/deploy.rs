@@ -1111,3 +1111,68 @@ fn a_deploy_held_to_reviewed_actions_touches_no_node_that_needs_another() {
     );
     assert_eq!(domains(&session, "host-a"), ["h-1".to_owned()].into());
 }
+
+/// `fleet status` reads each node's console log back through libvirt: the log is a volume of the
+/// fleet's pool (qemu writes it; the pool refresh makes it a volume). The test driver cannot
+/// download, so on its local connection the file is read, its last `CONSOLE_TAIL_BYTES` only; a
+/// node without a log has none.
+#[test]
+fn status_reads_the_end_of_each_nodes_console_log_from_its_pool() {
+    let scratch = Scratch::new();
+    let hosts = [host("host-a")];
+    let session = open(&hosts);
+    let desired = fleet_of(
+        &scratch,
+        "demo",
+        vec![
+            node("demo", "web-1", "host-a", 1, 0),
+            node("demo", "web-2", "host-a", 2, 0),
+        ],
+    );
+    deploy(&session, &desired, &DeployOptions::default());
+    let log_name = names::console_log_volume("demo", "web-1");
+    let pool = connection(&session, "host-a")
+        .lookup_storage_pool_by_name("fleet-demo")
+        .unwrap();
+    let volume_xml = format!(
+        "<volume><name>{log_name}</name><capacity unit='bytes'>0</capacity><target><format type='raw'/></target></volume>"
+    );
+    virt::storage_vol::StorageVol::create_xml(&pool, &volume_xml, 0).unwrap();
+    let mut log = vec![b'x'; 100_000];
+    log.extend_from_slice(b"\nFLEET-HEALTH {\"state\":\"healthy\"}\r\nlogin: ");
+    std::fs::write(scratch.pool().join(&log_name), &log).unwrap();
+
+    let options = StatusOptions {
+        console_marker: Some("FLEET-HEALTH ".to_owned()),
+        ..StatusOptions::default()
+    };
+    let status = session.status(&desired, &options);
+    let line_of = |name: &str| {
+        let node = status.nodes.iter().find(|node| node.node == name).unwrap();
+        match &node.console_line {
+            Ok(line) => line.clone(),
+            Err(error) => panic!("{name}: {error}"),
+        }
+    };
+    assert_eq!(
+        line_of("web-1").as_deref(),
+        Some("FLEET-HEALTH {\"state\":\"healthy\"}")
+    );
+    assert_eq!(line_of("web-2"), None);
+    // Only the last CONSOLE_TAIL_BYTES are read: a line before them is not seen.
+    let mut old = b"FLEET-HEALTH {\"state\":\"old\"}\n".to_vec();
+    old.extend(std::iter::repeat_n(
+        b'x',
+        fleet_libvirt::CONSOLE_TAIL_BYTES as usize,
+    ));
+    std::fs::write(scratch.pool().join(&log_name), &old).unwrap();
+    let status = session.status(&desired, &options);
+    assert!(
+        matches!(status.nodes[0].console_line, Ok(None)),
+        "{:?}",
+        status.nodes[0]
+    );
+    // Without a marker no console is read.
+    let status = session.status(&desired, &StatusOptions::default());
+    assert!(matches!(status.nodes[0].console_line, Ok(None)));
+}

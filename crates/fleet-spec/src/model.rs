@@ -15,6 +15,10 @@ pub use chrono_tz::Tz;
 pub use ipnet::Ipv4Net;
 pub use uuid::Uuid;
 
+mod health;
+
+pub use health::*;
+
 /// A whole fleet: its settings, hosts, groups and every concrete node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fleet {
@@ -315,6 +319,8 @@ pub struct NodeSettings {
     /// The node's system time zone (`/etc/localtime`); `None` keeps the image default (UTC).
     pub time_zone: Option<Tz>,
     pub kernel_arguments: KernelArguments,
+    /// Checks that gate every boot; none by default.
+    pub health: HealthChecks,
 }
 
 /// A Butane snippet named by the fleet file.

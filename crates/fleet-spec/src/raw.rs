@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 
 use crate::read::{Items, Located, raw_table};
 use crate::values::{
-    AnyPath, CanariesValue, Cidr, ConcurrentReboots, ConnectUri, Day, DiskGib, DomainTypeName,
-    HostDiskGib, HostMemoryMib, HostVcpus, HttpUrl, IgnitionVersion, IpAny, Ipv4,
+    AnyPath, CanariesValue, Cidr, CommandLine, ConcurrentReboots, ConnectUri, Day, DiskGib,
+    DomainTypeName, HealthRetrySeconds, HealthTimeoutMinutes, HostDiskGib, HostMemoryMib,
+    HostVcpus, HttpStatus, HttpTimeoutSeconds, HttpUrl, IgnitionVersion, IpAny, Ipv4,
     KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount, Overcommit,
-    PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName, SoakMinutes,
-    SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval, Vcpus,
-    WindowMinutes,
+    PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName, RollbackCount,
+    SoakMinutes, SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval,
+    UnitName, Vcpus, WindowMinutes,
 };
 
 raw_table! {
@@ -101,6 +102,8 @@ raw_table! {
         time_zone: TimeZone,
         /// Kernel arguments: a list (should exist) or a table with should_exist / should_not_exist.
         kernel_arguments: KernelArgumentsValue,
+        /// Health checks that gate every boot and roll a bad update back; checks accumulate.
+        health: RawHealth,
     }
 }
 
@@ -219,6 +222,8 @@ raw_table! {
         time_zone: TimeZone,
         /// Kernel arguments added to (or, with should_not_exist, removed from) the inherited ones.
         kernel_arguments: KernelArgumentsValue,
+        /// Health checks added to the inherited ones; settings written here replace the inherited.
+        health: RawHealth,
     }
 }
 
@@ -281,6 +286,42 @@ raw_table! {
         time_zone: TimeZone,
         /// Kernel arguments added to (or removed from) the inherited ones.
         kernel_arguments: KernelArgumentsValue,
+        /// Health checks added to the inherited ones; settings written here replace the inherited.
+        health: RawHealth,
+    }
+}
+
+raw_table! {
+    /// Health checks that gate every boot (docs/health.md): units, HTTP checks and commands, retried
+    /// until `timeout_minutes`; a failed update is rolled back once.
+    struct RawHealth, schema HealthTable {
+        /// systemd units that must be active, e.g. `sshd.service`; they accumulate.
+        units: Items<Located<UnitName>>,
+        /// HTTP checks: a URL that must answer with a status; they accumulate.
+        http: Vec<RawHttpCheck>,
+        /// Commands that must exit 0, each a list of its arguments (no shell), e.g. `["/usr/bin/test", "-e", "/run/app.ready"]`; they accumulate.
+        commands: Items<Located<CommandLine>>,
+        /// How long the checks may take to pass, retries included, in minutes (1..1440). Default 5.
+        timeout_minutes: HealthTimeoutMinutes,
+        /// Seconds between two tries of the failing checks (1..3600). Default 10.
+        retry_seconds: HealthRetrySeconds,
+        /// Roll a deployment that fails its checks back to the last one that passed. Default true.
+        rollback: bool,
+        /// Automatic rollbacks a node makes at most in its life (0..100). Default 1.
+        max_rollbacks: RollbackCount,
+    }
+}
+
+raw_table! {
+    /// An HTTP check: the URL must answer with `status` within `timeout_seconds`.
+    struct RawHttpCheck, schema HttpCheckTable {
+        /// The URL the node requests, e.g. `http://127.0.0.1:8080/healthz`.
+        #[schemars(required)]
+        url: HttpUrl,
+        /// The HTTP status it must answer with (100..599). Default 200.
+        status: HttpStatus,
+        /// Seconds one request may take (1..300). Default 5.
+        timeout_seconds: HttpTimeoutSeconds,
     }
 }
 
@@ -347,5 +388,6 @@ settings_level! {
         users: Vec<RawUser>,
         time_zone: TimeZone,
         kernel_arguments: KernelArgumentsValue,
+        health: RawHealth,
     ]
 }

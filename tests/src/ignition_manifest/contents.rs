@@ -6,7 +6,7 @@ use std::io::Read as _;
 use anyhow::{Context, Result, bail};
 
 /// The contents of a resource with this `source` and `compression`.
-pub(super) fn resource_bytes(source: &str, compression: Option<&str>) -> Result<Vec<u8>> {
+pub fn resource_bytes(source: &str, compression: Option<&str>) -> Result<Vec<u8>> {
     let url = data_url::DataUrl::process(source).map_err(|error| {
         anyhow::anyhow!(
             "{} is not a data URL ({error:?}): only data URLs can be checked here, the guest has no network",

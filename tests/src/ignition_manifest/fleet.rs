@@ -1,6 +1,7 @@
 //! What the fleet asks of a node, checked on what Ignition wrote: its hostname, a NetworkManager
 //! keyfile of mode 0600 with its address when its group is static (and none otherwise), each user's
-//! `authorized_keys` with exactly the fleet's keys, and Zincati's settings equal to the plan's.
+//! `authorized_keys` with exactly the fleet's keys, Zincati's settings equal to the plan's, and the
+//! health gate (docs/health.md) on exactly the nodes the plan calls health-gated.
 //!
 //! The expectations come from `fleet plan --format json` and `fleet nodes --format json` of the
 //! fleet file and from what the test itself put in that file (static groups, users and keys), never
@@ -21,6 +22,21 @@ use crate::binary::run_fleet;
 /// Where NetworkManager reads keyfiles; it ignores one that others can read.
 const KEYFILE_DIRECTORY: &str = "/etc/NetworkManager/system-connections/";
 const ZINCATI_FRAGMENTS: &str = "/etc/zincati/config.d/";
+const HEALTH_DIRECTORY: &str = "/etc/fleet/health/";
+/// What a health-gated node holds, with its mode: scripts run as `/bin/sh SCRIPT`, the check file
+/// root's alone, units and drop-in as systemd reads them.
+const HEALTH_GATE_FILES: &[(&str, u32)] = &[
+    ("/etc/fleet/health/checks.conf", 0o600),
+    ("/etc/fleet/health/common.sh", 0o644),
+    ("/etc/fleet/health/health-check", 0o755),
+    ("/etc/fleet/health/rollback", 0o755),
+    ("/etc/systemd/system/fleet-health.service", 0o644),
+    ("/etc/systemd/system/fleet-rollback.service", 0o644),
+    (
+        "/etc/systemd/system/zincati.service.d/50-fleet-health.conf",
+        0o644,
+    ),
+];
 
 /// A user the fleet file gives every node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +56,8 @@ pub struct NodeExpectations {
     pub static_address: Option<String>,
     pub users: BTreeMap<String, FleetUser>,
     pub zincati: PlannedZincati,
+    /// Whether `fleet plan` calls the node health-gated.
+    pub health_gated: bool,
 }
 
 /// Every node's expectations.
@@ -98,6 +116,9 @@ impl FleetExpectations {
                 static_address,
                 users: users.clone(),
                 zincati: PlannedZincati::from_plan_node(node)?,
+                health_gated: node["health_gated"].as_bool().with_context(|| {
+                    format!("the plan does not say whether {name} is health-gated")
+                })?,
             };
             nodes.insert(name.to_owned(), expectations);
         }
@@ -146,6 +167,7 @@ impl NodeExpectations {
         record(self.check_keyfiles(checked));
         record(self.check_users(checked));
         record(self.check_zincati(checked));
+        record(self.check_health_gate(checked));
         if problems.is_empty() {
             Ok(found)
         } else {
@@ -274,6 +296,43 @@ impl NodeExpectations {
                 .map(|(name, _)| name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
+        ))
+    }
+
+    fn check_health_gate(&self, checked: &CheckedManifest) -> Result<String> {
+        if !self.health_gated {
+            let files: Vec<&String> = checked
+                .manifest
+                .wrote
+                .iter()
+                .filter(|(path, entry)| {
+                    matches!(entry, Entry::File { .. })
+                        && (path.starts_with(HEALTH_DIRECTORY)
+                            || HEALTH_GATE_FILES.iter().any(|(gate, _)| gate == path))
+                })
+                .map(|(path, _)| path)
+                .collect();
+            ensure!(
+                files.is_empty(),
+                "{files:?} written, but the plan says the node is not health-gated"
+            );
+            return Ok("no health gate".to_owned());
+        }
+        for (path, mode) in HEALTH_GATE_FILES {
+            checked.file(path, *mode, Owner::ROOT)?;
+        }
+        ensure!(
+            checked
+                .expected
+                .presets
+                .iter()
+                .any(|line| line == "enable fleet-health.service"),
+            "fleet-health.service is not enabled: presets {:?}",
+            checked.expected.presets
+        );
+        Ok(format!(
+            "health gate: {} files, fleet-health.service enabled",
+            HEALTH_GATE_FILES.len()
         ))
     }
 }

@@ -19,6 +19,7 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 
 pub use compare::describe;
+pub use contents::resource_bytes;
 pub use expected::{Expected, ExpectedWhat, expected_writes};
 pub use fleet::{FleetExpectations, FleetUser, NodeExpectations};
 pub use manifest::{BEGIN_MARKER, END_MARKER, Entry, Manifest, Owner, find_manifest};

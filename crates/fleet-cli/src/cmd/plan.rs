@@ -18,6 +18,7 @@ use tabled::settings::object::Cell;
 use tabled::{Table, Tabled};
 
 use crate::fleet_file::DEFAULT_FLEET_FILE;
+use crate::health_gates::{HealthGates, group_label};
 use crate::output_file::{Access, write_output_file};
 use crate::pipeline::{PlannedFleet, RolloutArgs, place_as_written_or_refuse, plan_fleet};
 use crate::rfc3339::{check_writable, rfc3339};
@@ -88,6 +89,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_writable(&prediction)?;
     let fleet = &loaded.fleet;
     let placed = place_as_written_or_refuse(&file, fleet)?;
+    let health_gates = HealthGates::of(fleet);
     // What follows needs the plan, not the fleet: a million nodes' worth of memory less.
     drop(loaded);
 
@@ -97,7 +99,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("wrote the airlock configuration to {}", path.display());
     }
 
-    let view = PlanView::new(planned, &prediction, &placed);
+    let view = PlanView::new(planned, &prediction, &placed, &health_gates);
     let mut stdout = crate::stdout::stdout();
     match args.format {
         PlanFormat::Json => {
@@ -167,6 +169,8 @@ struct GroupView {
     soak_ends_at: Option<String>,
     first_reboot_at: Option<String>,
     last_reboot_at: Option<String>,
+    /// Nodes of the group whose boots health checks gate (docs/health.md).
+    health_gated_nodes: usize,
     #[serde(skip)]
     zone: Tz,
 }
@@ -184,6 +188,8 @@ struct NodeView<'a> {
     eligible_at: Rfc3339,
     reboot_at: Rfc3339,
     host: Option<&'a str>,
+    /// Whether health checks gate the node's boots (docs/health.md).
+    health_gated: bool,
     #[serde(skip)]
     pinned: bool,
     #[serde(skip)]
@@ -196,6 +202,8 @@ struct NodesView<'a> {
     plan: &'a Plan,
     prediction: &'a Prediction,
     placed: &'a PlacementPlan,
+    /// Per node, in plan order (`Plan::nodes[i]` is `Fleet::nodes[i]`).
+    health_gated: &'a [bool],
 }
 
 impl<'a> NodesView<'a> {
@@ -205,17 +213,20 @@ impl<'a> NodesView<'a> {
             .nodes
             .iter()
             .zip(&self.prediction.nodes)
-            .map(move |(node, predicted)| {
+            .enumerate()
+            .map(move |(position, (node, predicted))| {
                 let zone = self
                     .plan
                     .group(&node.group)
                     .map_or(Tz::UTC, |group| group.time_zone);
-                NodeView::new(
+                let mut view = NodeView::new(
                     node,
                     predicted,
                     zone,
                     self.placed.placement.host_of(&node.name),
-                )
+                );
+                view.health_gated = self.health_gated.get(position).copied().unwrap_or(false);
+                view
             })
     }
 }
@@ -292,17 +303,24 @@ struct CapacityView {
 
 impl<'a> PlanView<'a> {
     /// Every lookup here is by position or by hash: a million-node plan is viewed in linear time.
-    fn new(plan: &'a Plan, prediction: &'a Prediction, placed: &'a PlacementPlan) -> Self {
+    fn new(
+        plan: &'a Plan,
+        prediction: &'a Prediction,
+        placed: &'a PlacementPlan,
+        health_gates: &'a HealthGates,
+    ) -> Self {
         let groups: Vec<GroupView> = plan
             .groups
             .iter()
             .zip(&prediction.groups)
-            .map(|(group, predicted)| GroupView::new(group, predicted))
+            .zip(&health_gates.groups)
+            .map(|((group, predicted), gated)| GroupView::new(group, predicted, *gated))
             .collect();
         let nodes = NodesView {
             plan,
             prediction,
             placed,
+            health_gated: &health_gates.nodes,
         };
         PlanView {
             reboot_allowance_minutes: plan.reboot_allowance_minutes(),
@@ -353,7 +371,7 @@ impl WarningView {
 }
 
 impl GroupView {
-    fn new(group: &GroupPlan, predicted: &GroupPrediction) -> Self {
+    fn new(group: &GroupPlan, predicted: &GroupPrediction, health_gated_nodes: usize) -> Self {
         GroupView {
             name: group.name.clone(),
             nodes: group.nodes,
@@ -369,6 +387,7 @@ impl GroupView {
             soak_ends_at: predicted.soak_ends_at.map(rfc3339),
             first_reboot_at: predicted.first_reboot_at.map(rfc3339),
             last_reboot_at: predicted.last_reboot_at.map(rfc3339),
+            health_gated_nodes,
             zone: group.time_zone,
         }
     }
@@ -393,6 +412,7 @@ impl<'a> NodeView<'a> {
             eligible_at: Rfc3339(predicted.eligible_at),
             reboot_at: Rfc3339(predicted.reboot_at),
             host,
+            health_gated: false,
             pinned: node.wariness_pinned,
             zone,
         }
@@ -473,6 +493,8 @@ struct GroupRow {
     last: String,
     #[tabled(rename = "ZONE")]
     zone: String,
+    #[tabled(rename = "HEALTH")]
+    health: String,
 }
 
 #[derive(Tabled)]
@@ -583,6 +605,7 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
                 .map(|time| local_short(time.with_timezone(&Utc), group.zone))
                 .unwrap_or_default(),
             zone: group.time_zone.clone(),
+            health: group_label(group.health_gated_nodes, group.nodes),
         })
         .collect();
     let mut group_table = Table::new(&groups);

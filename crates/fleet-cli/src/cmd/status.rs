@@ -14,7 +14,12 @@ use crate::fleet_file::DEFAULT_FLEET_FILE;
 /// (Ignition, vCPUs, memory, disk, MAC, network, domain type, host) and the repairs the next
 /// deploy would make in place. ADDRESS is the node's DHCP lease when libvirt knows one, else its
 /// reservation. RELEASE is the Fedora CoreOS release the node was created from, when its image had
-/// the record `fleet image pull` writes (`-` otherwise; the node may have updated itself since). Domains of this fleet that no node accounts for are listed after the nodes.
+/// the record `fleet image pull` writes (`-` otherwise; the node may have updated itself since).
+/// HEALTH and OS are the node's last health report from its console log (read
+/// through libvirt from the pool, so remote hosts too; docs/health.md): `healthy`, `unhealthy`,
+/// `rolled-back` or `rollback-skipped` with the failing check and where a rollback went, and the
+/// booted deployment; `-` when the node has no report (no health checks, not booted that far).
+/// Domains of this fleet that no node accounts for are listed after the nodes.
 ///
 /// Exit status: 0 every node could be read (drift does not change it), 1 a host or node could not
 /// be read (or the fleet is invalid), 2 usage error.

@@ -9,10 +9,12 @@ use serde::Serialize;
 use tabled::{Table, Tabled};
 
 use fleet_cli::cmd::status::Args;
+use fleet_cli::health_report::HEALTH_LINE_PREFIX;
 use fleet_cli::pipeline;
 use fleet_cli::tables::{colours_wanted, finish_table, trimmed};
 
 use crate::desired::rendered_desired_fleet;
+use crate::node_health::NodeHealthView;
 use crate::placement::place_nodes;
 use crate::targets::{check_selection, fleet_target, host_targets};
 use crate::views::{DifferenceView, HostView, print_report, write_host_errors};
@@ -30,6 +32,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         &desired,
         &StatusOptions {
             jobs: usize::from(args.jobs),
+            console_marker: Some(HEALTH_LINE_PREFIX.to_owned()),
         },
     );
     session.close();
@@ -59,6 +62,8 @@ struct StatusNodeView {
     /// The Fedora CoreOS release the node was created from (null: fleet did not know it then).
     release: Option<String>,
     error: Option<String>,
+    /// The last health report on its console (docs/health.md).
+    health: NodeHealthView,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,6 +101,7 @@ impl StatusView {
                     repairs: node.repairs.iter().map(|repair| repair.as_str()).collect(),
                     release: node.release.clone(),
                     error: node.error.as_ref().map(ToString::to_string),
+                    health: NodeHealthView::new(node),
                 })
                 .collect(),
             strays: report
@@ -125,6 +131,10 @@ struct StatusRow {
     release: String,
     #[tabled(rename = "DRIFT")]
     drift: String,
+    #[tabled(rename = "HEALTH")]
+    health: String,
+    #[tabled(rename = "OS")]
+    os: String,
 }
 
 /// The release a node was created from, as the table shows it: `-` when fleet did not know it
@@ -148,6 +158,9 @@ fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
             if let Some(error) = &node.error {
                 drift.push(error.clone());
             }
+            if let Some(error) = &node.health.console_error {
+                drift.push(format!("console log: {error}"));
+            }
             StatusRow {
                 node: node.name.clone(),
                 host: node.host.clone(),
@@ -163,6 +176,8 @@ fn write_table(out: &mut dyn Write, view: &StatusView) -> anyhow::Result<()> {
                 } else {
                     drift.join("\n")
                 },
+                health: node.health.health_column(),
+                os: node.health.os_column(),
             }
         })
         .collect();

@@ -27,7 +27,11 @@ use crate::ignition::{self, Config, JsonOptions};
 use crate::ini::IniError;
 use crate::{ButaneVersion, IgnitionVersion, Report, Severity};
 
-pub use generated::{HOSTNAME_PATH, STATIC_KEYFILE_PATH, TIME_ZONE_PATH};
+pub use generated::{
+    HEALTH_CHECK_FILE, HEALTH_CHECK_SCRIPT, HEALTH_COMMON_SCRIPT, HEALTH_DIRECTORY, HEALTH_SERVICE,
+    HOSTNAME_PATH, ROLLBACK_SCRIPT, ROLLBACK_SERVICE, STATIC_KEYFILE_PATH, TIME_ZONE_PATH,
+    ZINCATI_HEALTH_DROPIN,
+};
 pub use payload::{
     ClaimedDirectory, NodePayload, Owner, PayloadDirectory, PayloadFile, PayloadLink, PayloadUnit,
     UnitDropin, UnitScope,

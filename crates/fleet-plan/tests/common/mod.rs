@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleet_spec::{
-    Addressing, BaseImage, Canaries, DomainType, Fleet, FleetLocations, Group, Host, HostCapacity,
-    ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod, MaintenancePolicy,
-    MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, StoragePool, Tz, UpdateStrategy, Uuid,
-    WallTime, Weekday,
+    Addressing, BaseImage, Canaries, DomainType, Fleet, FleetLocations, Group, HealthChecks, Host,
+    HostCapacity, ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod,
+    MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, StoragePool, Tz,
+    UpdateStrategy, Uuid, WallTime, Weekday,
 };
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -174,6 +174,7 @@ impl FleetBuilder {
             users: Vec::new(),
             time_zone: None,
             kernel_arguments: KernelArguments::default(),
+            health: HealthChecks::default(),
         });
         for index in 1..=spec.count {
             let name = format!("{}-{index:02}", spec.name);

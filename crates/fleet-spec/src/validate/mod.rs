@@ -12,6 +12,7 @@ mod derived_macs;
 mod duplicates;
 mod fleet_table;
 mod group;
+mod health;
 mod hosts;
 mod image;
 mod inherit;

@@ -1,14 +1,14 @@
 //! The settings every node inherits and each level may change: the keys of `[defaults]`, which
-//! `[[group]]` and `[[group.node]]` may write again (sizes, snippets, users, time zone, kernel arguments).
+//! `[[group]]` and `[[group.node]]` may write again (sizes, snippets, users, time zone, kernel arguments, health checks).
 //!
 //! Each key names its rule from `inherit`; a new inherited setting is a key in `raw::settings_level!`, a
 //! field of `NodeSettings` and one line here.
 
-use crate::model::{KernelArguments, NodeSettings, SnippetRef};
+use crate::model::{HealthChecks, KernelArguments, NodeSettings, SnippetRef};
 use crate::raw::SettingsLevel;
 
 use super::checker::Checker;
-use super::{inherit, users};
+use super::{health, inherit, users};
 
 /// What a node has when no level says otherwise.
 pub(super) fn fleet_defaults() -> NodeSettings {
@@ -20,6 +20,7 @@ pub(super) fn fleet_defaults() -> NodeSettings {
         users: Vec::new(),
         time_zone: None,
         kernel_arguments: KernelArguments::default(),
+        health: HealthChecks::default(),
     }
 }
 
@@ -75,5 +76,8 @@ pub(super) fn apply_level(
             &mut merged.should_exist,
             &arguments.0.should_not_exist,
         );
+    }
+    if let Some(raw_health) = level.health.value() {
+        health::apply(checker, &mut inherited.health, raw_health, path);
     }
 }

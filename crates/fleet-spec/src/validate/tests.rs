@@ -417,3 +417,102 @@ fn a_soak_time_spelt_another_way_is_refused_with_the_one_spelling() {
         1590
     );
 }
+
+#[test]
+fn health_checks_accumulate_and_the_most_specific_settings_win() {
+    let fleet = parse(&format!(
+        r#"{HEADER}
+[defaults.health]
+units = ["sshd.service"]
+commands = [["/usr/bin/true"]]
+timeout_minutes = 3
+
+[[group]]
+name = "web"
+count = 2
+[group.health]
+units = ["nginx.service", "sshd.service"]
+retry_seconds = 5
+rollback = false
+[[group.health.http]]
+url = "http://127.0.0.1:8080/healthz"
+
+[[group.node]]
+name = "web-2"
+[group.node.health]
+max_rollbacks = 2
+rollback = true
+[[group.node.health.http]]
+url = "http://127.0.0.1:9090/ready"
+status = 204
+timeout_seconds = 2
+"#
+    ));
+    let first = &fleet.nodes[0].settings.health;
+    assert_eq!(first.units, ["sshd.service", "nginx.service"]);
+    assert_eq!(first.commands[0].arguments, ["/usr/bin/true"]);
+    assert_eq!(first.http.len(), 1);
+    assert_eq!(first.http[0].status, 200);
+    assert_eq!(first.http[0].timeout_seconds, 5);
+    assert_eq!((first.timeout_minutes, first.retry_seconds), (3, 5));
+    assert!(!first.rollback);
+    assert_eq!(first.max_rollbacks, 1);
+    assert!(first.gates_boot());
+    let second = &fleet.nodes[1].settings.health;
+    let urls: Vec<&str> = second.http.iter().map(|check| check.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://127.0.0.1:8080/healthz",
+            "http://127.0.0.1:9090/ready"
+        ]
+    );
+    assert_eq!(
+        (second.http[1].status, second.http[1].timeout_seconds),
+        (204, 2)
+    );
+    assert!(second.rollback);
+    assert_eq!(second.max_rollbacks, 2);
+}
+
+#[test]
+fn a_node_without_checks_is_not_health_gated() {
+    let fleet = parse(&format!("{HEADER}\n[[group]]\nname = \"web\"\ncount = 1\n"));
+    assert!(!fleet.nodes[0].settings.health.gates_boot());
+}
+
+#[test]
+fn every_health_problem_is_reported_at_once() {
+    let found = problems(&format!(
+        r#"{HEADER}
+[[group]]
+name = "web"
+count = 1
+[group.health]
+units = ["sshd", "nginx.service", "nginx.service", "getty@.service"]
+commands = ["systemctl is-active x", [], [""]]
+timeout_minutes = 1
+retry_seconds = 60
+max_rollbacks = 101
+[[group.health.http]]
+status = 200
+[[group.health.http]]
+url = "localhost:8080"
+"#
+    ));
+    for expected in [
+        "group[0].health.units[0]: `sshd` has no unit type; did you mean `sshd.service`?",
+        "group[0].health.units: `nginx.service` is listed twice at this level",
+        "group[0].health.units[3]: `getty@.service` is a template",
+        "group[0].health.commands[0]: a command is a list of its arguments, found a string",
+        "group[0].health.commands[1]: the command is empty",
+        "group[0].health.commands[2]: the program (the first argument) is empty",
+        "group[0].health.retry_seconds: 60 seconds between tries leaves no second try",
+        "group[0].health.max_rollbacks: must be between 0 and 100, found 101",
+        "group[0].health.http[0]: missing key `url`",
+        "group[0].health.http[1].url: `localhost:8080` is not an http:// or https:// URL",
+    ] {
+        assert!(found.contains(expected), "{expected}\nin:\n{found}");
+    }
+    assert!(found.starts_with("test.toml:"), "{found}");
+}

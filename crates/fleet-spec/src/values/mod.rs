@@ -77,6 +77,8 @@ own_schema!(
     NetworkMode,
     RoleName,
     StreamName,
+    UnitName,
+    CommandLine,
 );
 
 /// Reads a string and parses it with `parse`, reporting `what` on failure.
@@ -132,6 +134,7 @@ macro_rules! string_value {
 mod addresses;
 mod choices;
 mod credentials;
+mod health_checks;
 mod kernel_arguments;
 mod numbers;
 mod paths;
@@ -141,6 +144,7 @@ mod time;
 pub(crate) use addresses::*;
 pub(crate) use choices::*;
 pub(crate) use credentials::*;
+pub(crate) use health_checks::*;
 pub(crate) use kernel_arguments::*;
 pub(crate) use numbers::*;
 pub(crate) use paths::*;

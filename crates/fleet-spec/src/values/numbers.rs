@@ -77,6 +77,13 @@ pub(crate) type RebootAllowanceMinutes = Ranged<0, 10_080>;
 /// A maintenance period: at least a minute, at most a week.
 pub(crate) type PeriodMinutes = Ranged<1, 10_080>;
 pub(crate) type ConcurrentReboots = Ranged<1, 1_000_000>;
+/// Health checks: the whole check may take up to a day, a retry comes after up to an hour, an HTTP
+/// request may take up to five minutes, and a node may roll back at most a hundred times in its life.
+pub(crate) type HealthTimeoutMinutes = Ranged<1, 1440>;
+pub(crate) type HealthRetrySeconds = Ranged<1, 3600>;
+pub(crate) type HttpTimeoutSeconds = Ranged<1, 300>;
+pub(crate) type HttpStatus = Ranged<100, 599>;
+pub(crate) type RollbackCount = Ranged<0, 100>;
 
 /// Most nodes a fleet may have in total, across all groups.
 pub(crate) const MAX_FLEET_NODES: usize = 1_000_000;

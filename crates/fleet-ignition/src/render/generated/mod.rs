@@ -1,8 +1,10 @@
 //! What the renderer generates for a node from the fleet file itself, one module per thing: the
-//! hostname and time zone, the network keyfile of static addressing, users, kernel arguments.
+//! hostname and time zone, the network keyfile of static addressing, users, kernel arguments, the
+//! health gate.
 //! Files, directories, links and units are generated as a [`NodePayload`] and placed with the
 //! payload the CLI hands in; users and kernel arguments are Ignition sections of their own.
 
+mod health;
 mod hostname;
 mod kernel_arguments;
 mod network_keyfile;
@@ -14,6 +16,10 @@ use super::RenderError;
 use super::payload::NodePayload;
 use crate::ignition::{KernelArguments, PasswdUser};
 
+pub use health::{
+    HEALTH_CHECK_FILE, HEALTH_CHECK_SCRIPT, HEALTH_COMMON_SCRIPT, HEALTH_DIRECTORY, HEALTH_SERVICE,
+    ROLLBACK_SCRIPT, ROLLBACK_SERVICE, ZINCATI_HEALTH_DROPIN,
+};
 pub use hostname::{HOSTNAME_PATH, TIME_ZONE_PATH};
 pub use network_keyfile::STATIC_KEYFILE_PATH;
 
@@ -33,6 +39,10 @@ pub(super) fn generate(fleet: &Fleet, node: &Node) -> Result<Generated, RenderEr
         payload.files.push(keyfile);
     }
     payload.links.extend(hostname::time_zone_link(node));
+    if let Some(gate) = health::health_gate(node)? {
+        payload.files.extend(gate.files);
+        payload.units.extend(gate.units);
+    }
     Ok(Generated {
         payload,
         users: users::passwd_users(&node.settings),
