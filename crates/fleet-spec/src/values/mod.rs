@@ -41,8 +41,8 @@ impl<T: SchemaOf> SchemaOf for Vec<T> {
     type Schema = Vec<T::Schema>;
 }
 
-impl SchemaOf for std::collections::BTreeMap<String, String> {
-    type Schema = std::collections::BTreeMap<String, String>;
+impl<T: SchemaOf> SchemaOf for std::collections::BTreeMap<String, T> {
+    type Schema = std::collections::BTreeMap<String, T::Schema>;
 }
 
 /// Implements `SchemaOf` for value types that describe their own schema.
@@ -77,6 +77,16 @@ own_schema!(
     NetworkMode,
     RoleName,
     StreamName,
+    AutoUpdateName,
+    HealthFailureName,
+    RestartName,
+    PortValue,
+    VolumeValue,
+    ImageReference,
+    PodmanDuration,
+    MemoryLimit,
+    CpuLimit,
+    QuadletValue,
 );
 
 /// Reads a string and parses it with `parse`, reporting `what` on failure.
@@ -131,6 +141,7 @@ macro_rules! string_value {
 // After the macros above, which the modules use.
 mod addresses;
 mod choices;
+mod containers;
 mod credentials;
 mod kernel_arguments;
 mod numbers;
@@ -140,6 +151,7 @@ mod time;
 
 pub(crate) use addresses::*;
 pub(crate) use choices::*;
+pub(crate) use containers::*;
 pub(crate) use credentials::*;
 pub(crate) use kernel_arguments::*;
 pub(crate) use numbers::*;

@@ -77,6 +77,10 @@ pub(crate) type RebootAllowanceMinutes = Ranged<0, 10_080>;
 /// A maintenance period: at least a minute, at most a week.
 pub(crate) type PeriodMinutes = Ranged<1, 10_080>;
 pub(crate) type ConcurrentReboots = Ranged<1, 1_000_000>;
+/// A user ID in the range useradd gives regular users (login.defs UID_MIN..UID_MAX on Fedora).
+pub(crate) type UserId = Ranged<1000, 60000>;
+/// A container health check's failures in a row.
+pub(crate) type HealthRetries = Ranged<1, 1000>;
 
 /// Most nodes a fleet may have in total, across all groups.
 pub(crate) const MAX_FLEET_NODES: usize = 1_000_000;
