@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 pub mod cmd;
 pub mod colour;
+pub mod container_update_timers;
 pub mod fleet_file;
 pub mod hand_over;
 pub mod local_files;

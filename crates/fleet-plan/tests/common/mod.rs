@@ -174,6 +174,7 @@ impl FleetBuilder {
             users: Vec::new(),
             time_zone: None,
             kernel_arguments: KernelArguments::default(),
+            containers: Vec::new(),
         });
         for index in 1..=spec.count {
             let name = format!("{}-{index:02}", spec.name);

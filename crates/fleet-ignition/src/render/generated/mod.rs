@@ -1,8 +1,10 @@
 //! What the renderer generates for a node from the fleet file itself, one module per thing: the
-//! hostname and time zone, the network keyfile of static addressing, users, kernel arguments.
+//! hostname and time zone, the network keyfile of static addressing, users, kernel arguments, and
+//! the containers' quadlets.
 //! Files, directories, links and units are generated as a [`NodePayload`] and placed with the
 //! payload the CLI hands in; users and kernel arguments are Ignition sections of their own.
 
+mod containers;
 mod hostname;
 mod kernel_arguments;
 mod network_keyfile;
@@ -14,6 +16,7 @@ use super::RenderError;
 use super::payload::NodePayload;
 use crate::ignition::{KernelArguments, PasswdUser};
 
+pub use containers::{ROOTFUL_QUADLET_DIRECTORY, updates_without_health_check};
 pub use hostname::{HOSTNAME_PATH, TIME_ZONE_PATH};
 pub use network_keyfile::STATIC_KEYFILE_PATH;
 
@@ -33,6 +36,7 @@ pub(super) fn generate(fleet: &Fleet, node: &Node) -> Result<Generated, RenderEr
         payload.files.push(keyfile);
     }
     payload.links.extend(hostname::time_zone_link(node));
+    containers::container_files(node, &mut payload)?;
     Ok(Generated {
         payload,
         users: users::passwd_users(&node.settings),
