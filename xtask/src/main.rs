@@ -17,6 +17,7 @@ mod e2e;
 mod guest;
 mod ignition;
 mod process;
+mod quadlet;
 mod setup;
 mod shared_libraries;
 mod tasks;

@@ -8,6 +8,7 @@ use crate::docs;
 use crate::e2e::{self, E2eOptions, Timings};
 use crate::ignition;
 use crate::process::{self, cargo};
+use crate::quadlet;
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), Ignition for the host-side twin of the end-to-end
@@ -21,13 +22,15 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     let mut timings = Timings::default();
     let fleet_binary = timings.measure("build fleet", binaries::debug)?;
     let ignition = timings.measure("fetch ignition", ignition::ensure_fetched)?;
+    let quadlet = timings.measure("fetch quadlet", quadlet::ensure_fetched)?;
     let workspace_tests = timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command
             .args(["test", "--workspace"])
             .args(cargo_test_arguments)
             .env("FLEET_BIN", &fleet_binary)
-            .env("FLEET_IGNITION_BIN", &ignition.binary);
+            .env("FLEET_IGNITION_BIN", &ignition.binary)
+            .env("FLEET_QUADLET_BIN", &quadlet);
         // The end-to-end tests run next, prepared by `cargo xtask e2e`; in this pass they skip on purpose
         // (without this they would fail in CI, where an unprepared skip is an error).
         if std::env::var_os("FLEET_E2E").is_none() {
