@@ -37,7 +37,7 @@ COMMANDS:
                          linked (it starts in under 2 ms), `fleet-connected` (libvirt) dynamically
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
-    test [-- ARGS]       setup --e2e, fetch Ignition, `cargo test --workspace ARGS`, then the
+    test [-- ARGS]       setup --e2e, fetch Ignition and quadlet, `cargo test --workspace ARGS`, then the
                          end-to-end tests and the demo (the README's main command)
     ci                   cargo fmt --check, clippy -D warnings, docs --check, then test
     e2e [OPTIONS] [-- ARGS]
@@ -47,6 +47,8 @@ COMMANDS:
         --prepare-only   prepare everything, print the tests' environment as `export` lines, run nothing
     guest                build (or reuse) the tiny e2e guest and print its kernel and initrd paths, and
                          the real Ignition it runs (also what `cargo test`'s host-side twin runs)
+    quadlet              fetch (or reuse) podman 5.4's quadlet generator from Debian trixie into
+                         target/quadlet/ and print its path (what tests/quadlet_generator.rs runs)
     bench [NAME...]      run the criterion benches (all, or those whose package or bench target
                          matches NAME) and the process-level benchmarks, then print medians
     docs [--check]       regenerate docs/cli.md from the clap definition (the test cli_reference with
@@ -113,6 +115,11 @@ fn dispatch(arguments: &[String]) -> Result<()> {
             println!("kernel: {}", guest.kernel.display());
             println!("initrd: {}", guest.initrd.display());
             println!("ignition: {}", ignition::ensure_fetched()?.binary.display());
+            Ok(())
+        }
+        "quadlet" => {
+            parse_flags(rest, &[])?;
+            println!("{}", quadlet::ensure_fetched()?.display());
             Ok(())
         }
         "help" | "--help" | "-h" => {
