@@ -37,6 +37,16 @@ pub fn host_quadlet(test_name: &str) -> Option<PathBuf> {
     None
 }
 
+/// podman's own `podman-auto-update.timer` and `.service` beside the generator (`cargo xtask quadlet`
+/// copies them from the same package): `units/system` or `units/user`.
+pub fn shipped_units(binary: &Path, user: bool) -> PathBuf {
+    let scope = if user { "user" } else { "system" };
+    binary
+        .parent()
+        .map(|directory| directory.join("units").join(scope))
+        .unwrap_or_default()
+}
+
 /// What `quadlet -dryrun` made of the quadlets in `directory` (`-user`: as a user's generator):
 /// its exit status and its output, the generated units each after a `---NAME---` line.
 #[derive(Debug)]
