@@ -63,39 +63,6 @@ string_value!(
     }
 );
 
-/// A CPU limit: more than 0, at most 1024 CPUs (podman's `--cpus`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct CpuLimit(pub(crate) f64);
-
-impl FromToml for CpuLimit {
-    fn from_toml(
-        value: &Spanned<DeValue<'_>>,
-        context: &mut Context<'_>,
-        path: &KeyPath<'_>,
-    ) -> Option<Self> {
-        let number = f64::from_toml(value, context, path)?;
-        if number > 0.0 && number <= 1024.0 {
-            Some(CpuLimit(number))
-        } else {
-            context.error(
-                value.span().into(),
-                format!("{path}: a CPU limit is more than 0 and at most 1024 CPUs, found {number}"),
-            );
-            None
-        }
-    }
-}
-
-impl JsonSchema for CpuLimit {
-    fn schema_name() -> Cow<'static, str> {
-        "CpuLimit".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "number", "exclusiveMinimum": 0, "maximum": 1024 })
-    }
-}
-
 /// A quadlet key's value: one string, or a list for a key written several times (`AddCapability`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct QuadletValue(pub(crate) Vec<String>);

@@ -54,7 +54,6 @@ macro_rules! own_schema {
 
 own_schema!(
     UnitInterval,
-    Overcommit,
     TimeZone,
     Day,
     TimeOfDay,
@@ -85,7 +84,6 @@ own_schema!(
     ImageReference,
     PodmanDuration,
     MemoryLimit,
-    CpuLimit,
     QuadletValue,
 );
 
