@@ -1,8 +1,8 @@
 //! The `podman-auto-update.timer` drop-ins fleet renders, read by the real systemd: every node whose
 //! containers auto-update enables the timer (system-wide for root's containers, per user for rootless
 //! ones) with a drop-in that `systemd-analyze verify` accepts without a word beside podman's own
-//! timer and service, and whose calendar is the node's first reboot window from `fleet plan` (the
-//! interim rule of docs/containers.md), with no random delay.
+//! timer and service, and whose calendar is the time `fleet plan --format json` shows for the node,
+//! its first reboot window's start (docs/containers.md), with no random delay.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -109,6 +109,13 @@ fn every_auto_updating_node_gets_a_drop_in_systemd_accepts_at_its_first_window()
             window["start_time"].as_str().unwrap(),
             node["time_zone"].as_str().unwrap()
         );
+        // `fleet plan` shows the same time.
+        let shown = &node["container_update"];
+        if !shown.is_null() {
+            assert_eq!(shown["days"], window["days"], "{name}: {shown}");
+            assert_eq!(shown["start_time"], window["start_time"], "{name}: {shown}");
+            assert_eq!(shown["time_zone"], node["time_zone"], "{name}: {shown}");
+        }
         for (user, dropin) in dropins(&config) {
             let (accepted, complaints) = verify(&shipped_units(&quadlet, user), &dropin);
             assert!(
@@ -125,6 +132,10 @@ fn every_auto_updating_node_gets_a_drop_in_systemd_accepts_at_its_first_window()
                 "{name}: the shipped daily is cleared"
             );
             assert!(lines.contains(&"RandomizedDelaySec=0"), "{name}: {dropin}");
+            assert!(
+                !shown.is_null(),
+                "{name}: a drop-in, but no time in `fleet plan`"
+            );
             seen.entry(name.to_owned()).or_default().push(user);
         }
     }

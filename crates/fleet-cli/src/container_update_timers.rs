@@ -2,15 +2,13 @@
 //! rootless user whose containers update, with a drop-in that replaces the timer's daily midnight (plus a
 //! random delay, the same on every node) by this node's own time.
 //!
-//! Interim rule, until the planner gives container updates times of their own (issue 14, part 4): a
-//! node updates its containers when its first reboot window opens, on that window's days, in the
-//! maintenance time zone. Those windows already keep at most `max_unavailable` nodes of a group down at
-//! once, canaries first, so container restarts inherit the same bound. Nodes without windows
-//! (`fleet_lock` and `immediate` groups) keep podman's own schedule, which is not staggered.
+//! The time is the planner's (`NodePlan::container_update`, fleet-plan's `container_updates`); a node
+//! without one (`fleet_lock` and `immediate` groups) keeps podman's own schedule, which is not
+//! staggered.
 
 use fleet_ignition::ini::{Dialect, IniError, IniFile};
 use fleet_ignition::render::{PayloadUnit, UnitDropin, UnitScope};
-use fleet_plan::{NodePlan, PlannedStrategy};
+use fleet_plan::NodePlan;
 use fleet_spec::{AutoUpdate, ContainerOwner, Node};
 
 /// The timer podman ships, for the system and for every user.
@@ -60,30 +58,18 @@ pub fn auto_update_timers(
         .collect())
 }
 
-/// The drop-in for a node with windows: its first window's days and start, in the policy's zone.
+/// The drop-in for a node the planner gave a container update time.
 fn schedule(node_plan: &NodePlan) -> Option<IniFile> {
-    let PlannedStrategy::Periodic { time_zone, windows } = &node_plan.strategy else {
-        return None;
-    };
-    let window = windows.first()?;
-    let days = window
-        .days
-        .iter()
-        .map(|day| fleet_plan::day_abbreviation(*day))
-        .collect::<Vec<_>>()
-        .join(",");
+    let time = node_plan.container_update.as_ref()?;
     let mut file = IniFile::new(Dialect::Systemd);
     file.comment(format!(
-        "Written by fleet: node {} updates its containers when its first reboot window opens.",
+        "Written by fleet: node {} updates its containers at the time `fleet plan` shows.",
         node_plan.name
     ));
     file.section("Timer")
         // An empty value clears the shipped `OnCalendar=daily`, which would otherwise fire too.
         .entry("OnCalendar", "")
-        .entry(
-            "OnCalendar",
-            format!("{days} {}:00 {}", window.start_time(), time_zone.name()),
-        )
+        .entry("OnCalendar", time.on_calendar())
         .entry("RandomizedDelaySec", 0)
         // A run missed while the node was down must not fire at boot, out of turn.
         .entry("Persistent", "false");
