@@ -18,6 +18,7 @@ pub mod hostile;
 pub mod ignition_apply;
 pub mod ignition_manifest;
 pub mod poll;
+pub mod quadlet;
 pub mod verdicts;
 pub mod virsh;
 pub mod workdir;

@@ -165,3 +165,17 @@ fn a_missing_fleet_file_is_an_error_and_a_bad_flag_a_usage_error() {
     let format = fleet(directory.path(), &["nodes", "--format", "yaml"]);
     assert_eq!(format.status.code(), Some(2));
 }
+
+#[test]
+fn auto_updates_without_a_health_check_are_valid_but_warned_about() {
+    let output = fleet(
+        &data_dir(),
+        &["check", "warnings/auto-update-without-health.toml"],
+    );
+    assert_eq!(output.status.code(), Some(0), "exit status");
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        stderr,
+        "warning: node web-1: container `site` has auto_update = \"registry\" but no health check: podman auto-update rolls back only an update whose service fails to start, and without `health` a container that starts but does not work counts as started; add `health = { command = \"...\" }`\n"
+    );
+}

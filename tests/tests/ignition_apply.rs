@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use fleet_tests::binary::render_fleet;
 use fleet_tests::ignition_apply::{apply_on_host, host_ignition};
 use fleet_tests::ignition_manifest::{
-    FleetExpectations, FleetUser, check_manifest, check_node, find_manifest,
+    FleetContainer, FleetExpectations, FleetUser, check_manifest, check_node, find_manifest,
 };
 use fleet_tests::workdir::WorkDir;
 
@@ -34,9 +34,12 @@ fn every_node_of_the_example_fleet_applies_with_the_real_ignition_as_its_config_
     };
     let workdir = WorkDir::new("ignition-apply").unwrap();
     let fleet_toml = scratch_copy_at_spec_3_3(&repository_path("fleet"), &workdir.join("fleet"));
-    let (static_groups, users) = groups_and_users_of(&fleet_toml).unwrap();
+    let (static_groups, users, group_extras) = groups_and_users_of(&fleet_toml).unwrap();
     let static_groups: Vec<&str> = static_groups.iter().map(String::as_str).collect();
-    let expectations = FleetExpectations::gather(&fleet_toml, &static_groups, &users).unwrap();
+    let mut expectations = FleetExpectations::gather(&fleet_toml, &static_groups, &users).unwrap();
+    for (group, (group_users, containers)) in &group_extras {
+        expectations.for_group(group, group_users, containers);
+    }
     let rendered = render_fleet(&fleet_toml, &workdir.join("rendered")).unwrap();
     assert_eq!(
         rendered.ignition.keys().collect::<Vec<_>>(),
@@ -358,7 +361,12 @@ fn copy_directory(from: &Path, to: &Path) -> Result<()> {
 
 /// The example fleet's static groups and the users every node gets (`[[defaults.users]]`: inline keys
 /// and key files, as the fleet file gives them), read from the file itself.
-fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<String, FleetUser>)> {
+/// What the fleet file gives each group beyond every node's: users and containers.
+type GroupExtras = BTreeMap<String, (BTreeMap<String, FleetUser>, Vec<FleetContainer>)>;
+
+fn groups_and_users_of(
+    fleet_toml: &Path,
+) -> Result<(Vec<String>, BTreeMap<String, FleetUser>, GroupExtras)> {
     let document: toml::Table = toml::from_str(&std::fs::read_to_string(fleet_toml)?)?;
     let directory = fleet_toml.parent().context("fleet.toml has no directory")?;
     let groups = document
@@ -366,30 +374,77 @@ fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<Strin
         .and_then(toml::Value::as_array)
         .context("no [[group]]")?;
     let mut static_groups = Vec::new();
+    let mut extras = GroupExtras::new();
     for group in groups {
-        if group.get("users").is_some() {
-            bail!("a group sets its own users: teach this test to read them");
-        }
+        let name = group["name"]
+            .as_str()
+            .context("a group without a name")?
+            .to_owned();
         if group
             .get("network")
             .and_then(|network| network.get("mode"))
             .and_then(toml::Value::as_str)
             == Some("static")
         {
-            static_groups.push(
-                group["name"]
-                    .as_str()
-                    .context("a group without a name")?
-                    .to_owned(),
-            );
+            static_groups.push(name.clone());
         }
+        if group
+            .get("node")
+            .and_then(toml::Value::as_array)
+            .is_some_and(|nodes| {
+                nodes
+                    .iter()
+                    .any(|node| node.get("users").is_some() || node.get("container").is_some())
+            })
+        {
+            bail!("a node sets its own users or containers: teach this test to read them");
+        }
+        let users = users_of(directory, group.get("users"))?;
+        let containers = group
+            .get("container")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|container| {
+                Ok(FleetContainer {
+                    name: container["name"]
+                        .as_str()
+                        .context("a container name")?
+                        .to_owned(),
+                    user: container["user"]
+                        .as_str()
+                        .context("a container user")?
+                        .to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        extras.insert(name, (users, containers));
     }
+    let defaults = document.get("defaults");
+    if defaults.is_some_and(|defaults| defaults.get("container").is_some()) {
+        bail!("[[defaults.container]]: teach this test to read it");
+    }
+    let users = users_of(
+        directory,
+        Some(
+            defaults
+                .and_then(|defaults| defaults.get("users"))
+                .context("no [[defaults.users]]")?,
+        ),
+    )?;
+    Ok((static_groups, users, extras))
+}
+
+/// The users of one `users` array, with their keys read from inline keys and key files.
+fn users_of(
+    directory: &Path,
+    written: Option<&toml::Value>,
+) -> Result<BTreeMap<String, FleetUser>> {
     let mut users = BTreeMap::new();
-    for user in document
-        .get("defaults")
-        .and_then(|defaults| defaults.get("users"))
+    for user in written
         .and_then(toml::Value::as_array)
-        .context("no [[defaults.users]]")?
+        .into_iter()
+        .flatten()
     {
         let mut keys = Vec::new();
         for file in user
@@ -431,5 +486,5 @@ fn groups_and_users_of(fleet_toml: &Path) -> Result<(Vec<String>, BTreeMap<Strin
             .context("a user without a name")?;
         users.insert(name.to_owned(), FleetUser { keys, groups });
     }
-    Ok((static_groups, users))
+    Ok(users)
 }

@@ -19,6 +19,7 @@ mod guest;
 mod health_tools;
 mod ignition;
 mod process;
+mod quadlet;
 mod setup;
 mod shared_libraries;
 mod tasks;
@@ -38,7 +39,7 @@ COMMANDS:
                          linked (it starts in under 2 ms), `fleet-connected` (libvirt) dynamically
     setup [--e2e]        install the Debian packages the build needs (with --e2e: also libvirtd, qemu
                          and the guest tools); prints the apt command instead when not root
-    test [-- ARGS]       setup --e2e, fetch Ignition, install Ansible, `cargo test --workspace ARGS`, then the
+    test [-- ARGS]       setup --e2e, fetch Ignition and quadlet, install Ansible, `cargo test --workspace ARGS`, then the
                          end-to-end tests and the demo (the README's main command)
     ci                   cargo fmt --check, clippy -D warnings, docs --check, then test
     e2e [OPTIONS] [-- ARGS]
@@ -50,6 +51,8 @@ COMMANDS:
                          the real Ignition it runs (also what `cargo test`'s host-side twin runs)
     ansible              install (or reuse) the pinned ansible-core and ansible-lint the tests run
                          (xtask/ansible-requirements.txt) into target/ansible/venv; print its bin dir
+    quadlet              fetch (or reuse) podman 5.4's quadlet generator from Debian trixie into
+                         target/quadlet/ and print its path (what tests/quadlet_generator.rs runs)
     bench [NAME...]      run the criterion benches (all, or those whose package or bench target
                          matches NAME) and the process-level benchmarks, then print medians
     docs [--check]       regenerate docs/cli.md from the clap definition (the test cli_reference with
@@ -121,6 +124,11 @@ fn dispatch(arguments: &[String]) -> Result<()> {
         "ansible" => {
             parse_flags(rest, &[])?;
             println!("{}", ansible::ensure_installed()?.bin_dir.display());
+            Ok(())
+        }
+        "quadlet" => {
+            parse_flags(rest, &[])?;
+            println!("{}", quadlet::ensure_fetched()?.display());
             Ok(())
         }
         "help" | "--help" | "-h" => {

@@ -10,6 +10,7 @@ use crate::e2e::{self, E2eOptions, Timings};
 use crate::health_tools;
 use crate::ignition;
 use crate::process::{self, cargo};
+use crate::quadlet;
 use crate::setup::{self, SetupOptions};
 
 /// Set-up (including the end-to-end packages), Ignition for the host-side twin of the end-to-end
@@ -27,6 +28,7 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
     let ansible = timings.measure("install ansible", ansible::ensure_installed)?;
     let health_tools =
         timings.measure("fetch busybox and shellcheck", health_tools::ensure_fetched)?;
+    let quadlet = timings.measure("fetch quadlet", quadlet::ensure_fetched)?;
     let workspace_tests = timings.measure("cargo test --workspace", || {
         let mut command = cargo();
         command
@@ -36,7 +38,8 @@ pub(crate) fn test(cargo_test_arguments: &[String]) -> Result<()> {
             .env("FLEET_IGNITION_BIN", &ignition.binary)
             .env("FLEET_ANSIBLE_BIN_DIR", &ansible.bin_dir)
             .env("FLEET_BUSYBOX_BIN", &health_tools.busybox)
-            .env("FLEET_SHELLCHECK_BIN", &health_tools.shellcheck);
+            .env("FLEET_SHELLCHECK_BIN", &health_tools.shellcheck)
+            .env("FLEET_QUADLET_BIN", &quadlet);
         // The end-to-end tests run next, prepared by `cargo xtask e2e`; in this pass they skip on purpose
         // (without this they would fail in CI, where an unprepared skip is an error).
         if std::env::var_os("FLEET_E2E").is_none() {

@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 pub mod ansible_inventory;
 pub mod cmd;
 pub mod colour;
+pub mod container_update_timers;
 pub mod fleet_file;
 pub mod hand_over;
 pub mod health_gates;

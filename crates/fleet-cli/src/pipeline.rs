@@ -107,7 +107,10 @@ pub enum NodeFailureCause {
     NoPlan { node: String },
     /// The planner's Zincati fragments for the node are refused.
     #[error("node {node}: {problem}")]
-    Fragments { node: String, problem: PlanError },
+    Fragments {
+        node: String,
+        problem: crate::node_payload::NodePayloadError,
+    },
     #[error(transparent)]
     Render(RenderError),
 }
@@ -487,7 +490,7 @@ pub fn render_node_at(
         location: fleet.group_of(node).declared_at,
         cause: Box::new(cause),
     };
-    let payload = node_payload(node_plan).map_err(|problem| {
+    let payload = node_payload(node, node_plan).map_err(|problem| {
         failure(NodeFailureCause::Fragments {
             node: node.name.clone(),
             problem,

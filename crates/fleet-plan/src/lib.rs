@@ -9,6 +9,7 @@
 // (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod container_updates;
 mod error;
 mod name_index;
 mod placement;
@@ -23,6 +24,7 @@ mod week;
 mod zincati;
 mod zone;
 
+pub use container_updates::ContainerUpdateTime;
 pub use error::{PlanError, SoakShortage, SoakWindowShortage, WindowShortage};
 pub use fleet_spec::MIN_WINDOW_MINUTES;
 pub use placement::{

@@ -152,6 +152,8 @@ pub struct NodePlan {
     pub rollout_wariness: f64,
     pub wariness_pinned: bool,
     pub strategy: PlannedStrategy,
+    /// When the node's auto-updated containers update (`container_updates`), if any.
+    pub container_update: Option<crate::container_updates::ContainerUpdateTime>,
 }
 
 impl NodePlan {
@@ -1252,6 +1254,8 @@ impl<'a> Planner<'a> {
                     },
                     UpdateStrategy::Immediate => PlannedStrategy::Immediate,
                 };
+                let container_update =
+                    crate::container_updates::container_update_time(node, &strategy);
                 nodes.push((
                     node_index,
                     NodePlan {
@@ -1263,6 +1267,7 @@ impl<'a> Planner<'a> {
                         rollout_wariness: wariness,
                         wariness_pinned: node.pinned_wariness.is_some(),
                         strategy,
+                        container_update,
                     },
                 ));
             }

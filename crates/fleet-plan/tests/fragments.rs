@@ -28,6 +28,7 @@ fn sample_node(strategy: PlannedStrategy) -> NodePlan {
         rollout_wariness: 0.25,
         wariness_pinned: false,
         strategy,
+        container_update: None,
     }
 }
 

@@ -10,6 +10,10 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod containers;
+
+pub use containers::*;
+
 pub use chrono::Weekday;
 pub use chrono_tz::Tz;
 pub use ipnet::Ipv4Net;
@@ -321,6 +325,8 @@ pub struct NodeSettings {
     pub kernel_arguments: KernelArguments,
     /// Checks that gate every boot; none by default.
     pub health: HealthChecks,
+    /// Containers, merged by name across levels, in the order they were first written.
+    pub containers: Vec<Container>,
 }
 
 /// A Butane snippet named by the fleet file.
@@ -348,6 +354,38 @@ pub struct User {
     pub ssh_key_files: Vec<FileRef>,
     pub password_hash: Option<Secret>,
     pub groups: Vec<String>,
+    /// The user ID written by the fleet file, if any.
+    pub uid: Option<u32>,
+}
+
+impl User {
+    /// The user ID the user has on every node where the user runs a rootless container: rootless
+    /// quadlets live under `/etc/containers/systemd/users/UID/`, so the ID is fixed in Ignition's
+    /// passwd. `core` is 1000 on Fedora CoreOS; otherwise the written `uid`, else
+    /// `derived_container_uid`. Part of the file format: changing it moves every rootless quadlet.
+    pub fn container_uid(&self) -> u32 {
+        match (self.name.as_str(), self.uid) {
+            (_, Some(uid)) => uid,
+            (CORE_USER, None) => CORE_UID,
+            (name, None) => derived_container_uid(name),
+        }
+    }
+}
+
+/// Fedora CoreOS's default user, which exists on every node.
+pub const CORE_USER: &str = "core";
+/// `core`'s user ID on Fedora CoreOS.
+pub const CORE_UID: u32 = 1000;
+
+/// 10000 plus the 32-bit FNV-1a hash of the name modulo 50000: in 10000..59999, above the IDs
+/// useradd hands out in order from 1001 to users created without one, below login.defs' UID_MAX.
+pub fn derived_container_uid(name: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in name.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    10_000 + hash % 50_000
 }
 
 /// A file the fleet file names, with where it names it.

@@ -13,7 +13,11 @@ use crate::values::{
     KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount, Overcommit,
     PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName, RollbackCount,
     SoakMinutes, SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval,
-    UnitName, Vcpus, WindowMinutes,
+    UnitName, Vcpus, WindowMinutes, UserId, HealthRetries,
+};
+use crate::values::{
+    AutoUpdateName, CpuLimit, HealthFailureName, ImageReference, MemoryLimit, PodmanDuration,
+    PortValue, RestartName, VolumeValue,
 };
 
 raw_table! {
@@ -104,6 +108,8 @@ raw_table! {
         kernel_arguments: KernelArgumentsValue,
         /// Health checks that gate every boot and roll a bad update back; checks accumulate.
         health: RawHealth,
+        /// Containers run by podman under systemd; merged by name (a group's or node's entry replaces the inherited one).
+        container: Vec<RawContainer>,
     }
 }
 
@@ -121,6 +127,95 @@ raw_table! {
         password_hash: PasswordHash,
         /// Supplementary groups, e.g. `wheel`, `sudo`, `docker`.
         groups: Vec<String>,
+        /// A fixed user ID (1000..60000). Default: none, or derived from the name for a user who runs containers.
+        uid: UserId,
+    }
+}
+
+raw_table! {
+    /// A container podman runs under systemd, written as a quadlet (`NAME.container`).
+    struct RawContainer, schema ContainerTable {
+        /// The container's name: its quadlet `NAME.container` and its service `NAME.service`.
+        #[schemars(required)]
+        name: String,
+        /// The image, fully qualified when auto-updated from a registry: `docker.io/library/nginx:1.27`.
+        #[schemars(required)]
+        image: ImageReference,
+        /// Who runs it: a fleet user of the node (rootless) or `root` (rootful).
+        #[schemars(required)]
+        user: String,
+        /// Published ports `[IP:]HOST:CONTAINER[/tcp|udp]`, e.g. `8080:80`.
+        ports: Items<Located<PortValue>>,
+        /// Volumes `SOURCE:PATH[:OPTIONS]`: a named volume or an absolute host path.
+        volumes: Items<VolumeValue>,
+        /// Environment variables.
+        environment: BTreeMap<String, String>,
+        /// Files of environment variables on the node, absolute paths.
+        environment_files: Vec<String>,
+        /// The command and arguments, after the image's entrypoint.
+        exec: String,
+        /// A health check; the service is ready only once it passes.
+        health: RawContainerHealth,
+        /// `registry`, `local` or `off`: how `podman auto-update` updates the container. Default `off`.
+        auto_update: AutoUpdateName,
+        /// A pod the container joins (containers of one user naming the same pod share it).
+        pod: String,
+        /// `host`, `none`, `pasta`, `slirp4netns`, `bridge`, or a network name fleet creates.
+        network: String,
+        /// A memory limit: `512m`, `2g`.
+        memory: MemoryLimit,
+        /// A CPU limit in CPUs, e.g. 1.5.
+        cpus: CpuLimit,
+        /// systemd's `Restart=`. Default `always`.
+        restart: RestartName,
+        /// Other quadlet keys by section, passed through: `[...container.quadlet.Container] Key = "value"`.
+        quadlet: RawQuadlet,
+    }
+}
+
+raw_table! {
+    /// A container's health check.
+    struct RawContainerHealth, schema ContainerHealthTable {
+        /// The command, run in the container by a shell (`curl -fs http://localhost/ || exit 1`).
+        #[schemars(required)]
+        command: String,
+        /// Time between checks: `30s`, `1m`. Default podman's (30s).
+        interval: PodmanDuration,
+        /// Failures in a row before the container is unhealthy (1..1000). Default podman's (3).
+        retries: HealthRetries,
+        /// Time after start in which failures do not count: `1m`.
+        start_period: PodmanDuration,
+        /// Time one check may take: `10s`.
+        timeout: PodmanDuration,
+        /// `kill` (default: systemd sees the failure), `restart`, `stop` or `none`.
+        on_failure: HealthFailureName,
+    }
+}
+
+pub(crate) use quadlet_sections::RawQuadlet;
+
+#[expect(
+    non_snake_case,
+    reason = "the keys are quadlet's section names, capitalised as in the file"
+)]
+mod quadlet_sections {
+    use std::collections::BTreeMap;
+
+    use crate::read::raw_table;
+    use crate::values::QuadletValue;
+
+    raw_table! {
+        /// Quadlet keys fleet does not model, by section; a list writes the key once per value.
+        struct RawQuadlet, schema QuadletTable {
+            /// Keys of the `[Container]` section.
+            Container: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Service]` section.
+            Service: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Unit]` section.
+            Unit: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Install]` section.
+            Install: BTreeMap<String, QuadletValue>,
+        }
     }
 }
 
@@ -224,6 +319,8 @@ raw_table! {
         kernel_arguments: KernelArgumentsValue,
         /// Health checks added to the inherited ones; settings written here replace the inherited.
         health: RawHealth,
+        /// Containers; an entry replaces the inherited container of the same name.
+        container: Vec<RawContainer>,
     }
 }
 
@@ -288,6 +385,8 @@ raw_table! {
         kernel_arguments: KernelArgumentsValue,
         /// Health checks added to the inherited ones; settings written here replace the inherited.
         health: RawHealth,
+        /// Containers; an entry replaces the inherited container of the same name.
+        container: Vec<RawContainer>,
     }
 }
 
@@ -389,5 +488,6 @@ settings_level! {
         time_zone: TimeZone,
         kernel_arguments: KernelArgumentsValue,
         health: RawHealth,
+        container: Vec<RawContainer>,
     ]
 }

@@ -174,6 +174,15 @@ impl<'a> Context<'a> {
         });
     }
 
+    /// Report a problem at a location already resolved (a check made once levels are merged).
+    pub(crate) fn error_at(&mut self, location: Location, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            file: self.file.to_owned(),
+            location,
+            message: message.into(),
+        });
+    }
+
     pub(crate) fn has_errors(&self) -> bool {
         !self.diagnostics.is_empty()
     }
@@ -408,8 +417,8 @@ impl<T: FromToml> FromToml for Items<T> {
     }
 }
 
-/// Open tables of strings, such as a host's `labels`.
-impl FromToml for BTreeMap<String, String> {
+/// Open tables keyed by any string, such as a host's `labels` or a container's `environment`.
+impl<T: FromToml> FromToml for BTreeMap<String, T> {
     fn from_toml(
         value: &Spanned<DeValue<'_>>,
         context: &mut Context<'_>,
@@ -420,9 +429,9 @@ impl FromToml for BTreeMap<String, String> {
         let mut all_read = true;
         for (key, item) in table.iter() {
             let item_path = path.key(key.get_ref());
-            match String::from_toml(item, context, &item_path) {
-                Some(text) => {
-                    map.insert(key.get_ref().to_string(), text);
+            match T::from_toml(item, context, &item_path) {
+                Some(read) => {
+                    map.insert(key.get_ref().to_string(), read);
                 }
                 None => all_read = false,
             }

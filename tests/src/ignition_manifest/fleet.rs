@@ -1,7 +1,8 @@
 //! What the fleet asks of a node, checked on what Ignition wrote: its hostname, a NetworkManager
 //! keyfile of mode 0600 with its address when its group is static (and none otherwise), each user's
-//! `authorized_keys` with exactly the fleet's keys, Zincati's settings equal to the plan's, and the
-//! health gate (docs/health.md) on exactly the nodes the plan calls health-gated.
+//! `authorized_keys` with exactly the fleet's keys, Zincati's settings equal to the plan's, the
+//! health gate (docs/health.md) on exactly the nodes the plan calls health-gated, and each
+//! container's quadlet where podman reads it (`containers.rs`).
 //!
 //! The expectations come from `fleet plan --format json` and `fleet nodes --format json` of the
 //! fleet file and from what the test itself put in that file (static groups, users and keys), never
@@ -47,10 +48,20 @@ pub struct FleetUser {
     pub groups: Option<Vec<String>>,
 }
 
+/// A container the fleet file gives a node: its name and who runs it (`root` or a user's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetContainer {
+    pub name: String,
+    pub user: String,
+}
+
 /// One node's part of the fleet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeExpectations {
     pub node: String,
+    pub group: String,
+    /// The node's containers, whose quadlets and lingering files are checked (`containers.rs`).
+    pub containers: Vec<FleetContainer>,
     pub hostname: String,
     /// The node's address when its group's addressing is static (a keyfile carries it).
     pub static_address: Option<String>,
@@ -109,6 +120,8 @@ impl FleetExpectations {
             };
             let expectations = NodeExpectations {
                 node: name.to_owned(),
+                group: group.to_owned(),
+                containers: Vec::new(),
                 hostname: node["hostname"]
                     .as_str()
                     .with_context(|| format!("the plan gives {name} no hostname"))?
@@ -127,6 +140,20 @@ impl FleetExpectations {
             "`fleet plan` and `fleet nodes` list different nodes"
         );
         Ok(FleetExpectations { nodes })
+    }
+
+    /// What the fleet file gives the nodes of `group` beyond every node's: its own users and its
+    /// containers.
+    pub fn for_group(
+        &mut self,
+        group: &str,
+        users: &BTreeMap<String, FleetUser>,
+        containers: &[FleetContainer],
+    ) {
+        for node in self.nodes.values_mut().filter(|node| node.group == group) {
+            node.users.extend(users.clone());
+            node.containers.extend_from_slice(containers);
+        }
     }
 
     pub fn node(&self, name: &str) -> Result<&NodeExpectations> {
@@ -168,6 +195,7 @@ impl NodeExpectations {
         record(self.check_users(checked));
         record(self.check_zincati(checked));
         record(self.check_health_gate(checked));
+        record(self.check_containers(checked));
         if problems.is_empty() {
             Ok(found)
         } else {
@@ -242,6 +270,14 @@ impl NodeExpectations {
                 uid: user.uid,
                 gid: user.gid,
             };
+            if wanted.keys.is_empty() {
+                ensure!(
+                    !manifest.wrote.contains_key(&path),
+                    "{path} was written, but the fleet gives {name} no key"
+                );
+                summaries.push(format!("{name} without keys"));
+                continue;
+            }
             let contents = String::from_utf8_lossy(checked.file(&path, 0o600, owner)?);
             let keys: Vec<&str> = contents.lines().collect();
             ensure!(

@@ -8,6 +8,7 @@
 //! of every node into `fleet.rs`.
 
 mod compare;
+mod containers;
 mod contents;
 pub mod expected;
 pub mod fleet;
@@ -21,7 +22,7 @@ use anyhow::{Context, Result, bail};
 pub use compare::describe;
 pub use contents::resource_bytes;
 pub use expected::{Expected, ExpectedWhat, expected_writes};
-pub use fleet::{FleetExpectations, FleetUser, NodeExpectations};
+pub use fleet::{FleetContainer, FleetExpectations, FleetUser, NodeExpectations};
 pub use manifest::{BEGIN_MARKER, END_MARKER, Entry, Manifest, Owner, find_manifest};
 
 /// A manifest that matched its config exactly.

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Datelike as _, TimeZone as _, Timelike as _, Utc};
 use fleet_plan::{
-    AirlockOptions, GroupPlan, GroupPrediction, NodePlan, NodePrediction, PlacementPlan, Plan,
-    Prediction, RolloutWarning, ZINCATI_RECHECK_MINUTES, ZincatiWindow, airlock_config,
-    day_abbreviation, predict,
+    AirlockOptions, ContainerUpdateTime, GroupPlan, GroupPrediction, NodePlan, NodePrediction,
+    PlacementPlan, Plan, Prediction, RolloutWarning, ZINCATI_RECHECK_MINUTES, ZincatiWindow,
+    airlock_config, day_abbreviation, days_label, predict,
 };
 use fleet_spec::Tz;
 use serde::Serialize;
@@ -185,6 +185,9 @@ struct NodeView<'a> {
     strategy: &'static str,
     time_zone: &'static str,
     windows: WindowsView<'a>,
+    /// When the node's auto-updated containers update; absent for nodes without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container_update: Option<ContainerUpdateView>,
     eligible_at: Rfc3339,
     reboot_at: Rfc3339,
     host: Option<&'a str>,
@@ -265,6 +268,27 @@ impl WindowView {
                 .collect(),
             start_time: window.start_time(),
             length_minutes: window.length_minutes,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ContainerUpdateView {
+    days: Vec<&'static str>,
+    start_time: String,
+    time_zone: &'static str,
+    /// `Tue–Thu 01:00`, for the table.
+    #[serde(skip)]
+    label: String,
+}
+
+impl ContainerUpdateView {
+    fn new(time: &ContainerUpdateTime) -> Self {
+        ContainerUpdateView {
+            days: time.days.iter().map(|day| day_abbreviation(*day)).collect(),
+            start_time: time.start.to_string(),
+            time_zone: time.time_zone.name(),
+            label: format!("{} {}", days_label(&time.days), time.start),
         }
     }
 }
@@ -409,6 +433,7 @@ impl<'a> NodeView<'a> {
             strategy: node.strategy.name(),
             time_zone: node.time_zone().unwrap_or(zone).name(),
             windows: WindowsView(node.windows()),
+            container_update: node.container_update.as_ref().map(ContainerUpdateView::new),
             eligible_at: Rfc3339(predicted.eligible_at),
             reboot_at: Rfc3339(predicted.reboot_at),
             host,
@@ -453,6 +478,9 @@ fn minutes_label(minutes: u32) -> String {
     }
 }
 
+/// The position of `NodeRow::container_updates` among the table's columns.
+const CONTAINER_UPDATES_COLUMN: usize = 7;
+
 #[derive(Tabled)]
 struct NodeRow {
     #[tabled(rename = "NODE")]
@@ -469,6 +497,8 @@ struct NodeRow {
     eligible: String,
     #[tabled(rename = "REBOOTS")]
     reboots: String,
+    #[tabled(rename = "CONTAINERS")]
+    container_updates: String,
     #[tabled(rename = "HOST")]
     host: String,
 }
@@ -528,11 +558,22 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
         view.rollout.start_fraction,
         minutes_label(view.staging_allowance_minutes),
     )?;
+    let with_container_updates = view
+        .nodes
+        .plan
+        .nodes
+        .iter()
+        .any(|node| node.container_update.is_some());
     writeln!(
         out,
         "Times are in each group's zone; a node reboots within {} minutes after REBOOTS.\n\
-         WARINESS * is pinned in the fleet file; PEAK is the most nodes of a group down at once.\n",
-        view.recheck_minutes
+         WARINESS * is pinned in the fleet file; PEAK is the most nodes of a group down at once.{}\n",
+        view.recheck_minutes,
+        if with_container_updates {
+            "\nCONTAINERS is when a node's auto-updated containers update, every week."
+        } else {
+            ""
+        }
     )?;
 
     let with_hosts = !view.hosts.is_empty();
@@ -558,12 +599,24 @@ fn write_tables(out: &mut impl Write, view: &PlanView, colour: bool) -> anyhow::
         },
         eligible: local_short(node.eligible_at.0, node.zone),
         reboots: local_short(node.reboot_at.0, node.zone),
+        container_updates: node
+            .container_update
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |time| time.label.clone()),
         host: node.host.unwrap_or_default().to_owned(),
     });
     let mut nodes = Table::new(rows);
     if !with_hosts {
         nodes.with(tabled::settings::Remove::column(
             tabled::settings::object::Columns::last(),
+        ));
+    }
+    // Like HOST, the column appears only when it says something.
+    if !with_container_updates {
+        nodes.with(tabled::settings::Remove::column(
+            tabled::settings::object::Columns::new(
+                CONTAINER_UPDATES_COLUMN..CONTAINER_UPDATES_COLUMN + 1,
+            ),
         ));
     }
     finish_table(&mut nodes, colour);

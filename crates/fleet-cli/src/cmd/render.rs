@@ -141,7 +141,7 @@ fn compose(
         .plan
         .node(name)
         .with_context(|| format!("node {name}: the planner gave it no plan"))?;
-    let payload = node_payload(Some(node_plan))?;
+    let payload = node_payload(node, Some(node_plan))?;
     let snippets = pipeline::translate_snippets(&planned.loaded, &planned.files);
     Ok(render::compose_node(
         fleet,

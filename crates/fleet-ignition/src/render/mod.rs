@@ -29,8 +29,8 @@ use crate::{ButaneVersion, IgnitionVersion, Report, Severity};
 
 pub use generated::{
     HEALTH_CHECK_FILE, HEALTH_CHECK_SCRIPT, HEALTH_COMMON_SCRIPT, HEALTH_DIRECTORY, HEALTH_SERVICE,
-    HOSTNAME_PATH, ROLLBACK_SCRIPT, ROLLBACK_SERVICE, STATIC_KEYFILE_PATH, TIME_ZONE_PATH,
-    ZINCATI_HEALTH_DROPIN,
+    HOSTNAME_PATH, ROLLBACK_SCRIPT, ROLLBACK_SERVICE, ROOTFUL_QUADLET_DIRECTORY, STATIC_KEYFILE_PATH,
+    TIME_ZONE_PATH, ZINCATI_HEALTH_DROPIN, updates_without_health_check,
 };
 pub use payload::{
     ClaimedDirectory, NodePayload, Owner, PayloadDirectory, PayloadFile, PayloadLink, PayloadUnit,
@@ -84,6 +84,16 @@ pub enum RenderError {
     /// same unit differently is fine, but a relative path is not).
     #[error("node {node}: the composed Ignition config is invalid:\n{details}")]
     Invalid { node: String, details: String },
+    /// A snippet writes a quadlet at the path of one fleet writes for a container of fleet.toml:
+    /// both would define the same service.
+    #[error(
+        "node {node}: butane snippet {snippet} writes {path}, the quadlet fleet writes for a container of fleet.toml; rename the snippet's quadlet or remove the container from fleet.toml"
+    )]
+    QuadletClash {
+        node: String,
+        snippet: String,
+        path: String,
+    },
     /// A file the renderer generates could not be written as its reader reads it.
     #[error("node {node}: cannot write {path}: {problem}")]
     Generated {
@@ -146,10 +156,20 @@ pub fn compose_node(
     let precedence =
         precedence::Precedence::new(&laid_over, [&generated.payload, payload].into_iter());
 
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<RenderWarning> = generated::updates_without_health_check(&node.settings)
+        .map(|container| RenderWarning {
+            node: Some(node.name.clone()),
+            message: format!(
+                "container `{}` has auto_update = \"{}\" but no health check: podman auto-update rolls back only an update whose service fails to start, and without `health` a container that starts but does not work counts as started; add `health = {{ command = \"...\" }}`",
+                container.name,
+                container.auto_update.as_str()
+            ),
+        })
+        .collect();
     let mut merged = Config::default();
     for snippet in &node.settings.butane {
         let translated = snippets.get(&snippet.path)?;
+        check_quadlet_clash(&node.name, &snippet.path, translated, &generated.payload)?;
         precedence.warn(&node.name, &snippet.path, translated, &mut warnings);
         merged = if merged == Config::default() {
             translated.clone()
@@ -184,6 +204,34 @@ pub fn render_node(
         json,
         warnings: composed.warnings,
     })
+}
+
+/// Snippets may carry quadlets of their own beside fleet's, but not at the same path.
+fn check_quadlet_clash(
+    node: &str,
+    snippet: &std::path::Path,
+    translated: &Config,
+    generated: &NodePayload,
+) -> Result<(), RenderError> {
+    let quadlets = generated
+        .files
+        .iter()
+        .filter(|file| file.path.starts_with(generated::ROOTFUL_QUADLET_DIRECTORY));
+    for quadlet in quadlets {
+        if translated
+            .storage
+            .files
+            .iter()
+            .any(|file| file.node.path == quadlet.path)
+        {
+            return Err(RenderError::QuadletClash {
+                node: node.to_owned(),
+                snippet: snippet.display().to_string(),
+                path: quadlet.path.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_report(node: &str, report: &Report) -> Result<(), RenderError> {

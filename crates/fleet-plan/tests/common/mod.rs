@@ -175,6 +175,7 @@ impl FleetBuilder {
             time_zone: None,
             kernel_arguments: KernelArguments::default(),
             health: HealthChecks::default(),
+            containers: Vec::new(),
         });
         for index in 1..=spec.count {
             let name = format!("{}-{index:02}", spec.name);

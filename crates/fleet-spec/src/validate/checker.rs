@@ -30,6 +30,11 @@ impl<'c, 'a> Checker<'c, 'a> {
         self.context.error(span, message);
     }
 
+    /// A problem found at a location already resolved, such as a container's once levels are merged.
+    pub(super) fn error_at(&mut self, location: Location, message: impl Into<String>) {
+        self.context.error_at(location, message);
+    }
+
     pub(super) fn location(&self, span: Span) -> Location {
         self.context.location(span)
     }

@@ -16,7 +16,7 @@ use super::maintenance::{self, MaintenanceDraft, Origin};
 use super::naming::Naming;
 use super::network::{self, GroupAddressing};
 use super::nodes::{self, GroupExpansion, NodeOrigin};
-use super::{rollout, settings};
+use super::{containers, rollout, settings};
 
 /// What every group needs from the fleet level.
 pub(super) struct FleetLevel<'a> {
@@ -100,6 +100,22 @@ pub(super) fn validate_all(
         groups,
         nodes,
         origins,
+    }
+}
+
+/// The containers of each distinct composition of settings among the group's nodes, once merged.
+fn check_node_containers(checker: &mut Checker<'_, '_>, nodes: &[Node]) {
+    let mut checked: Vec<&Arc<NodeSettings>> = Vec::new();
+    for node in nodes {
+        if node.settings.containers.is_empty()
+            || checked
+                .iter()
+                .any(|settings| Arc::ptr_eq(settings, &node.settings))
+        {
+            continue;
+        }
+        checked.push(&node.settings);
+        containers::check_node(checker, &node.settings, &node.name);
     }
 }
 
@@ -204,6 +220,7 @@ fn validate(
     };
     nodes::expand(checker, naming, raw, &expansion, nodes, origins);
     let group_size = nodes.len() - first_node;
+    check_node_containers(checker, &nodes[first_node..]);
 
     let rollout = rollout::validate(checker, raw.rollout.value(), &path, &name, group_size);
     let declared_at = checker.location(raw.name.span().unwrap_or(raw.span));

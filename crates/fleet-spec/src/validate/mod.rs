@@ -8,6 +8,7 @@
 //! discards the result whenever any problem was recorded.
 
 mod checker;
+mod containers;
 mod derived_macs;
 mod duplicates;
 mod fleet_table;

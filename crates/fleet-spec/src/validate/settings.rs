@@ -1,5 +1,6 @@
 //! The settings every node inherits and each level may change: the keys of `[defaults]`, which
-//! `[[group]]` and `[[group.node]]` may write again (sizes, snippets, users, time zone, kernel arguments, health checks).
+//! `[[group]]` and `[[group.node]]` may write again (sizes, snippets, users, time zone, kernel arguments,
+//! health checks, containers).
 //!
 //! Each key names its rule from `inherit`; a new inherited setting is a key in `raw::settings_level!`, a
 //! field of `NodeSettings` and one line here.
@@ -8,7 +9,7 @@ use crate::model::{HealthChecks, KernelArguments, NodeSettings, SnippetRef};
 use crate::raw::SettingsLevel;
 
 use super::checker::Checker;
-use super::{health, inherit, users};
+use super::{containers, health, inherit, users};
 
 /// What a node has when no level says otherwise.
 pub(super) fn fleet_defaults() -> NodeSettings {
@@ -21,6 +22,7 @@ pub(super) fn fleet_defaults() -> NodeSettings {
         time_zone: None,
         kernel_arguments: KernelArguments::default(),
         health: HealthChecks::default(),
+        containers: Vec::new(),
     }
 }
 
@@ -64,6 +66,12 @@ pub(super) fn apply_level(
         &mut inherited.time_zone,
         level.time_zone.value().map(|zone| Some(zone.0)),
     );
+    if let Some(raw_containers) = level.container.value() {
+        let written = containers::validate(checker, raw_containers, path);
+        inherit::merge_by_name(&mut inherited.containers, written, |container| {
+            &container.name
+        });
+    }
     if let Some(arguments) = level.kernel_arguments.value() {
         let merged = &mut inherited.kernel_arguments;
         inherit::accumulate_against(

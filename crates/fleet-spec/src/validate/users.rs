@@ -76,6 +76,7 @@ pub(super) fn validate(
             ssh_key_files,
             password_hash: raw.password_hash.value().map(|hash| hash.0.clone()),
             groups: raw.groups.value().cloned().unwrap_or_default(),
+            uid: raw.uid.value().map(|uid| uid.as_u32()),
         });
     }
     users

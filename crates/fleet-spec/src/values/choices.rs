@@ -86,6 +86,24 @@ impl StreamName {
     }
 }
 
+choice_value!(
+    /// podman's auto-update policy.
+    AutoUpdateName { "registry" => Registry, "local" => Local, "off" => Off }
+);
+
+choice_value!(
+    /// What podman does when a health check fails.
+    HealthFailureName { "none" => None, "kill" => Kill, "restart" => Restart, "stop" => Stop }
+);
+
+choice_value!(
+    /// systemd's `Restart=`.
+    RestartName {
+        "no" => No, "always" => Always, "on-success" => OnSuccess, "on-failure" => OnFailure,
+        "on-abnormal" => OnAbnormal, "on-abort" => OnAbort, "on-watchdog" => OnWatchdog,
+    }
+);
+
 string_value!(
     /// An Ignition spec version `3.N.0`.
     IgnitionVersion(String),

@@ -41,8 +41,8 @@ impl<T: SchemaOf> SchemaOf for Vec<T> {
     type Schema = Vec<T::Schema>;
 }
 
-impl SchemaOf for std::collections::BTreeMap<String, String> {
-    type Schema = std::collections::BTreeMap<String, String>;
+impl<T: SchemaOf> SchemaOf for std::collections::BTreeMap<String, T> {
+    type Schema = std::collections::BTreeMap<String, T::Schema>;
 }
 
 /// Implements `SchemaOf` for value types that describe their own schema.
@@ -54,7 +54,6 @@ macro_rules! own_schema {
 
 own_schema!(
     UnitInterval,
-    Overcommit,
     TimeZone,
     Day,
     TimeOfDay,
@@ -79,6 +78,15 @@ own_schema!(
     StreamName,
     UnitName,
     CommandLine,
+    AutoUpdateName,
+    HealthFailureName,
+    RestartName,
+    PortValue,
+    VolumeValue,
+    ImageReference,
+    PodmanDuration,
+    MemoryLimit,
+    QuadletValue,
 );
 
 /// Reads a string and parses it with `parse`, reporting `what` on failure.
@@ -133,6 +141,7 @@ macro_rules! string_value {
 // After the macros above, which the modules use.
 mod addresses;
 mod choices;
+mod containers;
 mod credentials;
 mod health_checks;
 mod kernel_arguments;
@@ -143,6 +152,7 @@ mod time;
 
 pub(crate) use addresses::*;
 pub(crate) use choices::*;
+pub(crate) use containers::*;
 pub(crate) use credentials::*;
 pub(crate) use health_checks::*;
 pub(crate) use kernel_arguments::*;

@@ -84,6 +84,10 @@ pub(crate) type HealthRetrySeconds = Ranged<1, 3600>;
 pub(crate) type HttpTimeoutSeconds = Ranged<1, 300>;
 pub(crate) type HttpStatus = Ranged<100, 599>;
 pub(crate) type RollbackCount = Ranged<0, 100>;
+/// A user ID in the range useradd gives regular users (login.defs UID_MIN..UID_MAX on Fedora).
+pub(crate) type UserId = Ranged<1000, 60000>;
+/// A container health check's failures in a row.
+pub(crate) type HealthRetries = Ranged<1, 1000>;
 
 /// Most nodes a fleet may have in total, across all groups.
 pub(crate) const MAX_FLEET_NODES: usize = 1_000_000;
@@ -178,39 +182,48 @@ impl JsonSchema for UnitInterval {
     }
 }
 
-/// How many virtual CPUs a physical one may carry: more than 0, at most 64.
+/// A number more than 0 and at most `MAX`; the bound appears in both the error and the schema.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Overcommit(pub(crate) f64);
+pub(crate) struct PositiveUpTo<const MAX: i64>(pub(crate) f64);
 
-impl FromToml for Overcommit {
+impl<const MAX: i64> SchemaOf for PositiveUpTo<MAX> {
+    type Schema = Self;
+}
+
+impl<const MAX: i64> FromToml for PositiveUpTo<MAX> {
     fn from_toml(
         value: &Spanned<DeValue<'_>>,
         context: &mut Context<'_>,
         path: &KeyPath<'_>,
     ) -> Option<Self> {
         let number = f64::from_toml(value, context, path)?;
-        if number > 0.0 && number <= 64.0 {
-            Some(Overcommit(number))
+        if number > 0.0 && number <= MAX as f64 {
+            Some(PositiveUpTo(number))
         } else {
             context.error(
                 value.span().into(),
-                format!("{path}: must be more than 0 and at most 64, found {number}"),
+                format!("{path}: must be more than 0 and at most {MAX}, found {number}"),
             );
             None
         }
     }
 }
 
-impl JsonSchema for Overcommit {
+impl<const MAX: i64> JsonSchema for PositiveUpTo<MAX> {
     fn inline_schema() -> bool {
         true
     }
 
     fn schema_name() -> Cow<'static, str> {
-        "Overcommit".into()
+        format!("PositiveUpTo{MAX}").into()
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "number", "exclusiveMinimum": 0.0, "maximum": 64.0 })
+        json_schema!({ "type": "number", "exclusiveMinimum": 0.0, "maximum": MAX as f64 })
     }
 }
+
+/// How many virtual CPUs a physical one may carry.
+pub(crate) type Overcommit = PositiveUpTo<64>;
+/// A container's CPU limit in CPUs (podman's `--cpus`).
+pub(crate) type CpuLimit = PositiveUpTo<1024>;

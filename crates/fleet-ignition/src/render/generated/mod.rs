@@ -1,9 +1,10 @@
 //! What the renderer generates for a node from the fleet file itself, one module per thing: the
 //! hostname and time zone, the network keyfile of static addressing, users, kernel arguments, the
-//! health gate.
+//! health gate, and the containers' quadlets.
 //! Files, directories, links and units are generated as a [`NodePayload`] and placed with the
 //! payload the CLI hands in; users and kernel arguments are Ignition sections of their own.
 
+mod containers;
 mod health;
 mod hostname;
 mod kernel_arguments;
@@ -16,6 +17,7 @@ use super::RenderError;
 use super::payload::NodePayload;
 use crate::ignition::{KernelArguments, PasswdUser};
 
+pub use containers::{ROOTFUL_QUADLET_DIRECTORY, updates_without_health_check};
 pub use health::{
     HEALTH_CHECK_FILE, HEALTH_CHECK_SCRIPT, HEALTH_COMMON_SCRIPT, HEALTH_DIRECTORY, HEALTH_SERVICE,
     ROLLBACK_SCRIPT, ROLLBACK_SERVICE, ZINCATI_HEALTH_DROPIN,
@@ -43,6 +45,7 @@ pub(super) fn generate(fleet: &Fleet, node: &Node) -> Result<Generated, RenderEr
         payload.files.extend(gate.files);
         payload.units.extend(gate.units);
     }
+    containers::container_files(node, &mut payload)?;
     Ok(Generated {
         payload,
         users: users::passwd_users(&node.settings),

@@ -1,7 +1,7 @@
-//! The fleet's users as Ignition's `passwd.users`: keys, password hash and groups. Snippets' users
+//! The fleet's users as Ignition's `passwd.users`: keys, password hash, groups and user IDs. Snippets' users
 //! of the same name are merged with these by Ignition's rules, these fields winning.
 
-use fleet_spec::NodeSettings;
+use fleet_spec::{ContainerOwner, NodeSettings};
 
 use crate::ignition::PasswdUser;
 
@@ -17,7 +17,23 @@ pub(super) fn passwd_users(settings: &NodeSettings) -> Vec<PasswdUser> {
                 .as_ref()
                 .map(|hash| hash.expose().to_owned()),
             groups: user.groups.clone(),
+            uid: fixed_uid(settings, user).map(i64::from),
             ..PasswdUser::default()
         })
         .collect()
+}
+
+/// A user's written `uid`, or the one fleet fixes for a user who runs rootless containers, whose
+/// quadlets live in a directory named by it (`User::container_uid`).
+fn fixed_uid(settings: &NodeSettings, user: &fleet_spec::User) -> Option<u32> {
+    let runs_containers = settings
+        .containers
+        .iter()
+        .any(|container| container.owner == ContainerOwner::User(user.name.clone()));
+    // `core` exists on Fedora CoreOS with its ID; Ignition is not asked to change it.
+    if runs_containers && !(user.name == fleet_spec::CORE_USER && user.uid.is_none()) {
+        Some(user.container_uid())
+    } else {
+        user.uid
+    }
 }
