@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use crate::read::{Items, Located, raw_table};
 use crate::values::{
     AnyPath, CanariesValue, Cidr, CommandLine, ConcurrentReboots, ConnectUri, Day, DiskGib,
-    DomainTypeName, HealthRetrySeconds, HealthTimeoutMinutes, HostDiskGib, HostMemoryMib,
-    HostVcpus, HttpStatus, HttpTimeoutSeconds, HttpUrl, IgnitionVersion, IpAny, Ipv4,
-    KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount, Overcommit,
-    PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName, RollbackCount,
-    SoakMinutes, SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone, UnitInterval,
-    UnitName, Vcpus, WindowMinutes, UserId, HealthRetries,
+    DomainTypeName, HealthRetries, HealthRetrySeconds, HealthTimeoutMinutes, HostDiskGib,
+    HostMemoryMib, HostVcpus, HttpStatus, HttpTimeoutSeconds, HttpUrl, IgnitionVersion, IpAny,
+    Ipv4, KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount,
+    Overcommit, PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName,
+    RollbackCount, SoakMinutes, SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone,
+    UnitInterval, UnitName, UserId, Vcpus, WindowMinutes,
 };
 use crate::values::{
     AutoUpdateName, CpuLimit, HealthFailureName, ImageReference, MemoryLimit, PodmanDuration,

@@ -29,8 +29,8 @@ use crate::{ButaneVersion, IgnitionVersion, Report, Severity};
 
 pub use generated::{
     HEALTH_CHECK_FILE, HEALTH_CHECK_SCRIPT, HEALTH_COMMON_SCRIPT, HEALTH_DIRECTORY, HEALTH_SERVICE,
-    HOSTNAME_PATH, ROLLBACK_SCRIPT, ROLLBACK_SERVICE, ROOTFUL_QUADLET_DIRECTORY, STATIC_KEYFILE_PATH,
-    TIME_ZONE_PATH, ZINCATI_HEALTH_DROPIN, updates_without_health_check,
+    HOSTNAME_PATH, ROLLBACK_SCRIPT, ROLLBACK_SERVICE, ROOTFUL_QUADLET_DIRECTORY,
+    STATIC_KEYFILE_PATH, TIME_ZONE_PATH, ZINCATI_HEALTH_DROPIN, updates_without_health_check,
 };
 pub use payload::{
     ClaimedDirectory, NodePayload, Owner, PayloadDirectory, PayloadFile, PayloadLink, PayloadUnit,
