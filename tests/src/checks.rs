@@ -131,6 +131,102 @@ pub fn check_guests_apply_their_own_ignition(
     Ok(())
 }
 
+/// What the health gate's console line starts with (docs/health.md, "The console line").
+pub const HEALTH_LINE_PREFIX: &str = "FLEET-HEALTH {";
+
+/// A node's health as the test expects `fleet status` to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedHealth {
+    /// Every check passed.
+    Healthy,
+    /// A check failed on the first boot: no deployment passed before, so no rollback.
+    UnhealthyOnFirstBoot,
+}
+
+impl ExpectedHealth {
+    /// The state the scripts write and `fleet status --format json` carries.
+    pub fn state(self) -> &'static str {
+        match self {
+            ExpectedHealth::Healthy => "healthy",
+            ExpectedHealth::UnhealthyOnFirstBoot => "rollback-skipped",
+        }
+    }
+}
+
+/// The health gate's last console line of each guest (the tiny guest runs the generated check, and
+/// the rollback when the check fails, after Ignition; a failing check retries until its timeout).
+pub fn wait_for_health_lines(guests: &[GuestToCheck]) -> Result<BTreeMap<String, String>> {
+    let mut lines = BTreeMap::new();
+    for guest in guests {
+        let console = wait_for_console(
+            &guest.console_log,
+            REPORT_LIMIT,
+            || guest.virsh.is_running(&guest.node),
+            "the health gate's FLEET-HEALTH line",
+            |console| console.contains(HEALTH_LINE_PREFIX),
+        )
+        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        let line = console
+            .lines()
+            .rev()
+            .find(|line| line.contains(HEALTH_LINE_PREFIX))
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned();
+        say(&format!("guest {}: {line}", guest.node));
+        lines.insert(guest.node.clone(), line);
+    }
+    Ok(lines)
+}
+
+/// `fleet status`'s JSON (`status`) and table (`table`) show each node's health as `expected`: its
+/// state and booted deployment, and the failed command for an unhealthy one.
+pub fn check_status_shows_health(
+    status: &Value,
+    table: &str,
+    expected: &BTreeMap<String, (ExpectedHealth, &str)>,
+) -> Result<()> {
+    let nodes = nodes_by_name(status)?;
+    for (node, (health, failing_command)) in expected {
+        let report = &nodes
+            .get(node)
+            .with_context(|| format!("{node} missing from {status:#}"))?["health"]["report"];
+        ensure!(
+            report["state"] == health.state(),
+            "{node}: expected {}, status says {report:#}",
+            health.state()
+        );
+        ensure!(
+            report["booted"]["checksum"]
+                .as_str()
+                .is_some_and(|checksum| !checksum.is_empty()),
+            "{node}: no booted deployment in {report:#}"
+        );
+        match health {
+            ExpectedHealth::Healthy => {
+                ensure!(report["failed_check"].is_null(), "{node}: {report:#}")
+            }
+            ExpectedHealth::UnhealthyOnFirstBoot => ensure!(
+                report["failed_check"].as_str().is_some_and(|failed| failed
+                    .contains(failing_command)
+                    && failed.contains("first boot")),
+                "{node}: the failed check names neither {failing_command} nor the first boot: {report:#}"
+            ),
+        }
+        let line = table
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(node.as_str()))
+            .with_context(|| format!("{node} missing from the status table:\n{table}"))?;
+        ensure!(
+            line.split_whitespace()
+                .any(|column| column.trim_end_matches(':') == health.state()),
+            "{node}: the table's HEALTH is not {}:\n{table}",
+            health.state()
+        );
+    }
+    Ok(())
+}
+
 /// The volumes of `pool` (refreshed) are exactly one base image plus, for each of `nodes`, its
 /// overlay, Ignition volume and console log: nothing orphaned, nothing missing.
 pub fn check_pool_holds_exactly(
