@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use fleet_tests::binary::{render_fleet, run_fleet, run_fleet_json};
 use fleet_tests::checks::{
     ExpectedHealth, GuestToCheck, check_guests_apply_their_own_ignition, check_pool_holds_exactly,
-    check_rendered, check_status_shows_health, fleet_args, hosts_by_name, nodes_by_name,
+    check_rendered, check_status_shows_health, fleet_args, hosts_by_name, nodes_by_name, table_row,
     wait_for_health_lines,
 };
 use fleet_tests::e2e;
@@ -260,13 +260,7 @@ fn a_fleet_on_two_remote_hosts_boots_each_node_with_its_own_ignition_and_survive
     assert!(table.status.success());
     let table = String::from_utf8(table.stdout).unwrap();
     for (node, host) in [(&near_node, "near"), (&far_node, "far")] {
-        assert!(
-            table.lines().any(|line| {
-                let mut columns = line.split_whitespace();
-                columns.next() == Some(node.as_str()) && columns.next() == Some(host)
-            }),
-            "{node} on {host} missing from:\n{table}"
-        );
+        assert_eq!(table_row(&table, node).unwrap()["HOST"], host, "{table}");
     }
     eprintln!("{table}");
 
