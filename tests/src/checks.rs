@@ -131,6 +131,163 @@ pub fn check_guests_apply_their_own_ignition(
     Ok(())
 }
 
+/// What the health gate's console line starts with (docs/health.md, "The console line").
+pub const HEALTH_LINE_PREFIX: &str = "FLEET-HEALTH {";
+
+/// A node's health as the test expects `fleet status` to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedHealth {
+    /// Every check passed.
+    Healthy,
+    /// A check failed on the first boot: no deployment passed before, so no rollback.
+    UnhealthyOnFirstBoot,
+}
+
+impl ExpectedHealth {
+    /// The state the scripts write and `fleet status --format json` carries.
+    pub fn state(self) -> &'static str {
+        match self {
+            ExpectedHealth::Healthy => "healthy",
+            ExpectedHealth::UnhealthyOnFirstBoot => "rollback-skipped",
+        }
+    }
+}
+
+/// The health gate's last console line of each guest (the tiny guest runs the generated check, and
+/// the rollback when the check fails, after Ignition; a failing check retries until its timeout).
+pub fn wait_for_health_lines(guests: &[GuestToCheck]) -> Result<BTreeMap<String, String>> {
+    let mut lines = BTreeMap::new();
+    for guest in guests {
+        let console = wait_for_console(
+            &guest.console_log,
+            REPORT_LIMIT,
+            || guest.virsh.is_running(&guest.node),
+            "the health gate's FLEET-HEALTH line",
+            |console| console.contains(HEALTH_LINE_PREFIX),
+        )
+        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        let line = console
+            .lines()
+            .rev()
+            .find(|line| line.contains(HEALTH_LINE_PREFIX))
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned();
+        say(&format!("guest {}: {line}", guest.node));
+        lines.insert(guest.node.clone(), line);
+    }
+    Ok(lines)
+}
+
+/// `fleet status`'s JSON (`status`) and table (`table`) show each node's health as `expected`: its
+/// state and booted deployment, and the failed command for an unhealthy one.
+pub fn check_status_shows_health(
+    status: &Value,
+    table: &str,
+    expected: &BTreeMap<String, (ExpectedHealth, &str)>,
+) -> Result<()> {
+    let nodes = nodes_by_name(status)?;
+    for (node, (health, failing_command)) in expected {
+        let report = &nodes
+            .get(node)
+            .with_context(|| format!("{node} missing from {status:#}"))?["health"]["report"];
+        ensure!(
+            report["state"] == health.state(),
+            "{node}: expected {}, status says {report:#}",
+            health.state()
+        );
+        ensure!(
+            report["booted"]["checksum"]
+                .as_str()
+                .is_some_and(|checksum| !checksum.is_empty()),
+            "{node}: no booted deployment in {report:#}"
+        );
+        match health {
+            ExpectedHealth::Healthy => {
+                ensure!(report["failed_check"].is_null(), "{node}: {report:#}")
+            }
+            ExpectedHealth::UnhealthyOnFirstBoot => ensure!(
+                report["failed_check"].as_str().is_some_and(|failed| failed
+                    .contains(failing_command)
+                    && failed.contains("first boot")),
+                "{node}: the failed check names neither {failing_command} nor the first boot: {report:#}"
+            ),
+        }
+        let cells = table_row(table, node)?;
+        // The table wraps its widest cells to fit 100 columns, a long word across lines.
+        let shown_health: String = cells
+            .get("HEALTH")
+            .with_context(|| format!("no HEALTH column:\n{table}"))?
+            .split_whitespace()
+            .collect();
+        ensure!(
+            shown_health.starts_with(health.state())
+                && (*health == ExpectedHealth::Healthy) == (shown_health == health.state()),
+            "{node}: the table's HEALTH is not {}:\n{table}",
+            health.state()
+        );
+    }
+    Ok(())
+}
+
+/// The cells of `node`'s row in a CLI table (`fleet_cli::tables`: no borders, each column starting
+/// where its one-word header starts, a cell wrapped onto the row's following lines, which start
+/// with a space), each the fragments of its lines joined by one space; the first column's (the
+/// node's name, which has no spaces but may be cut anywhere) joined by none. The row is found by the
+/// name it starts with: a name that is a prefix of another's, cut where that one ends, is ambiguous.
+pub fn table_row(table: &str, node: &str) -> Result<BTreeMap<String, String>> {
+    let mut lines = table.lines();
+    let header = lines.next().context("an empty table")?;
+    let mut columns: Vec<(usize, &str)> = Vec::new();
+    let mut position = 0;
+    for word in header.split_whitespace() {
+        let start = position + header[position..].find(word).unwrap_or_default();
+        columns.push((start, word));
+        position = start + word.len();
+    }
+    let lines: Vec<&str> = lines.take_while(|line| !line.trim().is_empty()).collect();
+    let cell_of = |line: &str, index: usize| -> String {
+        let start = columns[index].0;
+        let end = columns.get(index + 1).map_or(usize::MAX, |(next, _)| *next);
+        line.get(start..end.min(line.len()))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    for first in 0..lines.len() {
+        // The name may be cut onto the next lines; the row goes on while the first column is empty.
+        let mut name = cell_of(lines[first], 0);
+        let mut next = first + 1;
+        while name != node && node.starts_with(&name) && !name.is_empty() && next < lines.len() {
+            let part = cell_of(lines[next], 0);
+            if part.is_empty() {
+                break;
+            }
+            name.push_str(&part);
+            next += 1;
+        }
+        if name != node {
+            continue;
+        }
+        while next < lines.len() && cell_of(lines[next], 0).is_empty() {
+            next += 1;
+        }
+        let row = &lines[first..next];
+        let mut cells = BTreeMap::new();
+        for (index, (_, header_name)) in columns.iter().enumerate() {
+            let fragments: Vec<String> = row
+                .iter()
+                .map(|line| cell_of(line, index))
+                .filter(|fragment| !fragment.is_empty())
+                .collect();
+            let separator = if index == 0 { "" } else { " " };
+            cells.insert((*header_name).to_owned(), fragments.join(separator));
+        }
+        return Ok(cells);
+    }
+    bail!("{node} missing from the table:\n{table}")
+}
+
 /// The volumes of `pool` (refreshed) are exactly one base image plus, for each of `nodes`, its
 /// overlay, Ignition volume and console log: nothing orphaned, nothing missing.
 pub fn check_pool_holds_exactly(
@@ -173,6 +330,24 @@ pub fn check_pool_holds_exactly(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table `fleet status` printed in an e2e run, its HEALTH, OS and ADDRESS cells wrapped.
+    const WRAPPED_TABLE: &str = include_str!("../data/status/wrapped-health-table.txt");
+
+    #[test]
+    fn a_table_row_joins_each_wrapped_cell_of_its_column() {
+        let row = table_row(WRAPPED_TABLE, "e2e-d14443-db-1").unwrap();
+        assert_eq!(row["ADDRESS"], "192.168.122.100 (reserved)");
+        assert_eq!(row["STATE"], "shut off");
+        assert_eq!(row["OS"], "43.20251024.3. 0 (36ff46d732)");
+        assert!(row["HEALTH"].starts_with("rollback-skippe d: command /bin/false exited 1"));
+        assert!(row["HEALTH"].ends_with("(first boot))"), "{row:?}");
+        // Cut after `web-`, the name's last digit on the next line.
+        let web = table_row(WRAPPED_TABLE, "e2e-d14443-web-3").unwrap();
+        assert_eq!(web["HEALTH"], "healthy");
+        assert_eq!(web["HOST"], "qemu:///system");
+        assert!(table_row(WRAPPED_TABLE, "e2e-d14443-db-9").is_err());
+    }
 
     #[test]
     fn reports_are_read_by_node_name() {

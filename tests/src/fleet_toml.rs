@@ -70,6 +70,9 @@ pub struct E2eGroup {
     pub memory_mib: Option<u64>,
     /// Pins every node of the group to this `[[host]]`.
     pub host: Option<String>,
+    /// `[group.health]` with this one command (argument list), a one-minute timeout and a try
+    /// every second: the tiny guest runs the health gate after Ignition.
+    pub health_command: Option<Vec<String>>,
 }
 
 impl E2eGroup {
@@ -81,6 +84,7 @@ impl E2eGroup {
             static_from: None,
             memory_mib: None,
             host: None,
+            health_command: None,
         }
     }
 
@@ -101,6 +105,16 @@ impl E2eGroup {
 
     pub fn on_host(mut self, host: &str) -> E2eGroup {
         self.host = Some(host.to_owned());
+        self
+    }
+
+    pub fn health_command(mut self, command: &[&str]) -> E2eGroup {
+        self.health_command = Some(
+            command
+                .iter()
+                .map(|&argument| argument.to_owned())
+                .collect(),
+        );
         self
     }
 }
@@ -356,6 +370,13 @@ impl E2eFleet {
             );
             if let Some(memory) = group.memory_mib {
                 let _ = writeln!(toml, "memory_mib = {memory}");
+            }
+            if let Some(command) = &group.health_command {
+                let _ = write!(
+                    toml,
+                    "\n[group.health]\ncommands = [[{command}]]\ntimeout_minutes = 1\nretry_seconds = 1\n",
+                    command = toml_strings(command),
+                );
             }
             for (mode, first_address) in [
                 ("reserved", group.reserved_from),

@@ -4,24 +4,31 @@
 //! real Ignition (issue 13): it succeeds and writes exactly what the config asks for, and that holds
 //! the node's hostname, its keyfile (mode 0600, static groups only), each user's keys and Zincati's
 //! settings from `fleet plan`; a second deploy changes nothing; a deploy killed midway converges on the next run; a node that cannot start fails
-//! alone; destroy leaves nothing behind.
+//! alone; destroy leaves nothing behind. The first test's nodes run their generated health gate
+//! (issue 15): `fleet status` on the local host shows web's nodes healthy and db's unhealthy.
 //!
 //! Run by `cargo xtask e2e` (see docs/testing.md). Every wait polls a condition with a deadline; no
 //! test sleeps to synchronise.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use fleet_tests::binary::{render_fleet, run_fleet, run_fleet_and_kill_when, run_fleet_json};
 use fleet_tests::checks::{
-    GuestToCheck, check_guests_apply_their_own_ignition, check_pool_holds_exactly, check_rendered,
-    fleet_args, hosts_by_name, nodes_by_name,
+    ExpectedHealth, GuestToCheck, check_guests_apply_their_own_ignition, check_pool_holds_exactly,
+    check_rendered, check_status_shows_health, fleet_args, hosts_by_name, nodes_by_name, table_row,
+    wait_for_health_lines,
 };
 use fleet_tests::e2e::{self, E2eEnvironment};
 use fleet_tests::fleet_toml::{E2eFleet, E2eFleetFiles, E2eGroup};
 use fleet_tests::ignition_manifest::FleetExpectations;
 use fleet_tests::virsh::Virsh;
 use fleet_tests::workdir::WorkDir;
+
+/// The health checks of the first test's groups: web's passes, db's fails (busybox applets).
+const PASSING_CHECK: &str = "/bin/true";
+const FAILING_CHECK: &str = "/bin/false";
 
 /// How long a deploy may take to show its first finished node before the kill test gives up.
 const KILL_LIMIT: Duration = Duration::from_secs(120);
@@ -133,8 +140,12 @@ fn deploy_boots_every_node_with_its_own_ignition_a_second_deploy_changes_nothing
         &format!("e2e-d{}", std::process::id()),
         &environment.connect,
     )
-    .group("web", 3)
-    .with_group(E2eGroup::new("db", 2).reserved_from(first_reserved));
+    .with_group(E2eGroup::new("web", 3).health_command(&[PASSING_CHECK]))
+    .with_group(
+        E2eGroup::new("db", 2)
+            .reserved_from(first_reserved)
+            .health_command(&[FAILING_CHECK]),
+    );
     let deployment = Deployment::new(&environment, "deploy", fleet);
     let nodes = deployment.nodes();
     let db_nodes = deployment.fleet.group_node_names("db");
@@ -199,6 +210,19 @@ fn deploy_boots_every_node_with_its_own_ignition_a_second_deploy_changes_nothing
         "every guest reported and applied its own Ignition {:.1} s after the first deploy began",
         started.elapsed().as_secs_f64()
     );
+    // Then each runs its health gate: web's check passes, db's fails on every try.
+    wait_for_health_lines(&deployment.guests(&nodes)).unwrap();
+    let expected_health: BTreeMap<String, (ExpectedHealth, &str)> = nodes
+        .iter()
+        .map(|node| {
+            let expected = if db_nodes.contains(node) {
+                (ExpectedHealth::UnhealthyOnFirstBoot, FAILING_CHECK)
+            } else {
+                (ExpectedHealth::Healthy, PASSING_CHECK)
+            };
+            (node.clone(), expected)
+        })
+        .collect();
 
     // A second deploy finds nothing to do.
     let second = run_fleet_json(deployment.args("deploy", &[])).unwrap();
@@ -243,28 +267,24 @@ fn deploy_boots_every_node_with_its_own_ignition_a_second_deploy_changes_nothing
     assert!(table.status.success());
     let table = String::from_utf8(table.stdout).unwrap();
     for node in &nodes {
-        let line = table
-            .lines()
-            .find(|line| line.split_whitespace().next() == Some(node.as_str()))
-            .unwrap_or_else(|| panic!("{node} missing from the status table:\n{table}"));
+        let row = table_row(&table, node).unwrap();
         assert!(
-            ["running", "shutting down", "shut off"]
-                .iter()
-                .any(|state| line.contains(state)),
-            "{line}"
+            ["running", "shutting down", "shut off"].contains(&row["STATE"].as_str()),
+            "{node}: {row:?}\n{table}"
         );
     }
     for (node, address) in db_nodes.iter().zip(&reserved) {
-        assert!(
-            table.lines().any(|line| line.starts_with(node.as_str())
-                && line.contains(&format!("{address} (reserved)"))),
-            "{node} does not show {address} (reserved):\n{table}"
+        assert_eq!(
+            table_row(&table, node).unwrap()["ADDRESS"],
+            format!("{address} (reserved)"),
+            "{node}:\n{table}"
         );
     }
     assert!(
         table.contains(&format!("{} nodes:", nodes.len())),
         "{table}"
     );
+    check_status_shows_health(&status.json, &table, &expected_health).unwrap();
     eprintln!("{table}");
 
     // The reservations are in the network while the nodes exist.

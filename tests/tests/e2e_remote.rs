@@ -4,18 +4,23 @@
 //! (own domains, pools, /var/lib/libvirt) — each boot a node whose guest reports the sha256 of the
 //! Ignition uploaded through a libvirt stream over TCP and applies it with the real Ignition as the
 //! config and the fleet ask (the `far` group is static: a keyfile); an unreachable host fails its node with a
-//! clear error while the other proceeds; status and destroy work across the hosts.
+//! clear error while the other proceeds; status and destroy work across the hosts. Each guest then
+//! runs its generated health gate (issue 15): near's check passes, far's fails, and `fleet status`
+//! shows near healthy and far unhealthy (first boot: no rollback), read from the console logs
+//! through libvirt, with near reached both over TCP and through its local socket.
 //!
 //! Why two daemons: two `[[host]]` entries that reach the *same* libvirtd (`qemu:///system` and
 //! `qemu+tcp://127.0.0.1/system`) show every domain on both hosts, so fleet would rightly report each
 //! node as also present on the other host (see docs/testing.md).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use fleet_tests::binary::{render_fleet, run_fleet, run_fleet_json};
 use fleet_tests::checks::{
-    GuestToCheck, check_guests_apply_their_own_ignition, check_pool_holds_exactly, check_rendered,
-    fleet_args, hosts_by_name, nodes_by_name,
+    ExpectedHealth, GuestToCheck, check_guests_apply_their_own_ignition, check_pool_holds_exactly,
+    check_rendered, check_status_shows_health, fleet_args, hosts_by_name, nodes_by_name, table_row,
+    wait_for_health_lines,
 };
 use fleet_tests::e2e;
 use fleet_tests::fleet_toml::{E2eFleet, E2eGroup, PoolLocation};
@@ -25,6 +30,10 @@ use fleet_tests::workdir::WorkDir;
 
 /// Nothing listens on port 1: connecting is refused at once.
 const UNREACHABLE: &str = "qemu+tcp://127.0.0.1:1/system";
+
+/// The health checks of the two groups: near's passes, far's fails on every try (busybox applets).
+const PASSING_CHECK: &str = "/bin/true";
+const FAILING_CHECK: &str = "/bin/false";
 
 /// One of the fleet's hosts as the test sees it.
 struct Host {
@@ -45,11 +54,16 @@ fn a_fleet_on_two_remote_hosts_boots_each_node_with_its_own_ignition_and_survive
     let second = environment.require_second_host(test).clone();
     let fleet_name = format!("e2e-r{}", std::process::id());
     let fleet = E2eFleet::new(&fleet_name, &environment.connect)
-        .with_group(E2eGroup::new("near", 1).on_host("near"))
+        .with_group(
+            E2eGroup::new("near", 1)
+                .on_host("near")
+                .health_command(&[PASSING_CHECK]),
+        )
         .with_group(
             E2eGroup::new("far", 1)
                 .on_host("far")
-                .static_from(std::net::Ipv4Addr::new(192, 168, 122, 224)),
+                .static_from(std::net::Ipv4Addr::new(192, 168, 122, 224))
+                .health_command(&[FAILING_CHECK]),
         )
         .host("near", &environment.tcp_connect)
         .host("far", &second.connect)
@@ -178,6 +192,15 @@ fn a_fleet_on_two_remote_hosts_boots_each_node_with_its_own_ignition_and_survive
     )
     .unwrap();
     check_guests_apply_their_own_ignition(&guests, &rendered, &expectations).unwrap();
+    // Then each runs its health gate and prints its line; status reads it back through libvirt.
+    wait_for_health_lines(&guests).unwrap();
+    let expected_health = BTreeMap::from([
+        (near_node.clone(), (ExpectedHealth::Healthy, PASSING_CHECK)),
+        (
+            far_node.clone(),
+            (ExpectedHealth::UnhealthyOnFirstBoot, FAILING_CHECK),
+        ),
+    ]);
 
     // Each hypervisor holds its own node and nothing of the other's.
     for (host, node) in [(&near, &near_node), (&far, &far_node)] {
@@ -225,18 +248,19 @@ fn a_fleet_on_two_remote_hosts_boots_each_node_with_its_own_ignition_and_survive
             );
         }
         assert_eq!(status.json["strays"], serde_json::json!([]));
+        // Each node's health from its console log: near's through qemu+tcp or the local socket,
+        // far's always as a stream download from the second hypervisor.
+        let table = run_fleet(args("status", extra)).unwrap();
+        assert!(table.status.success());
+        let table = String::from_utf8(table.stdout).unwrap();
+        check_status_shows_health(&status.json, &table, &expected_health)
+            .unwrap_or_else(|error| panic!("{extra:?}: {error:#}"));
     }
     let table = run_fleet(args("status", &[])).unwrap();
     assert!(table.status.success());
     let table = String::from_utf8(table.stdout).unwrap();
     for (node, host) in [(&near_node, "near"), (&far_node, "far")] {
-        assert!(
-            table.lines().any(|line| {
-                let mut columns = line.split_whitespace();
-                columns.next() == Some(node.as_str()) && columns.next() == Some(host)
-            }),
-            "{node} on {host} missing from:\n{table}"
-        );
+        assert_eq!(table_row(&table, node).unwrap()["HOST"], host, "{table}");
     }
     eprintln!("{table}");
 

@@ -1,6 +1,7 @@
 //! The tiny end-to-end guest: a Debian kernel and a busybox initramfs that prints the sha256 of the
 //! Ignition config it received through fw_cfg, applies that config with the real Ignition as Fedora
-//! CoreOS's initramfs does, prints what Ignition wrote, then powers off.
+//! CoreOS's initramfs does, prints what Ignition wrote, runs fleet's health gate when the config has one
+//! (against stand-in rpm-ostree and systemctl), then powers off.
 //!
 //! Built once into `<target>/e2e-guest/` (`vmlinuz`, `initrd.img`, `guest.txt`) and reused while the
 //! recipe is unchanged. Nothing is installed on the host: the packages are fetched with
@@ -45,12 +46,40 @@ mount -t tmpfs -o mode=0755 sysroot /sysroot
 mount -t tmpfs -o mode=0755 run /run
 mkdir /run/fleet-ignition
 IGNITION=/usr/bin/ignition sh /usr/libexec/fleet/apply-and-list.sh qemu /sysroot /run/fleet-ignition
+# When the config holds fleet's health gate, run it as its units would: the check, then the rollback
+# when the check fails (OnFailure=), each as `/bin/sh SCRIPT`, against the stand-in rpm-ostree (a
+# first boot of Fedora CoreOS) and systemctl the guest has instead of the real ones. The check's
+# FLEET-HEALTH line goes to the console; what the units would send to the journal, to a file.
+gate=/sysroot/etc/fleet/health
+if [ -f "$gate/health-check" ]; then
+    mkdir -p /run/fleet-health-scenario
+    cp /usr/share/fleet/rpm-ostree-status.json /run/fleet-health-scenario/status.json
+    : > /run/fleet-health-scenario/active-units
+    export SCENARIO=/run/fleet-health-scenario FLEET_HEALTH_CONFIG=$gate/checks.conf FLEET_HEALTH_STATE=/sysroot/var/lib/fleet/health
+    PATH=/usr/libexec/fleet/stand-ins:$PATH sh "$gate/health-check" 2>> /run/fleet-health.journal \
+        || PATH=/usr/libexec/fleet/stand-ins:$PATH sh "$gate/rollback" 2>> /run/fleet-health.journal
+fi
 poweroff -f
 "#;
 
 /// Seeds a root, runs Ignition's stages and prints the manifest: shared with the host-side twin.
 const APPLY_SCRIPT: &str = include_str!("../../tests/data/ignition/apply-and-list.sh");
 const APPLY_SCRIPT_IN_GUEST: &str = "usr/libexec/fleet/apply-and-list.sh";
+
+/// What the health gate's scripts call instead of Fedora CoreOS's tools, and the `rpm-ostree status
+/// --json` the stand-in answers: the health harness's own (tests/tests/health_gate.rs).
+const HEALTH_STAND_INS: &[(&str, &str)] = &[
+    (
+        "usr/libexec/fleet/stand-ins/rpm-ostree",
+        include_str!("../../tests/data/health/stand-ins/rpm-ostree"),
+    ),
+    (
+        "usr/libexec/fleet/stand-ins/systemctl",
+        include_str!("../../tests/data/health/stand-ins/systemctl"),
+    ),
+];
+const RPM_OSTREE_STATUS: &str = include_str!("../../tests/data/health/rpm-ostree-status.json");
+const RPM_OSTREE_STATUS_IN_GUEST: &str = "usr/share/fleet/rpm-ostree-status.json";
 
 /// What Ignition's files stage runs with `--root`: the shadow tools for users and groups, and
 /// systemctl to remove the enablement links of a unit it disables (`enabled: false`).
@@ -108,6 +137,12 @@ fn recipe_id(ignition: &FetchedIgnition) -> Result<String> {
     let hash = INIT_SCRIPT
         .bytes()
         .chain(APPLY_SCRIPT.bytes())
+        .chain(
+            HEALTH_STAND_INS
+                .iter()
+                .flat_map(|(_, script)| script.bytes()),
+        )
+        .chain(RPM_OSTREE_STATUS.bytes())
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         });
@@ -209,15 +244,23 @@ fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
     let apply_script = root.join(APPLY_SCRIPT_IN_GUEST);
     fs::create_dir_all(apply_script.parent().unwrap_or(&root))?;
     fs::write(&apply_script, APPLY_SCRIPT)?;
+    let mut executables = vec![
+        root.join("init"),
+        root.join("bin/busybox"),
+        root.join("usr/bin/ignition"),
+    ];
+    for (path, script) in HEALTH_STAND_INS {
+        let stand_in = root.join(path);
+        fs::create_dir_all(stand_in.parent().unwrap_or(&root))?;
+        fs::write(&stand_in, script)?;
+        executables.push(stand_in);
+    }
+    let status = root.join(RPM_OSTREE_STATUS_IN_GUEST);
+    fs::create_dir_all(status.parent().unwrap_or(&root))?;
+    fs::write(&status, RPM_OSTREE_STATUS)?;
     let init = root.join("init");
     fs::write(&init, INIT_SCRIPT)?;
-    process::run(
-        Command::new("chmod")
-            .arg("0755")
-            .arg(&init)
-            .arg(root.join("bin/busybox"))
-            .arg(root.join("usr/bin/ignition")),
-    )?;
+    process::run(Command::new("chmod").arg("0755").args(&executables))?;
     process::run(Command::new("chmod").arg("1777").arg(root.join("tmp")))?;
 
     // zstd: the kernel unpacks it faster than gzip (Ignition makes the archive ~26 MB), and it is smaller.
