@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::cmd::shared_args::{TableOrJson, TargetArgs};
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 
-/// Show every node as libvirt has it: state, drift from the fleet file, address.
+/// Show every node as libvirt has it: state, drift from the fleet file, address, release and health.
 ///
 /// Renders the fleet as `fleet deploy` would and compares each node with its libvirt domain
 /// without changing anything. STATE is libvirt's (running, shut off, …), `missing` when there is no
