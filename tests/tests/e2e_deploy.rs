@@ -273,12 +273,10 @@ fn deploy_boots_every_node_with_its_own_ignition_a_second_deploy_changes_nothing
             "{node}: {row:?}\n{table}"
         );
     }
-    // With eight columns the 100-column table wraps the address inside a word, and the row reader joins
-    // a cell's lines with a space, so the cell is compared without spaces (the layout is a known defect).
     for (node, address) in db_nodes.iter().zip(&reserved) {
         assert_eq!(
-            table_row(&table, node).unwrap()["ADDRESS"].replace(' ', ""),
-            format!("{address}(reserved)"),
+            table_row(&table, node).unwrap()["ADDRESS"],
+            format!("{address} (reserved)"),
             "{node}:\n{table}"
         );
     }
