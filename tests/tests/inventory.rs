@@ -251,6 +251,10 @@ fn a_fleet_without_hosts_has_one_local_hypervisor_reached_locally() {
     );
     let localhost = &inventory["_meta"]["hostvars"]["localhost"];
     assert_eq!(localhost["ansible_connection"], "local");
+    assert_eq!(
+        localhost["ansible_python_interpreter"],
+        "{{ ansible_playbook_python }}"
+    );
     assert_eq!(localhost["fleet_connect"], "test:///default");
     // `web-eu` is no valid Ansible group name; its group is `web_eu`, of both nodes.
     assert_eq!(

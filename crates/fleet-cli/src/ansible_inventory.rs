@@ -29,6 +29,9 @@ pub const ON_HYPERVISOR_PREFIX: &str = "on_";
 /// The hypervisor of a fleet without `[[host]]` whose `connect` URI is local.
 pub const LOCAL_HYPERVISOR: &str = "localhost";
 
+/// Ansible's variable naming the Python that runs the playbook.
+const PLAYBOOK_PYTHON: &str = "{{ ansible_playbook_python }}";
+
 /// Why the fleet cannot be written as an inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -120,6 +123,11 @@ pub struct HypervisorVars<'a> {
     /// `local` for a URI on this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ansible_connection: Option<&'static str>,
+    /// For a local URI, the Python that runs Ansible, as Ansible gives its implicit `localhost`:
+    /// naming `localhost` in an inventory otherwise makes Ansible discover an interpreter, which may
+    /// not be the one with Ansible's modules (or not run at all, as a pyenv shim).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ansible_python_interpreter: Option<&'static str>,
     pub fleet_connect: &'a str,
     pub fleet_labels: &'a BTreeMap<String, String>,
 }
@@ -212,6 +220,7 @@ fn hypervisor_vars<'a>(hypervisor: &Hypervisor<'a>) -> HypervisorVars<'a> {
             .and_then(|uri| uri.port)
             .filter(|port| !port.is_empty()),
         ansible_connection: local.then_some("local"),
+        ansible_python_interpreter: local.then_some(PLAYBOOK_PYTHON),
         fleet_connect: hypervisor.connect,
         fleet_labels: hypervisor.labels,
     }
