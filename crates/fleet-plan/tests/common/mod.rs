@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleet_spec::{
-    Addressing, BaseImage, Canaries, DomainType, Fleet, FleetLocations, Group, HealthChecks, Host,
+    Addressing, BaseImage, Canaries, ContainerUpdateSchedule, DomainType, Fleet, FleetLocations, Group, HealthChecks, Host,
     HostCapacity, ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod,
     MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, StoragePool, Tz,
     UpdateStrategy, Uuid, WallTime, Weekday,
@@ -61,6 +61,7 @@ pub struct GroupSpec {
     pub canaries: Canaries,
     pub soak_minutes: u32,
     pub maintenance: MaintenancePolicy,
+    pub container_updates: Option<ContainerUpdateSchedule>,
     pub spread_over: Option<String>,
     pub vcpus: u32,
     pub memory_mib: u64,
@@ -76,6 +77,7 @@ impl GroupSpec {
             canaries: Canaries::Count(1),
             soak_minutes: 60,
             maintenance,
+            container_updates: None,
             spread_over: None,
             vcpus: 2,
             memory_mib: 2048,
@@ -95,6 +97,11 @@ impl GroupSpec {
 
     pub fn soak(mut self, minutes: u32) -> Self {
         self.soak_minutes = minutes;
+        self
+    }
+
+    pub fn container_updates(mut self, schedule: ContainerUpdateSchedule) -> Self {
+        self.container_updates = Some(schedule);
         self
     }
 
@@ -202,6 +209,7 @@ impl FleetBuilder {
                 soak_minutes: spec.soak_minutes,
             },
             maintenance: spec.maintenance,
+            container_updates: spec.container_updates,
             addressing: Addressing::Dhcp,
             spread_over: spec.spread_over,
             nodes: first..self.fleet.nodes.len(),
