@@ -8,9 +8,9 @@
 //! warns about it (`unstaggered_groups_warnings`).
 
 use fleet_ignition::ini::{Dialect, IniError, IniFile};
+use fleet_ignition::render::RenderWarning;
 use fleet_ignition::render::{PayloadUnit, UnitDropin, UnitScope};
 use fleet_plan::NodePlan;
-use fleet_ignition::render::RenderWarning;
 use fleet_spec::{AutoUpdate, ContainerOwner, Fleet, Node, UpdateStrategy};
 
 /// The timer podman ships, for the system and for every user.

@@ -35,7 +35,10 @@ pub(crate) fn plan_container_schedules(
             continue;
         };
         let zone = schedule.time_zone;
-        let unsafe_spans = match unsafe_spans_by_zone.iter().find(|(known, _)| *known == zone) {
+        let unsafe_spans = match unsafe_spans_by_zone
+            .iter()
+            .find(|(known, _)| *known == zone)
+        {
             Some((_, spans)) => spans.clone(),
             None => {
                 let (from, to) = zone_table_span(i64::from(DEFAULT_STAGING_ALLOWANCE_MINUTES));
@@ -88,7 +91,10 @@ fn plan_group(
             .collect()
     };
     let chunks = |members: Vec<usize>| -> Vec<Vec<usize>> {
-        members.chunks(bound.max(1)).map(<[usize]>::to_vec).collect()
+        members
+            .chunks(bound.max(1))
+            .map(<[usize]>::to_vec)
+            .collect()
     };
     let sets = SlotSets {
         canaries: chunks(updating(Role::Canary)),
@@ -153,9 +159,7 @@ fn assign_slots(
     }
     let (canary_slots, rest) = relative.split_at(canary_count);
     let soak_end = match (canary_slots.last(), sets.cautious.is_empty()) {
-        (Some(last), false) => {
-            last + i64::from(schedule.window_minutes) + i64::from(soak_minutes)
-        }
+        (Some(last), false) => last + i64::from(schedule.window_minutes) + i64::from(soak_minutes),
         _ => i64::MIN,
     };
     let after_soak: Vec<i64> = rest
@@ -181,7 +185,12 @@ fn shortage(
     layout: &SlotLayout,
     after_soak: Option<usize>,
 ) -> PlanError {
-    let nodes: usize = sets.canaries.iter().chain(&sets.cautious).map(Vec::len).sum();
+    let nodes: usize = sets
+        .canaries
+        .iter()
+        .chain(&sets.cautious)
+        .map(Vec::len)
+        .sum();
     let plural = schedule.periods.len() != 1;
     let after_soak_note = match after_soak {
         Some(count) if !sets.canaries.is_empty() => format!(

@@ -22,8 +22,8 @@ use common::{FleetBuilder, GroupSpec, maintenance, period};
 use fleet_plan::{PlanError, plan};
 use fleet_spec::{
     AutoUpdate, Canaries, Container, ContainerLocations, ContainerOwner, ContainerUpdateSchedule,
-    Fleet, Location, MaintenancePeriod, MaxUnavailable, NodeSettings, QuadletKeys, RestartPolicy, Role,
-    Tz, UpdateStrategy, Weekday,
+    Fleet, Location, MaintenancePeriod, MaxUnavailable, NodeSettings, QuadletKeys, RestartPolicy,
+    Role, Tz, UpdateStrategy, Weekday,
 };
 use proptest::prelude::*;
 
@@ -133,7 +133,16 @@ fn schedule_location(index: usize) -> Location {
 
 /// A group with a schedule: node count, max_unavailable, canaries, soak, strategy (0 periodic,
 /// 1 fleet_lock, 2 immediate), the schedule's periods, zone and slot length.
-type ScheduledGroup = (usize, u32, u32, u32, u8, Vec<RandomPeriod>, &'static str, u32);
+type ScheduledGroup = (
+    usize,
+    u32,
+    u32,
+    u32,
+    u8,
+    Vec<RandomPeriod>,
+    &'static str,
+    u32,
+);
 
 fn scheduled_fleet(groups: &[ScheduledGroup], untouched: usize) -> Fleet {
     let mut builder = FleetBuilder::new();
@@ -385,7 +394,12 @@ fn a_fleet_lock_group_with_a_schedule_is_staggered_canaries_first() {
     let calendars: Vec<String> = planned
         .nodes
         .iter()
-        .map(|node| node.container_update.as_ref().expect("a time").on_calendar())
+        .map(|node| {
+            node.container_update
+                .as_ref()
+                .expect("a time")
+                .on_calendar()
+        })
         .collect();
     assert_eq!(
         calendars,

@@ -781,9 +781,17 @@ fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join("; ");
         // Written like a window: days, start, minutes given.
-        let container_update = node.container_update.as_ref().map_or_else(String::new, |time| {
-            format!("{} {} {}", time.days.join("/"), time.start_time, time.length_minutes)
-        });
+        let container_update = node
+            .container_update
+            .as_ref()
+            .map_or_else(String::new, |time| {
+                format!(
+                    "{} {} {}",
+                    time.days.join("/"),
+                    time.start_time,
+                    time.length_minutes
+                )
+            });
         writer.write_record([
             node.name,
             node.hostname,

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleet_spec::{
-    Addressing, BaseImage, Canaries, ContainerUpdateSchedule, DomainType, Fleet, FleetLocations, Group, HealthChecks, Host,
-    HostCapacity, ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod,
-    MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, StoragePool, Tz,
-    UpdateStrategy, Uuid, WallTime, Weekday,
+    Addressing, BaseImage, Canaries, ContainerUpdateSchedule, DomainType, Fleet, FleetLocations,
+    Group, HealthChecks, Host, HostCapacity, ImageSource, KernelArguments, Location, MacAddress,
+    MaintenancePeriod, MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy,
+    StoragePool, Tz, UpdateStrategy, Uuid, WallTime, Weekday,
 };
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {

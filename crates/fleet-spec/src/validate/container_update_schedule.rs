@@ -91,7 +91,11 @@ pub(super) fn schedule(
     if draft.periods_unreadable {
         return None;
     }
-    let Some(periods) = draft.periods_origin.as_ref().filter(|_| !draft.periods.is_empty()) else {
+    let Some(periods) = draft
+        .periods_origin
+        .as_ref()
+        .filter(|_| !draft.periods.is_empty())
+    else {
         checker.error(
             table.span,
             format!(

@@ -39,8 +39,8 @@ use crate::raw::{RawDocument, RawFleet};
 use crate::read::{Context, FromToml, KeyPath, Span};
 
 use checker::Checker;
-use container_update_schedule::ScheduleDraft;
 pub(crate) use checker::FileRefs;
+use container_update_schedule::ScheduleDraft;
 use group::{ExpandedGroups, FleetLevel};
 use maintenance::MaintenanceDraft;
 use naming::Naming;
