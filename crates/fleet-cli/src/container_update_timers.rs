@@ -78,8 +78,9 @@ fn schedule(node_plan: &NodePlan) -> Option<IniFile> {
     Some(file)
 }
 
-/// A warning, at the group's line of `file`, for every group whose nodes auto-update containers on
-/// podman's own unstaggered schedule: no reboot windows to take a time from and no schedule of its own.
+/// A warning, at the group's line of `file`, for every group with more than one node that auto-updates
+/// containers on podman's own unstaggered schedule: no reboot windows to take a time from and no
+/// schedule of its own, so they all update at midnight, canaries or not.
 pub fn unstaggered_groups_warnings(file: &str, fleet: &Fleet) -> Vec<RenderWarning> {
     fleet
         .groups
@@ -99,14 +100,14 @@ pub fn unstaggered_groups_warnings(file: &str, fleet: &Fleet) -> Vec<RenderWarni
                         .any(|container| container.auto_update != AutoUpdate::Off)
                 })
                 .count();
-            (updating > 0).then(|| RenderWarning {
+            // One node alone cannot break the group's bound or order.
+            (updating > 1).then(|| RenderWarning {
                 node: None,
                 message: format!(
-                    "{file}:{}:{}: warning: group {}: {updating} node{} auto-update containers, but the {} strategy has no reboot windows to stagger them by: their podman-auto-update.timer keeps podman's daily midnight, all at once; give the group a [group.container_updates] schedule with a [[group.container_updates.period]]",
+                    "{file}:{}:{}: warning: group {}: {updating} nodes auto-update containers, but the {} strategy has no reboot windows to stagger them by: their podman-auto-update.timer keeps podman's daily midnight, all at once; give the group a [group.container_updates] schedule with a [[group.container_updates.period]]",
                     group.declared_at.line,
                     group.declared_at.column,
                     group.name,
-                    if updating == 1 { "" } else { "s" },
                     match group.maintenance.strategy {
                         UpdateStrategy::FleetLock { .. } => "fleet_lock",
                         _ => "immediate",
