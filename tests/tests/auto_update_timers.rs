@@ -27,6 +27,18 @@ fn fleet_json(arguments: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON")
 }
 
+/// `fleet plan --format json` of the fleet file at `path` (from the tests package), and the directory
+/// `fleet render` wrote its nodes' configs into.
+fn plan_and_render(path: &str) -> (Value, tempfile::TempDir) {
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let fleet = fleet.to_str().unwrap();
+    let plan = fleet_json(&["plan", fleet, "--format", "json"]);
+    let rendered = tempfile::tempdir().unwrap();
+    let output = run_fleet(["render", fleet, "--out", rendered.path().to_str().unwrap()]).unwrap();
+    assert!(output.status.success());
+    (plan, rendered)
+}
+
 /// (user?, drop-in text) of every auto-update drop-in in one node's config.
 fn dropins(config: &Value) -> Vec<(bool, String)> {
     let mut found = Vec::new();
@@ -83,12 +95,7 @@ fn every_auto_updating_node_gets_a_drop_in_systemd_accepts_at_its_first_window()
     let Some(quadlet) = host_quadlet("every_auto_updating_node_gets_a_drop_in") else {
         return;
     };
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet/fleet.toml");
-    let fleet = fleet.to_str().unwrap();
-    let plan = fleet_json(&["plan", fleet, "--format", "json"]);
-    let rendered = tempfile::tempdir().unwrap();
-    let output = run_fleet(["render", fleet, "--out", rendered.path().to_str().unwrap()]).unwrap();
-    assert!(output.status.success());
+    let (plan, rendered) = plan_and_render("../fleet/fleet.toml");
 
     let mut seen: BTreeMap<String, Vec<bool>> = BTreeMap::new();
     for node in plan["nodes"].as_array().unwrap() {
@@ -154,12 +161,7 @@ fn a_schedule_driven_drop_in_is_accepted_and_fires_at_the_planned_slot() {
         return;
     };
     // Immediate reboots, so no windows: the time comes from `[container_updates]` alone.
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/check/valid/containers.toml");
-    let fleet = fleet.to_str().unwrap();
-    let plan = fleet_json(&["plan", fleet, "--format", "json"]);
-    let rendered = tempfile::tempdir().unwrap();
-    let output = run_fleet(["render", fleet, "--out", rendered.path().to_str().unwrap()]).unwrap();
-    assert!(output.status.success());
+    let (plan, rendered) = plan_and_render("data/check/valid/containers.toml");
 
     let mut calendars: BTreeMap<String, String> = BTreeMap::new();
     for node in plan["nodes"].as_array().unwrap() {

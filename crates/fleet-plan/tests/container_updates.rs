@@ -18,7 +18,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use common::{FleetBuilder, GroupSpec, maintenance, period};
+use common::{FleetBuilder, GroupSpec, maintenance, period, random_periods};
 use fleet_plan::{PlanError, plan};
 use fleet_spec::{
     AutoUpdate, Canaries, Container, ContainerLocations, ContainerOwner, ContainerUpdateSchedule,
@@ -27,15 +27,6 @@ use fleet_spec::{
 };
 use proptest::prelude::*;
 
-const DAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
 const WEEK: i64 = 7 * 1440;
 
 fn site(auto_update: AutoUpdate) -> Container {
@@ -70,7 +61,7 @@ type RandomGroup = (usize, u32, Vec<RandomPeriod>, u32);
 fn fleet(groups: &[RandomGroup], untouched: usize) -> Fleet {
     let mut builder = FleetBuilder::new();
     for (index, (count, max_unavailable, periods, window)) in groups.iter().enumerate() {
-        let periods = periods_of(periods);
+        let periods = random_periods(periods);
         builder = builder.group(
             GroupSpec::new(
                 &format!("g{index}"),
@@ -98,22 +89,6 @@ fn give_containers(fleet: &mut Fleet, untouched: usize) {
         settings.containers = vec![site(policy)];
         node.settings = Arc::new(settings);
     }
-}
-
-fn periods_of(random: &[RandomPeriod]) -> Vec<MaintenancePeriod> {
-    random
-        .iter()
-        .map(|&(mask, five_minutes, length)| {
-            let days: Vec<Weekday> = DAYS
-                .iter()
-                .enumerate()
-                .filter(|(bit, _)| mask & (1 << bit) != 0)
-                .map(|(_, day)| *day)
-                .collect();
-            let minutes = five_minutes * 5;
-            period(&days, &format!("{}:{}", minutes / 60, minutes % 60), length)
-        })
-        .collect()
 }
 
 const ZONES: &[&str] = &[
@@ -149,7 +124,7 @@ fn scheduled_fleet(groups: &[ScheduledGroup], untouched: usize) -> Fleet {
     for (index, group) in groups.iter().enumerate() {
         let (count, max_unavailable, canaries, soak, strategy, periods, zone, window) = group;
         // Reboot windows that always fit: every day, all day, 30-minute windows.
-        let mut policy = maintenance("UTC", periods_of(&[(127, 0, 1440)]), 30);
+        let mut policy = maintenance("UTC", random_periods(&[(127, 0, 1440)]), 30);
         let mut bound = MaxUnavailable::Count(*max_unavailable);
         policy.strategy = match *strategy {
             1 => UpdateStrategy::FleetLock {
@@ -169,7 +144,7 @@ fn scheduled_fleet(groups: &[ScheduledGroup], untouched: usize) -> Fleet {
                 .soak(*soak)
                 .container_updates(ContainerUpdateSchedule {
                     time_zone: zone.parse::<Tz>().expect("known zone"),
-                    periods: periods_of(periods),
+                    periods: random_periods(periods),
                     window_minutes: *window,
                     declared_at: schedule_location(index),
                 }),

@@ -38,6 +38,32 @@ pub fn period(days: &[Weekday], start: &str, length_minutes: u32) -> Maintenance
     }
 }
 
+/// Periods from random draws: a day mask (bit 0 Monday), a start in five-minute steps, a length.
+pub fn random_periods(draws: &[(u8, u16, u32)]) -> Vec<MaintenancePeriod> {
+    const DAYS: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    draws
+        .iter()
+        .map(|&(day_mask, five_minutes, length)| {
+            let days: Vec<Weekday> = DAYS
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| day_mask & (1 << bit) != 0)
+                .map(|(_, day)| *day)
+                .collect();
+            let minutes = five_minutes * 5;
+            period(&days, &format!("{}:{}", minutes / 60, minutes % 60), length)
+        })
+        .collect()
+}
+
 pub fn maintenance(
     zone: &str,
     periods: Vec<MaintenancePeriod>,
