@@ -10,7 +10,7 @@
 mod common;
 
 use common::check::{Expect, check_plan, check_prediction, simulation_ranges};
-use common::{FleetBuilder, GroupSpec, at, maintenance, period, random_periods};
+use common::{DAYS, FleetBuilder, GroupSpec, at, maintenance, period, random_periods};
 use fleet_plan::{PlanError, PredictOptions, Rollout, plan, predict};
 use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, Tz, UpdateStrategy, Weekday};
 use proptest::prelude::*;
@@ -22,16 +22,6 @@ const ZONES: &[&str] = &[
     "Australia/Lord_Howe",
     "Asia/Kolkata",
     "America/Santiago",
-];
-
-const DAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
 ];
 
 #[derive(Debug, Clone)]

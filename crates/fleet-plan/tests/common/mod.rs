@@ -38,17 +38,19 @@ pub fn period(days: &[Weekday], start: &str, length_minutes: u32) -> Maintenance
     }
 }
 
+/// The days of the week, Monday first (bit N of a random day mask is `DAYS[N]`).
+pub const DAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
 /// Periods from random draws: a day mask (bit 0 Monday), a start in five-minute steps, a length.
 pub fn random_periods(draws: &[(u8, u16, u32)]) -> Vec<MaintenancePeriod> {
-    const DAYS: [Weekday; 7] = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
     draws
         .iter()
         .map(|&(day_mask, five_minutes, length)| {
