@@ -200,13 +200,14 @@ fn a_schedule_driven_drop_in_is_accepted_and_fires_at_the_planned_slot() {
             calendars.insert(name.to_owned(), expected);
         }
     }
-    // web-1, the web group's canary, has the first slot of the schedule, in its zone; web-2's own
-    // site does not auto-update and db's containers neither.
+    // web-1, the web group's canary, and db-1, alone in its group, have the first slot of the schedule,
+    // in its zone (the maintenance zone is UTC); web-2's own site does not auto-update.
+    let first_slot = "OnCalendar=Tue 03:00:00 Europe/Berlin".to_owned();
     assert_eq!(
         calendars,
-        BTreeMap::from([(
-            "web-1".to_owned(),
-            "OnCalendar=Tue 03:00:00 Europe/Berlin".to_owned()
-        )])
+        BTreeMap::from([
+            ("db-1".to_owned(), first_slot.clone()),
+            ("web-1".to_owned(), first_slot),
+        ])
     );
 }
