@@ -2,7 +2,8 @@
 //! containers auto-update enables the timer (system-wide for root's containers, per user for rootless
 //! ones) with a drop-in that `systemd-analyze verify` accepts without a word beside podman's own
 //! timer and service, and whose calendar is the time `fleet plan --format json` shows for the node,
-//! its first reboot window's start (docs/containers.md), with no random delay.
+//! its first reboot window's start or, with a `container_updates` schedule, its slot
+//! (docs/containers.md), with no random delay.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +25,18 @@ fn fleet_json(arguments: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// `fleet plan --format json` of the fleet file at `path` (from the tests package), and the directory
+/// `fleet render` wrote its nodes' configs into.
+fn plan_and_render(path: &str) -> (Value, tempfile::TempDir) {
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let fleet = fleet.to_str().unwrap();
+    let plan = fleet_json(&["plan", fleet, "--format", "json"]);
+    let rendered = tempfile::tempdir().unwrap();
+    let output = run_fleet(["render", fleet, "--out", rendered.path().to_str().unwrap()]).unwrap();
+    assert!(output.status.success());
+    (plan, rendered)
 }
 
 /// (user?, drop-in text) of every auto-update drop-in in one node's config.
@@ -82,12 +95,7 @@ fn every_auto_updating_node_gets_a_drop_in_systemd_accepts_at_its_first_window()
     let Some(quadlet) = host_quadlet("every_auto_updating_node_gets_a_drop_in") else {
         return;
     };
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet/fleet.toml");
-    let fleet = fleet.to_str().unwrap();
-    let plan = fleet_json(&["plan", fleet, "--format", "json"]);
-    let rendered = tempfile::tempdir().unwrap();
-    let output = run_fleet(["render", fleet, "--out", rendered.path().to_str().unwrap()]).unwrap();
-    assert!(output.status.success());
+    let (plan, rendered) = plan_and_render("../fleet/fleet.toml");
 
     let mut seen: BTreeMap<String, Vec<bool>> = BTreeMap::new();
     for node in plan["nodes"].as_array().unwrap() {
@@ -145,4 +153,61 @@ fn every_auto_updating_node_gets_a_drop_in_systemd_accepts_at_its_first_window()
     assert_eq!(seen.get("edge-1"), Some(&vec![false]), "{seen:?}");
     assert!(!seen.contains_key("db-1"), "{seen:?}");
     assert_eq!(seen.len(), 8, "6 web and 2 edge nodes: {seen:?}");
+}
+
+#[test]
+fn a_schedule_driven_drop_in_is_accepted_and_fires_at_the_planned_slot() {
+    let Some(quadlet) = host_quadlet("a_schedule_driven_drop_in") else {
+        return;
+    };
+    // Immediate reboots, so no windows: the time comes from `[container_updates]` alone.
+    let (plan, rendered) = plan_and_render("data/check/valid/containers.toml");
+
+    let mut calendars: BTreeMap<String, String> = BTreeMap::new();
+    for node in plan["nodes"].as_array().unwrap() {
+        let name = node["name"].as_str().unwrap();
+        let shown = &node["container_update"];
+        let config: Value = serde_json::from_str(
+            &std::fs::read_to_string(rendered.path().join(format!("{name}.ign"))).unwrap(),
+        )
+        .unwrap();
+        for (user, dropin) in dropins(&config) {
+            assert!(
+                !shown.is_null(),
+                "{name}: a drop-in, but no time in `fleet plan`"
+            );
+            let (accepted, complaints) = verify(&shipped_units(&quadlet, user), &dropin);
+            assert!(
+                accepted && complaints.is_empty(),
+                "{name}: systemd-analyze verify: {complaints}\n{dropin}"
+            );
+            let days: Vec<&str> = shown["days"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|day| day.as_str().unwrap())
+                .collect();
+            let expected = format!(
+                "OnCalendar={} {}:00 {}",
+                days.join(","),
+                shown["start_time"].as_str().unwrap(),
+                shown["time_zone"].as_str().unwrap()
+            );
+            assert!(
+                dropin.lines().any(|line| line == expected),
+                "{name}: {dropin}"
+            );
+            calendars.insert(name.to_owned(), expected);
+        }
+    }
+    // web-1, the web group's canary, and db-1, alone in its group, have the first slot of the schedule,
+    // in its zone (the maintenance zone is UTC); web-2's own site does not auto-update.
+    let first_slot = "OnCalendar=Tue 03:00:00 Europe/Berlin".to_owned();
+    assert_eq!(
+        calendars,
+        BTreeMap::from([
+            ("db-1".to_owned(), first_slot.clone()),
+            ("web-1".to_owned(), first_slot),
+        ])
+    );
 }

@@ -2,14 +2,16 @@
 //! rootless user whose containers update, with a drop-in that replaces the timer's daily midnight (plus a
 //! random delay, the same on every node) by this node's own time.
 //!
-//! The time is the planner's (`NodePlan::container_update`, fleet-plan's `container_updates`); a node
-//! without one (`fleet_lock` and `immediate` groups) keeps podman's own schedule, which is not
-//! staggered.
+//! The time is the planner's (`NodePlan::container_update`, fleet-plan's `container_updates` and
+//! `container_update_schedule`); a node without one (a `fleet_lock` or `immediate` group without a
+//! `container_updates` schedule) keeps podman's own schedule, which is not staggered: `fleet check`
+//! warns about it (`unstaggered_groups_warnings`).
 
 use fleet_ignition::ini::{Dialect, IniError, IniFile};
+use fleet_ignition::render::RenderWarning;
 use fleet_ignition::render::{PayloadUnit, UnitDropin, UnitScope};
 use fleet_plan::NodePlan;
-use fleet_spec::{AutoUpdate, ContainerOwner, Node};
+use fleet_spec::{AutoUpdate, ContainerOwner, Fleet, Node, UpdateStrategy};
 
 /// The timer podman ships, for the system and for every user.
 pub const AUTO_UPDATE_TIMER: &str = "podman-auto-update.timer";
@@ -74,4 +76,44 @@ fn schedule(node_plan: &NodePlan) -> Option<IniFile> {
         // A run missed while the node was down must not fire at boot, out of turn.
         .entry("Persistent", "false");
     Some(file)
+}
+
+/// A warning, at the group's line of `file`, for every group with more than one node that auto-updates
+/// containers on podman's own unstaggered schedule: no reboot windows to take a time from and no
+/// schedule of its own, so they all update at midnight, canaries or not.
+pub fn unstaggered_groups_warnings(file: &str, fleet: &Fleet) -> Vec<RenderWarning> {
+    fleet
+        .groups
+        .iter()
+        .filter(|group| {
+            group.container_updates.is_none()
+                && !matches!(group.maintenance.strategy, UpdateStrategy::Periodic)
+        })
+        .filter_map(|group| {
+            let updating = fleet
+                .group_nodes(group)
+                .iter()
+                .filter(|node| {
+                    node.settings
+                        .containers
+                        .iter()
+                        .any(|container| container.auto_update != AutoUpdate::Off)
+                })
+                .count();
+            // One node alone cannot break the group's bound or order.
+            (updating > 1).then(|| RenderWarning {
+                node: None,
+                message: format!(
+                    "{file}:{}:{}: warning: group {}: {updating} nodes auto-update containers, but the {} strategy has no reboot windows to stagger them by: their podman-auto-update.timer keeps podman's daily midnight, all at once; give the group a [group.container_updates] schedule with a [[group.container_updates.period]]",
+                    group.declared_at.line,
+                    group.declared_at.column,
+                    group.name,
+                    match group.maintenance.strategy {
+                        UpdateStrategy::FleetLock { .. } => "fleet_lock",
+                        _ => "immediate",
+                    }
+                ),
+            })
+        })
+        .collect()
 }

@@ -54,6 +54,9 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> Result<Findings, FleetF
     let files: LocalFiles = crate::fleet_file::open_fleet_directory(path)?;
     let snippets = translate_snippets(loaded, &files);
     let mut warnings: Vec<RenderWarning> = snippets.library.warnings().to_vec();
+    warnings.extend(crate::container_update_timers::unstaggered_groups_warnings(
+        &file, fleet,
+    ));
     match target_version_at(&file, fleet) {
         Err(problem) => located.push(problem),
         Ok(version) => {

@@ -66,6 +66,9 @@ pub enum PlanError {
     #[error("{0}")]
     SoakImpossible(Box<SoakShortage>),
 
+    #[error("{0}")]
+    NotEnoughContainerUpdateSlots(Box<ContainerSlotShortage>),
+
     #[error(
         "node {node}: its pinned rollout_wariness {wariness} lets it see the release at {eligible}, before \
          the canaries of group {group} finish soaking at {soak_end}, in a typical rollout (Tuesday 14:00 UTC \
@@ -191,6 +194,7 @@ impl PlanError {
             PlanError::NotEnoughWindows(shortage) => Some(shortage.at),
             PlanError::NotEnoughWindowsAfterSoak(shortage) => Some(shortage.at),
             PlanError::SoakImpossible(shortage) => Some(shortage.at),
+            PlanError::NotEnoughContainerUpdateSlots(shortage) => Some(shortage.at),
             PlanError::InvalidRollout(_)
             | PlanError::ZincatiWouldReject { .. }
             | PlanError::NoFleetLockGroup
@@ -281,5 +285,36 @@ pub struct SoakShortage {
     /// What to change.
     pub remedy: &'static str,
     /// The group.
+    pub at: Location,
+}
+
+/// A group's container update schedule holds too few slots for its nodes with auto-updated containers
+/// under its bound, canaries first and the soak before the cautious nodes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "group {group}: {} with auto-updated containers at max_unavailable {max_unavailable} need {} \
+     ({canary_slots} for canaries, then the {soak_minutes}-minute soak, then {cautious_slots} for cautious \
+     nodes); {periods} with {window_minutes}-minute slots {hold} {available}{after_soak_note}; widen the \
+     periods, shorten window_minutes or soak_minutes, or raise max_unavailable",
+    count_of(*nodes as u64, "node", "nodes"),
+    count_of(*needed as u64, "container update slot", "disjoint container update slots")
+)]
+pub struct ContainerSlotShortage {
+    pub group: String,
+    pub nodes: usize,
+    pub max_unavailable: usize,
+    pub needed: usize,
+    pub canary_slots: usize,
+    pub cautious_slots: usize,
+    pub soak_minutes: u32,
+    /// `the container update period Tue,Thu 03:00–04:00 (Europe/Berlin)` or `... periods ...`.
+    pub periods: String,
+    pub window_minutes: u32,
+    /// `holds` or `hold`.
+    pub hold: &'static str,
+    pub available: usize,
+    /// How many slots start after the soak, when that is what is short; or empty.
+    pub after_soak_note: String,
+    /// Where the schedule's periods are written.
     pub at: Location,
 }

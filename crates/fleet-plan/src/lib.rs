@@ -9,6 +9,7 @@
 // (docs/ARCHITECTURE.md; tests/tests/architecture.rs runs clippy with these lints denied).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod container_update_schedule;
 mod container_updates;
 mod error;
 mod name_index;
@@ -25,7 +26,9 @@ mod zincati;
 mod zone;
 
 pub use container_updates::ContainerUpdateTime;
-pub use error::{PlanError, SoakShortage, SoakWindowShortage, WindowShortage};
+pub use error::{
+    ContainerSlotShortage, PlanError, SoakShortage, SoakWindowShortage, WindowShortage,
+};
 pub use fleet_spec::MIN_WINDOW_MINUTES;
 pub use placement::{
     Capacity, HostUsage, Move, MoveReason, PlaceOptions, Placement, PlacementPlan, Resources,

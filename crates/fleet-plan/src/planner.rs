@@ -236,11 +236,23 @@ pub fn plan(fleet: &Fleet) -> Result<Plan, PlanError> {
     // planned with them is planned (or refused, with the numbers) without.
     let planned =
         attempt(Alignment::FiveMinutesWhereTheyFit).or_else(|_| attempt(Alignment::AnyMinute));
-    match planned {
-        Ok(plan) if fleet_problems.is_empty() => Ok(plan.indexed()),
-        Ok(_) => Err(PlanError::all(fleet_problems)),
-        Err(error) => {
-            fleet_problems.extend(error.problems().into_iter().cloned());
+    // Container update schedules are planned apart from reboots, and their problems reported with the
+    // others.
+    let schedules = crate::container_update_schedule::plan_container_schedules(fleet);
+    match (planned, schedules) {
+        (Ok(mut plan), Ok(times)) if fleet_problems.is_empty() => {
+            for (node_index, time) in times {
+                plan.nodes[node_index].container_update = Some(time);
+            }
+            Ok(plan.indexed())
+        }
+        (planned, schedules) => {
+            if let Err(error) = planned {
+                fleet_problems.extend(error.problems().into_iter().cloned());
+            }
+            if let Err(problems) = schedules {
+                fleet_problems.extend(problems);
+            }
             Err(PlanError::all(fleet_problems))
         }
     }
@@ -381,7 +393,7 @@ fn unwindowed_reboots(fleet: &Fleet) -> Vec<(String, u64)> {
         .collect()
 }
 
-fn resolved_bound(group: &Group, size: usize) -> usize {
+pub(crate) fn resolved_bound(group: &Group, size: usize) -> usize {
     group
         .rollout
         .max_unavailable
@@ -1066,7 +1078,7 @@ impl<'a> Planner<'a> {
             }
             _ => String::new(),
         };
-        let periods = describe_periods(policy);
+        let periods = describe_periods(&policy.periods);
         let left_out_note = if layout.left_out.is_empty() {
             String::new()
         } else {
@@ -1255,7 +1267,7 @@ impl<'a> Planner<'a> {
                     UpdateStrategy::Immediate => PlannedStrategy::Immediate,
                 };
                 let container_update =
-                    crate::container_updates::container_update_time(node, &strategy);
+                    crate::container_updates::container_update_time(group, node, &strategy);
                 nodes.push((
                     node_index,
                     NodePlan {
@@ -1418,9 +1430,8 @@ fn zincati_windows(class: &SlotClass, window_minutes: u32) -> Vec<ZincatiWindow>
 }
 
 /// `Tue–Thu 01:00–05:00, Sat 22:00–06:00`.
-pub(crate) fn describe_periods(policy: &MaintenancePolicy) -> String {
-    policy
-        .periods
+pub(crate) fn describe_periods(periods: &[fleet_spec::MaintenancePeriod]) -> String {
+    periods
         .iter()
         .map(|period| {
             let start = crate::week::minute_of_day(period.start);

@@ -16,6 +16,9 @@ pub(crate) struct SlotLayout {
     pub(crate) footprint_minutes: i64,
     /// Daylight-saving spans that fell inside the periods and were left out.
     pub(crate) left_out: Vec<WeekSpan>,
+    /// Where the circle was cut: the first minute of the week (from Monday 00:00) that lies in a period
+    /// and follows one outside every period (0 when there is none). The slots were placed from it on.
+    pub(crate) cycle_start: i64,
 }
 
 /// Greedily place slots, earliest first, so that each slot's admitted minutes lie inside the periods and
@@ -120,6 +123,7 @@ pub(crate) fn cut_slots(
         admitted_minutes: admitted,
         footprint_minutes: footprint,
         left_out,
+        cycle_start: cut as i64,
     }
 }
 

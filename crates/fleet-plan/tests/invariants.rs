@@ -10,7 +10,7 @@
 mod common;
 
 use common::check::{Expect, check_plan, check_prediction, simulation_ranges};
-use common::{FleetBuilder, GroupSpec, at, maintenance, period};
+use common::{DAYS, FleetBuilder, GroupSpec, at, maintenance, period, random_periods};
 use fleet_plan::{PlanError, PredictOptions, Rollout, plan, predict};
 use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, Tz, UpdateStrategy, Weekday};
 use proptest::prelude::*;
@@ -22,16 +22,6 @@ const ZONES: &[&str] = &[
     "Australia/Lord_Howe",
     "Asia/Kolkata",
     "America/Santiago",
-];
-
-const DAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
 ];
 
 #[derive(Debug, Clone)]
@@ -112,20 +102,7 @@ fn build_fleet(groups: &[RandomGroup], cap: Option<u32>) -> Fleet {
         builder = builder.cap(cap);
     }
     for (index, random) in groups.iter().enumerate() {
-        let periods = random
-            .periods
-            .iter()
-            .map(|&(day_mask, five_minutes, length)| {
-                let days: Vec<Weekday> = DAYS
-                    .iter()
-                    .enumerate()
-                    .filter(|(bit, _)| day_mask & (1 << bit) != 0)
-                    .map(|(_, day)| *day)
-                    .collect();
-                let minutes = five_minutes * 5;
-                period(&days, &format!("{}:{}", minutes / 60, minutes % 60), length)
-            })
-            .collect();
+        let periods = random_periods(&random.periods);
         let mut policy = maintenance(random.zone, periods, random.window_minutes);
         policy.reboot_allowance_minutes = random.allowance_minutes;
         policy.strategy = match random.strategy {

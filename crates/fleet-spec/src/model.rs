@@ -148,6 +148,8 @@ pub struct Group {
     pub name: String,
     pub rollout: RolloutPolicy,
     pub maintenance: MaintenancePolicy,
+    /// The group's own schedule for container updates (`[container_updates]`), when it has one.
+    pub container_updates: Option<ContainerUpdateSchedule>,
     pub addressing: Addressing,
     /// Spread the group's nodes over hosts with distinct values of this label (e.g. `zone`).
     pub spread_over: Option<String>,
@@ -206,6 +208,23 @@ pub struct MaintenancePolicy {
     pub reboot_allowance_minutes: u32,
     pub strategy: UpdateStrategy,
 }
+
+/// When a group's nodes update their auto-updated containers, apart from their reboots: each such node
+/// gets one slot of `window_minutes` a week inside `periods` (docs/containers.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerUpdateSchedule {
+    /// The zone of the periods (default: the maintenance one); the nodes' timers run on its clock.
+    pub time_zone: Tz,
+    /// Never empty.
+    pub periods: Vec<MaintenancePeriod>,
+    /// How long one node's update is given (`MIN_WINDOW_MINUTES..=1440`, default 15).
+    pub window_minutes: u32,
+    /// Where the periods were written, for the planner's messages about them.
+    pub declared_at: Location,
+}
+
+/// The default length of a node's container update slot.
+pub const DEFAULT_CONTAINER_UPDATE_MINUTES: u32 = 15;
 
 /// The shortest reboot window fleet accepts. Zincati re-checks a staged update every 300 s plus up to 10 %
 /// jitter, so a window of fewer minutes (a window of N minutes admits N + 1 whole minutes) could pass

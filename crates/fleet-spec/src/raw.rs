@@ -13,7 +13,7 @@ use crate::values::{
     Ipv4, KernelArgumentsValue, Mac, MaxUnavailableValue, MemoryMib, NetworkMode, NodeCount,
     Overcommit, PasswordHash, PeriodMinutes, RebootAllowanceMinutes, RelativeFile, RoleName,
     RollbackCount, SoakMinutes, SshPublicKey, StrategyName, StreamName, TimeOfDay, TimeZone,
-    UnitInterval, UnitName, UserId, Vcpus, WindowMinutes,
+    UnitInterval, UnitName, UpdateSlotMinutes, UserId, Vcpus, WindowMinutes,
 };
 use crate::values::{
     AutoUpdateName, CpuLimit, HealthFailureName, ImageReference, MemoryLimit, PodmanDuration,
@@ -30,6 +30,8 @@ raw_table! {
         defaults: RawDefaults,
         /// When nodes may reboot for updates and how Zincati decides to.
         maintenance: RawMaintenance,
+        /// When nodes update their auto-updated containers, apart from their reboots.
+        container_updates: RawContainerUpdates,
         /// Groups of nodes that share settings and a rollout policy, in order.
         group: Vec<RawGroup>,
         /// Hypervisors to place nodes on; without any, every node runs on `fleet.connect`.
@@ -268,7 +270,21 @@ raw_table! {
 }
 
 raw_table! {
-    /// A weekly period in which reboots are allowed.
+    /// A schedule for container updates of its own: each node with an auto-updated container gets one
+    /// slot a week inside its periods, at most `max_unavailable` of a group at once, canaries first. A
+    /// group's table changes single keys of the fleet's; unset keys are inherited.
+    struct RawContainerUpdates, schema ContainerUpdatesTable {
+        /// Zone the periods are written in (IANA). Default: the group's maintenance time zone.
+        time_zone: TimeZone,
+        /// Minutes one node's container update is given (5..1440). Default 15.
+        window_minutes: UpdateSlotMinutes,
+        /// The weekly periods in which containers may update; when given they replace the inherited ones.
+        period: Vec<RawPeriod>,
+    }
+}
+
+raw_table! {
+    /// A weekly period in which reboots (or, under `container_updates`, container updates) are allowed.
     struct RawPeriod, schema PeriodTable {
         /// Days the period starts on: Mon, Tue, Wed, Thu, Fri, Sat, Sun.
         #[schemars(required)]
@@ -301,6 +317,8 @@ raw_table! {
         rollout: RawRollout,
         /// Changes to the fleet's maintenance policy for this group.
         maintenance: RawGroupMaintenance,
+        /// Changes to the fleet's container update schedule for this group.
+        container_updates: RawContainerUpdates,
         /// Explicit nodes, or overrides of generated nodes (matched by name).
         node: Vec<RawNode>,
         /// Virtual CPUs per node (1..512).

@@ -277,18 +277,26 @@ struct ContainerUpdateView {
     days: Vec<&'static str>,
     start_time: String,
     time_zone: &'static str,
-    /// `Tue–Thu 01:00`, for the table.
+    /// How long the update is given (no more than the group's max_unavailable start within it).
+    length_minutes: u32,
+    /// `Tue–Thu 01:00`, for the table, with the zone when it is not the group's.
     #[serde(skip)]
     label: String,
 }
 
 impl ContainerUpdateView {
-    fn new(time: &ContainerUpdateTime) -> Self {
+    fn new(time: &ContainerUpdateTime, group_zone: Tz) -> Self {
+        let mut label = format!("{} {}", days_label(&time.days), time.start);
+        if time.time_zone != group_zone {
+            label.push(' ');
+            label.push_str(time.time_zone.name());
+        }
         ContainerUpdateView {
             days: time.days.iter().map(|day| day_abbreviation(*day)).collect(),
             start_time: time.start.to_string(),
             time_zone: time.time_zone.name(),
-            label: format!("{} {}", days_label(&time.days), time.start),
+            length_minutes: time.window_minutes,
+            label,
         }
     }
 }
@@ -433,7 +441,10 @@ impl<'a> NodeView<'a> {
             strategy: node.strategy.name(),
             time_zone: node.time_zone().unwrap_or(zone).name(),
             windows: WindowsView(node.windows()),
-            container_update: node.container_update.as_ref().map(ContainerUpdateView::new),
+            container_update: node
+                .container_update
+                .as_ref()
+                .map(|time| ContainerUpdateView::new(time, zone)),
             eligible_at: Rfc3339(predicted.eligible_at),
             reboot_at: Rfc3339(predicted.reboot_at),
             host,
@@ -750,6 +761,8 @@ fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
         "eligible_at",
         "reboot_at",
         "host",
+        "container_update",
+        "container_update_time_zone",
     ])?;
     for node in view.nodes.iter() {
         let windows = node
@@ -767,6 +780,18 @@ fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
             })
             .collect::<Vec<_>>()
             .join("; ");
+        // Written like a window: days, start, minutes given.
+        let container_update = node
+            .container_update
+            .as_ref()
+            .map_or_else(String::new, |time| {
+                format!(
+                    "{} {} {}",
+                    time.days.join("/"),
+                    time.start_time,
+                    time.length_minutes
+                )
+            });
         writer.write_record([
             node.name,
             node.hostname,
@@ -779,6 +804,10 @@ fn write_csv(out: &mut impl Write, view: &PlanView) -> anyhow::Result<()> {
             &rfc3339(node.eligible_at.0),
             &rfc3339(node.reboot_at.0),
             node.host.unwrap_or(""),
+            container_update.as_str(),
+            node.container_update
+                .as_ref()
+                .map_or("", |time| time.time_zone),
         ])?;
     }
     writer.flush()?;

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fleet_spec::{
-    Addressing, BaseImage, Canaries, DomainType, Fleet, FleetLocations, Group, HealthChecks, Host,
-    HostCapacity, ImageSource, KernelArguments, Location, MacAddress, MaintenancePeriod,
-    MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy, StoragePool, Tz,
-    UpdateStrategy, Uuid, WallTime, Weekday,
+    Addressing, BaseImage, Canaries, ContainerUpdateSchedule, DomainType, Fleet, FleetLocations,
+    Group, HealthChecks, Host, HostCapacity, ImageSource, KernelArguments, Location, MacAddress,
+    MaintenancePeriod, MaintenancePolicy, MaxUnavailable, Node, NodeSettings, Role, RolloutPolicy,
+    StoragePool, Tz, UpdateStrategy, Uuid, WallTime, Weekday,
 };
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -36,6 +36,34 @@ pub fn period(days: &[Weekday], start: &str, length_minutes: u32) -> Maintenance
         },
         length_minutes,
     }
+}
+
+/// The days of the week, Monday first (bit N of a random day mask is `DAYS[N]`).
+pub const DAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+/// Periods from random draws: a day mask (bit 0 Monday), a start in five-minute steps, a length.
+pub fn random_periods(draws: &[(u8, u16, u32)]) -> Vec<MaintenancePeriod> {
+    draws
+        .iter()
+        .map(|&(day_mask, five_minutes, length)| {
+            let days: Vec<Weekday> = DAYS
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| day_mask & (1 << bit) != 0)
+                .map(|(_, day)| *day)
+                .collect();
+            let minutes = five_minutes * 5;
+            period(&days, &format!("{}:{}", minutes / 60, minutes % 60), length)
+        })
+        .collect()
 }
 
 pub fn maintenance(
@@ -61,6 +89,7 @@ pub struct GroupSpec {
     pub canaries: Canaries,
     pub soak_minutes: u32,
     pub maintenance: MaintenancePolicy,
+    pub container_updates: Option<ContainerUpdateSchedule>,
     pub spread_over: Option<String>,
     pub vcpus: u32,
     pub memory_mib: u64,
@@ -76,6 +105,7 @@ impl GroupSpec {
             canaries: Canaries::Count(1),
             soak_minutes: 60,
             maintenance,
+            container_updates: None,
             spread_over: None,
             vcpus: 2,
             memory_mib: 2048,
@@ -95,6 +125,11 @@ impl GroupSpec {
 
     pub fn soak(mut self, minutes: u32) -> Self {
         self.soak_minutes = minutes;
+        self
+    }
+
+    pub fn container_updates(mut self, schedule: ContainerUpdateSchedule) -> Self {
+        self.container_updates = Some(schedule);
         self
     }
 
@@ -202,6 +237,7 @@ impl FleetBuilder {
                 soak_minutes: spec.soak_minutes,
             },
             maintenance: spec.maintenance,
+            container_updates: spec.container_updates,
             addressing: Addressing::Dhcp,
             spread_over: spec.spread_over,
             nodes: first..self.fleet.nodes.len(),

@@ -12,6 +12,7 @@ use crate::read::{Field, Span};
 use crate::values::MAX_FLEET_NODES;
 
 use super::checker::Checker;
+use super::container_update_schedule::{self, ScheduleDraft};
 use super::maintenance::{self, MaintenanceDraft, Origin};
 use super::naming::Naming;
 use super::network::{self, GroupAddressing};
@@ -24,6 +25,7 @@ pub(super) struct FleetLevel<'a> {
     pub(super) span: Span,
     pub(super) settings: &'a NodeSettings,
     pub(super) maintenance: &'a MaintenanceDraft,
+    pub(super) container_updates: &'a ScheduleDraft,
     pub(super) hosts: &'a [Host],
 }
 
@@ -176,6 +178,17 @@ fn validate(
         path: "maintenance".to_owned(),
     };
     let maintenance = maintenance::policy(checker, &maintenance, &unwritten);
+    let mut schedule = fleet.container_updates.clone();
+    if let Some(group_schedule) = raw.container_updates.value() {
+        container_update_schedule::apply(
+            checker,
+            &mut schedule,
+            group_schedule,
+            &format!("{path}.container_updates"),
+        );
+    }
+    let container_updates =
+        container_update_schedule::schedule(checker, &schedule, maintenance.time_zone);
 
     let spread_over = raw.spread_over.get().map(|label| {
         if !fleet.hosts.is_empty()
@@ -228,6 +241,7 @@ fn validate(
         name,
         rollout,
         maintenance,
+        container_updates,
         addressing,
         spread_over,
         nodes: first_node..nodes.len(),

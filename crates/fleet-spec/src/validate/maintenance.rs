@@ -154,7 +154,9 @@ pub(super) fn apply(
     }
 }
 
-fn read_periods(
+/// Read `[[PATH.period]]` tables; also the container update schedule's. The periods read, and whether
+/// every one could be.
+pub(super) fn read_periods(
     checker: &mut Checker<'_, '_>,
     raw_periods: &[RawPeriod],
     path: &str,

@@ -8,6 +8,7 @@
 //! discards the result whenever any problem was recorded.
 
 mod checker;
+mod container_update_schedule;
 mod containers;
 mod derived_macs;
 mod duplicates;
@@ -39,6 +40,7 @@ use crate::read::{Context, FromToml, KeyPath, Span};
 
 use checker::Checker;
 pub(crate) use checker::FileRefs;
+use container_update_schedule::ScheduleDraft;
 use group::{ExpandedGroups, FleetLevel};
 use maintenance::MaintenanceDraft;
 use naming::Naming;
@@ -131,6 +133,15 @@ fn fleet(checker: &mut Checker<'_, '_>, raw: &RawDocument) -> Fleet {
             .value()
             .map(|count| count.as_u32());
     }
+    let mut container_updates = ScheduleDraft::fleet_defaults();
+    if let Some(raw_schedule) = raw.container_updates.value() {
+        container_update_schedule::apply(
+            checker,
+            &mut container_updates,
+            raw_schedule,
+            "container_updates",
+        );
+    }
     let hosts = raw
         .host
         .value()
@@ -146,6 +157,7 @@ fn fleet(checker: &mut Checker<'_, '_>, raw: &RawDocument) -> Fleet {
         span: fleet_level_span,
         settings: &settings,
         maintenance: &maintenance,
+        container_updates: &container_updates,
         hosts: &hosts,
     };
     let mut naming = Naming::new(own.name, own.domain);

@@ -86,6 +86,9 @@ pub(crate) type HttpStatus = Ranged<100, 599>;
 pub(crate) type RollbackCount = Ranged<0, 100>;
 /// A user ID in the range useradd gives regular users (login.defs UID_MIN..UID_MAX on Fedora).
 pub(crate) type UserId = Ranged<1000, 60000>;
+/// One node's container update slot: at least 5 minutes, as a reboot window (`MIN_WINDOW_MINUTES`), at
+/// most a day.
+pub(crate) type UpdateSlotMinutes = Ranged<{ MIN_WINDOW_MINUTES as i64 }, 1440>;
 /// A container health check's failures in a row.
 pub(crate) type HealthRetries = Ranged<1, 1000>;
 
