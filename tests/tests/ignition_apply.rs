@@ -362,6 +362,14 @@ fn copy_directory(from: &Path, to: &Path) -> Result<()> {
 /// The example fleet's static groups and the users every node gets (`[[defaults.users]]`: inline keys
 /// and key files, as the fleet file gives them), read from the file itself.
 /// What the fleet file gives each group beyond every node's: users and containers.
+/// The fleet.toml tables that become quadlets, with the quadlet's kind (its file's extension).
+const QUADLET_TABLES: [(&str, &str); 4] = [
+    ("container", "container"),
+    ("pod", "pod"),
+    ("volume", "volume"),
+    ("container_network", "network"),
+];
+
 type GroupExtras = BTreeMap<String, (BTreeMap<String, FleetUser>, Vec<FleetContainer>)>;
 
 fn groups_and_users_of(
@@ -392,37 +400,48 @@ fn groups_and_users_of(
             .get("node")
             .and_then(toml::Value::as_array)
             .is_some_and(|nodes| {
-                nodes
-                    .iter()
-                    .any(|node| node.get("users").is_some() || node.get("container").is_some())
+                nodes.iter().any(|node| {
+                    node.get("users").is_some()
+                        || QUADLET_TABLES
+                            .iter()
+                            .any(|(table, _)| node.get(*table).is_some())
+                })
             })
         {
             bail!("a node sets its own users or containers: teach this test to read them");
         }
         let users = users_of(directory, group.get("users"))?;
-        let containers = group
-            .get("container")
-            .and_then(toml::Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|container| {
-                Ok(FleetContainer {
-                    name: container["name"]
-                        .as_str()
-                        .context("a container name")?
-                        .to_owned(),
-                    user: container["user"]
-                        .as_str()
-                        .context("a container user")?
-                        .to_owned(),
-                })
+        // Containers and the pods, volumes and networks the group declares: one quadlet each.
+        let containers = QUADLET_TABLES
+            .iter()
+            .flat_map(|(table, kind)| {
+                group
+                    .get(*table)
+                    .and_then(toml::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(move |declared| {
+                        Ok(FleetContainer {
+                            name: declared["name"]
+                                .as_str()
+                                .with_context(|| format!("a {table} name"))?
+                                .to_owned(),
+                            user: declared["user"]
+                                .as_str()
+                                .with_context(|| format!("a {table} user"))?
+                                .to_owned(),
+                            kind: (*kind).to_owned(),
+                        })
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         extras.insert(name, (users, containers));
     }
     let defaults = document.get("defaults");
-    if defaults.is_some_and(|defaults| defaults.get("container").is_some()) {
-        bail!("[[defaults.container]]: teach this test to read it");
+    for (table, _) in QUADLET_TABLES {
+        if defaults.is_some_and(|defaults| defaults.get(table).is_some()) {
+            bail!("[[defaults.{table}]]: teach this test to read it");
+        }
     }
     let users = users_of(
         directory,

@@ -2,7 +2,8 @@
 //! real quadlet generator (`quadlet -dryrun`, as root's generator for `/etc/containers/systemd/` and
 //! with `-user` for `/etc/containers/systemd/users/UID/`): it accepts each file (it exits 1 on a key it
 //! does not know), and the services it generates run the image with the ports, the health check that
-//! gates readiness (`--sdnotify=healthy`) and the auto-update label fleet.toml asks for.
+//! gates readiness (`--sdnotify=healthy`) and the auto-update label fleet.toml asks for, and the
+//! declared pods, volumes and networks are created with their options.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -143,6 +144,16 @@ fn the_generator_accepts_the_example_fleets_quadlets_and_runs_what_fleet_toml_sa
         assert!(site.contains(expected), "{expected} missing from {site}");
     }
     assert!(site.ends_with(" docker.io/library/nginx:1.27"), "{site}");
+    // Its content volume is declared: podman creates it, labelled, before the site starts.
+    let content = exec_start(web, "site-content-volume.service");
+    assert!(
+        content.ends_with("--label app=site site-content"),
+        "{content}"
+    );
+    assert!(
+        unit(web, "site.service").contains("Requires=site-content-volume.service"),
+        "{web}"
+    );
 
     // edge nodes: rootful, host network, its exec after the image.
     let edge = generated.get("edge-1").expect("edge-1 has quadlets");
@@ -201,4 +212,95 @@ fn the_generator_accepts_the_test_fleets_pods_networks_and_free_keys() {
         db.contains("podman network create --ignore backups"),
         "{db}"
     );
+}
+
+/// The generated unit `service` of `generated`: its text up to the next one.
+fn unit<'g>(generated: &'g str, service: &str) -> &'g str {
+    let marker = format!("---{service}---\n");
+    let start = generated.find(&marker).expect("service generated") + marker.len();
+    let rest = &generated[start..];
+    &rest[..rest.find("\n---").unwrap_or(rest.len())]
+}
+
+#[test]
+fn the_generator_creates_declared_pods_volumes_and_networks_with_their_options() {
+    let Some(quadlet) = host_quadlet("the_generator_creates_declared_pods_volumes_and_networks")
+    else {
+        return;
+    };
+    let generated = generate_all(
+        &quadlet,
+        &workspace("tests/data/check/valid/pods-volumes-networks.toml"),
+    );
+    let app = &generated["app-1"];
+    assert!(app.contains("(user: true)"), "{app}");
+    // The declared pod publishes the ports on the declared network, with its user namespace and free key.
+    let pod = unit(app, "app-pod.service");
+    for expected in [
+        "--userns keep-id",
+        "--publish 8080:80/tcp --publish 127.0.0.1:9090:9090/tcp",
+        "--network app-net",
+        "--add-host db.internal:10.89.7.2",
+        "--name app",
+    ] {
+        assert!(pod.contains(expected), "{expected} missing from {pod}");
+    }
+    let network = exec_start(app, "app-net-network.service");
+    assert!(
+        network.contains(
+            "--dns 9.9.9.9 --subnet 10.89.7.0/24 --gateway 10.89.7.1 --ip-range 10.89.7.128/25 --label tier=app app-net"
+        ),
+        "{network}"
+    );
+    let data = exec_start(app, "app-data-volume.service");
+    assert!(data.ends_with("--label backup=daily app-data"), "{data}");
+    let scratch = exec_start(app, "scratch-volume.service");
+    assert!(
+        scratch.contains("--opt device=tmpfs --opt type=tmpfs --opt o=size=64m"),
+        "{scratch}"
+    );
+    assert!(
+        exec_start(app, "spare-volume.service").ends_with(" spare"),
+        "{app}"
+    );
+    // The containers join the pod, publish nothing, and mount the volumes through their quadlets,
+    // after the volumes' services.
+    let web = unit(app, "web.service");
+    for expected in [
+        "Requires=app-data-volume.service",
+        "Requires=scratch-volume.service",
+        "--pod-id-file %t/app-pod.pod-id",
+        "-v app-data:/usr/share/nginx/html:ro,Z",
+        "-v scratch:/tmp",
+    ] {
+        assert!(web.contains(expected), "{expected} missing from {web}");
+    }
+    assert!(!web.contains("--publish"), "{web}");
+
+    // infra-1: the group's own app-data on a device, and root's internal IPv6 network.
+    let infra = &generated["infra-1"];
+    let data = exec_start(infra, "app-data-volume.service");
+    assert!(
+        data.contains("--driver local --opt device=/dev/disk/by-label/appdata --opt type=xfs"),
+        "{data}"
+    );
+    let backups = exec_start(infra, "backups-network.service");
+    for expected in [
+        "--internal",
+        "--ipv6",
+        "--driver bridge",
+        "--subnet fd00:89:7::/64",
+        "--opt mtu=1400",
+    ] {
+        assert!(
+            backups.contains(expected),
+            "{expected} missing from {backups}"
+        );
+    }
+    let backup = unit(infra, "backup.service");
+    assert!(
+        backup.contains("Requires=backups-network.service"),
+        "{backup}"
+    );
+    assert!(backup.contains("--network backups"), "{backup}");
 }

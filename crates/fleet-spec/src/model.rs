@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 mod containers;
+mod podman_objects;
 
 pub use containers::*;
+pub use podman_objects::*;
 
 pub use chrono::Weekday;
 pub use chrono_tz::Tz;
@@ -346,6 +348,8 @@ pub struct NodeSettings {
     pub health: HealthChecks,
     /// Containers, merged by name across levels, in the order they were first written.
     pub containers: Vec<Container>,
+    /// Pods, named volumes and podman networks declared with their own tables, each merged by name.
+    pub podman: PodmanObjects,
 }
 
 /// A Butane snippet named by the fleet file.

@@ -19,6 +19,7 @@ use crate::values::{
     AutoUpdateName, CpuLimit, HealthFailureName, ImageReference, MemoryLimit, PodmanDuration,
     PortValue, RestartName, VolumeValue,
 };
+use crate::values::{NetworkDriverName, PodmanSubnet};
 
 raw_table! {
     /// A fleet of Fedora CoreOS nodes on libvirt, as described by fleet.toml.
@@ -112,6 +113,12 @@ raw_table! {
         health: RawHealth,
         /// Containers run by podman under systemd; merged by name (a group's or node's entry replaces the inherited one).
         container: Vec<RawContainer>,
+        /// Pods declared with their own options (`NAME.pod`); merged by name.
+        pod: Vec<RawPod>,
+        /// Named volumes declared with their own options (`NAME.volume`); merged by name.
+        volume: Vec<RawVolume>,
+        /// Podman networks declared with their own options (`NAME.network`); merged by name.
+        container_network: Vec<RawContainerNetwork>,
     }
 }
 
@@ -194,7 +201,83 @@ raw_table! {
     }
 }
 
-pub(crate) use quadlet_sections::RawQuadlet;
+raw_table! {
+    /// A pod declared with its own options, written as `NAME.pod`; containers join it with `pod = "NAME"`.
+    struct RawPod, schema PodTable {
+        /// The pod's name: its quadlet `NAME.pod`, its service `NAME-pod.service` and podman's pod name.
+        #[schemars(required)]
+        name: String,
+        /// Whose podman runs it: a fleet user of the node (rootless) or `root`; its containers run as the same user.
+        #[schemars(required)]
+        user: String,
+        /// Ports the pod publishes `[IP:]HOST:CONTAINER[/tcp|udp]`, for all its containers (which then publish none).
+        ports: Items<Located<PortValue>>,
+        /// `host`, `none`, `pasta`, `slirp4netns`, `bridge`, or a declared `[[...container_network]]`.
+        network: String,
+        /// The pod's user namespace, as podman's `--userns` reads it: `auto`, `keep-id`, `host`, ...
+        userns: String,
+        /// Other quadlet keys by section, passed through: `[...pod.quadlet.Pod] Key = "value"`.
+        quadlet: RawPodQuadlet,
+    }
+}
+
+raw_table! {
+    /// A named volume declared with its own options, written as `NAME.volume`; containers mount it as `NAME:/path`.
+    struct RawVolume, schema VolumeTable {
+        /// The volume's name: its quadlet `NAME.volume`, its service `NAME-volume.service` and podman's volume name.
+        #[schemars(required)]
+        name: String,
+        /// Whose podman holds it: a fleet user of the node (rootless) or `root`; its containers run as the same user.
+        #[schemars(required)]
+        user: String,
+        /// The volume driver: `local` (podman's default) or `image`, or a plugin's name.
+        driver: String,
+        /// A device (or `tmpfs`) the local driver mounts for the volume, e.g. `/dev/vdb1`.
+        device: String,
+        /// The file system type of `device`, as mount's `-t` reads it: `ext4`, `tmpfs`, `xfs`.
+        filesystem: String,
+        /// Mount options of `device`, as mount's `-o` reads them: `size=64m,noexec`.
+        options: String,
+        /// Copy the image's files at the mount point into the volume when it is first used. Default podman's (true).
+        copy: bool,
+        /// Labels on the volume.
+        labels: BTreeMap<String, String>,
+        /// Other quadlet keys by section, passed through: `[...volume.quadlet.Volume] Key = "value"`.
+        quadlet: RawVolumeQuadlet,
+    }
+}
+
+raw_table! {
+    /// A podman network declared with its own options, written as `NAME.network`; containers and pods join it with `network = "NAME"`.
+    struct RawContainerNetwork, schema ContainerNetworkTable {
+        /// The network's name: its quadlet `NAME.network`, its service `NAME-network.service` and podman's network name.
+        #[schemars(required)]
+        name: String,
+        /// Whose podman holds it: a fleet user of the node (rootless) or `root`; its containers run as the same user.
+        #[schemars(required)]
+        user: String,
+        /// `bridge` (podman's default), `macvlan` or `ipvlan`.
+        driver: NetworkDriverName,
+        /// The subnet, IPv4 or IPv6, written with its network address: `10.89.1.0/24`.
+        subnet: PodmanSubnet,
+        /// The gateway, an address of `subnet`. Default podman's (the subnet's first address).
+        gateway: IpAny,
+        /// The part of `subnet` podman gives containers addresses from: `10.89.1.128/25`.
+        ip_range: PodmanSubnet,
+        /// No route out of the network: its containers reach only each other.
+        internal: bool,
+        /// Dual-stack: podman adds an IPv6 subnet of its own when none is given.
+        ipv6: bool,
+        /// DNS servers the network's containers use.
+        dns: Vec<IpAny>,
+        /// Labels on the network.
+        labels: BTreeMap<String, String>,
+        /// Other quadlet keys by section, passed through: `[...container_network.quadlet.Network] Key = "value"`.
+        quadlet: RawNetworkQuadlet,
+    }
+}
+
+pub(crate) use quadlet_sections::{RawNetworkQuadlet, RawPodQuadlet, RawQuadlet, RawVolumeQuadlet};
 
 #[expect(
     non_snake_case,
@@ -211,6 +294,48 @@ mod quadlet_sections {
         struct RawQuadlet, schema QuadletTable {
             /// Keys of the `[Container]` section.
             Container: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Service]` section.
+            Service: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Unit]` section.
+            Unit: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Install]` section.
+            Install: BTreeMap<String, QuadletValue>,
+        }
+    }
+
+    raw_table! {
+        /// A pod's quadlet keys fleet does not model, by section.
+        struct RawPodQuadlet, schema PodQuadletTable {
+            /// Keys of the `[Pod]` section.
+            Pod: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Service]` section.
+            Service: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Unit]` section.
+            Unit: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Install]` section.
+            Install: BTreeMap<String, QuadletValue>,
+        }
+    }
+
+    raw_table! {
+        /// A volume's quadlet keys fleet does not model, by section.
+        struct RawVolumeQuadlet, schema VolumeQuadletTable {
+            /// Keys of the `[Volume]` section.
+            Volume: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Service]` section.
+            Service: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Unit]` section.
+            Unit: BTreeMap<String, QuadletValue>,
+            /// Keys of the `[Install]` section.
+            Install: BTreeMap<String, QuadletValue>,
+        }
+    }
+
+    raw_table! {
+        /// A network's quadlet keys fleet does not model, by section.
+        struct RawNetworkQuadlet, schema NetworkQuadletTable {
+            /// Keys of the `[Network]` section.
+            Network: BTreeMap<String, QuadletValue>,
             /// Keys of the `[Service]` section.
             Service: BTreeMap<String, QuadletValue>,
             /// Keys of the `[Unit]` section.
@@ -339,6 +464,12 @@ raw_table! {
         health: RawHealth,
         /// Containers; an entry replaces the inherited container of the same name.
         container: Vec<RawContainer>,
+        /// Pods; an entry replaces the inherited pod of the same name.
+        pod: Vec<RawPod>,
+        /// Named volumes; an entry replaces the inherited volume of the same name.
+        volume: Vec<RawVolume>,
+        /// Podman networks; an entry replaces the inherited network of the same name.
+        container_network: Vec<RawContainerNetwork>,
     }
 }
 
@@ -405,6 +536,12 @@ raw_table! {
         health: RawHealth,
         /// Containers; an entry replaces the inherited container of the same name.
         container: Vec<RawContainer>,
+        /// Pods; an entry replaces the inherited pod of the same name.
+        pod: Vec<RawPod>,
+        /// Named volumes; an entry replaces the inherited volume of the same name.
+        volume: Vec<RawVolume>,
+        /// Podman networks; an entry replaces the inherited network of the same name.
+        container_network: Vec<RawContainerNetwork>,
     }
 }
 
@@ -507,5 +644,8 @@ settings_level! {
         kernel_arguments: KernelArgumentsValue,
         health: RawHealth,
         container: Vec<RawContainer>,
+        pod: Vec<RawPod>,
+        volume: Vec<RawVolume>,
+        container_network: Vec<RawContainerNetwork>,
     ]
 }

@@ -1,5 +1,5 @@
 //! What the fleet's containers ask of a node, checked on what Ignition wrote: a root-owned 0644
-//! quadlet per container in `/etc/containers/systemd/` for root, or in
+//! quadlet per container (and declared pod, volume or network) in `/etc/containers/systemd/` for root, or in
 //! `/etc/containers/systemd/users/UID/` where UID is the ID Ignition gave the container's user (so
 //! podman's generator finds it for exactly that user), and that user's empty lingering file, so
 //! that the user's manager, and the containers, start at boot. No other quadlet is written.
@@ -19,7 +19,7 @@ impl NodeExpectations {
         let mut expected_paths = Vec::new();
         for container in &self.containers {
             let path = if container.user == "root" {
-                format!("{QUADLETS}{}.container", container.name)
+                format!("{QUADLETS}{}.{}", container.name, container.kind)
             } else {
                 let user = manifest
                     .accounts
@@ -27,19 +27,28 @@ impl NodeExpectations {
                     .get(&container.user)
                     .with_context(|| {
                         format!(
-                            "container {} runs as {}, who does not exist",
-                            container.name, container.user
+                            "{} {} runs as {}, who does not exist",
+                            container.kind, container.name, container.user
                         )
                     })?;
                 let linger = format!("{LINGER}{}", container.user);
                 let contents = checked.file(&linger, 0o644, Owner::ROOT)?;
                 ensure!(contents.is_empty(), "{linger} is not empty");
-                format!("{QUADLETS}users/{}/{}.container", user.uid, container.name)
+                format!(
+                    "{QUADLETS}users/{}/{}.{}",
+                    user.uid, container.name, container.kind
+                )
             };
             let contents = String::from_utf8_lossy(checked.file(&path, 0o644, Owner::ROOT)?);
+            let named = match container.kind.as_str() {
+                "container" => "Image=",
+                "pod" => "PodName=",
+                "volume" => "VolumeName=",
+                _ => "NetworkName=",
+            };
             ensure!(
-                contents.lines().any(|line| line.starts_with("Image=")),
-                "{path} names no image:\n{contents}"
+                contents.lines().any(|line| line.starts_with(named)),
+                "{path} has no {named}:\n{contents}"
             );
             expected_paths.push(path);
         }
@@ -48,7 +57,9 @@ impl NodeExpectations {
             .iter()
             .filter(|(path, entry)| {
                 path.starts_with(QUADLETS)
-                    && path.ends_with(".container")
+                    && [".container", ".pod", ".volume", ".network"]
+                        .iter()
+                        .any(|kind| path.ends_with(kind))
                     && matches!(entry, Entry::File { .. })
             })
             .map(|(path, _)| path)

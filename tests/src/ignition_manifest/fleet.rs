@@ -48,11 +48,13 @@ pub struct FleetUser {
     pub groups: Option<Vec<String>>,
 }
 
-/// A container the fleet file gives a node: its name and who runs it (`root` or a user's name).
+/// A quadlet the fleet file gives a node, for a container or a declared pod, volume or network: its
+/// name, who runs it (`root` or a user's name) and its kind, the file's extension (`container`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetContainer {
     pub name: String,
     pub user: String,
+    pub kind: String,
 }
 
 /// One node's part of the fleet.

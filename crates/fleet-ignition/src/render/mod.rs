@@ -84,10 +84,10 @@ pub enum RenderError {
     /// same unit differently is fine, but a relative path is not).
     #[error("node {node}: the composed Ignition config is invalid:\n{details}")]
     Invalid { node: String, details: String },
-    /// A snippet writes a quadlet at the path of one fleet writes for a container of fleet.toml:
-    /// both would define the same service.
+    /// A snippet writes a quadlet at the path of one fleet writes for a container (or a declared
+    /// pod, volume or network) of fleet.toml: both would define the same service.
     #[error(
-        "node {node}: butane snippet {snippet} writes {path}, the quadlet fleet writes for a container of fleet.toml; rename the snippet's quadlet or remove the container from fleet.toml"
+        "node {node}: butane snippet {snippet} writes {path}, the quadlet fleet writes for a container, pod, volume or network of fleet.toml; rename the snippet's quadlet or remove its namesake from fleet.toml"
     )]
     QuadletClash {
         node: String,

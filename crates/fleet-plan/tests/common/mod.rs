@@ -211,6 +211,7 @@ impl FleetBuilder {
             kernel_arguments: KernelArguments::default(),
             health: HealthChecks::default(),
             containers: Vec::new(),
+            podman: Default::default(),
         });
         for index in 1..=spec.count {
             let name = format!("{}-{index:02}", spec.name);

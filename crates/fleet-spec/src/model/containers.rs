@@ -50,6 +50,7 @@ pub struct ContainerLocations {
     /// Each entry of `ports`, in order.
     pub ports: Vec<Location>,
     pub pod: Option<Location>,
+    pub network: Option<Location>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,7 +242,8 @@ impl RestartPolicy {
 /// values is written once per value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QuadletKeys {
-    pub container: BTreeMap<String, Vec<String>>,
+    /// The keys of the file's own section: `[Container]`, `[Pod]`, `[Volume]` or `[Network]`.
+    pub main: BTreeMap<String, Vec<String>>,
     pub service: BTreeMap<String, Vec<String>>,
     pub unit: BTreeMap<String, Vec<String>>,
     pub install: BTreeMap<String, Vec<String>>,

@@ -7,16 +7,18 @@ use std::collections::{BTreeMap, HashMap};
 use crate::diagnostics::shown;
 use crate::model::{
     AutoUpdate, CORE_USER, Container, ContainerLocations, ContainerOwner, HealthCheck,
-    HealthFailureAction, NodeSettings, QuadletKeys, RestartPolicy, User,
+    HealthFailureAction, Location, NodeSettings, PublishedPort, QuadletKeys, RestartPolicy, User,
 };
 use crate::raw::{RawContainer, RawContainerHealth, RawQuadlet};
 use crate::read::{Field, Span};
 use crate::values::{AutoUpdateName, HealthFailureName, QuadletValue, RestartName};
 
 use super::checker::Checker;
+use super::podman_objects;
 
 /// Networks podman knows by these words; any other name is a network fleet writes as `NAME.network`.
-const NETWORK_MODES: &[&str] = &["host", "none", "pasta", "slirp4netns", "bridge", "private"];
+pub(super) const NETWORK_MODES: &[&str] =
+    &["host", "none", "pasta", "slirp4netns", "bridge", "private"];
 
 /// The kernel argument that lets unprivileged users bind low ports (Linux 5.8 sets `sysctl.*` from the
 /// command line before init runs).
@@ -205,6 +207,7 @@ pub(super) fn validate(
                     .map(|port| checker.location(port.span))
                     .collect(),
                 pod: raw.pod.span().map(|span| checker.location(span)),
+                network: raw.network.span().map(|span| checker.location(span)),
             },
         });
     }
@@ -257,27 +260,58 @@ fn health_check(
     })
 }
 
-/// The free quadlet keys of each section, refusing keys fleet writes itself and malformed ones.
+/// The free quadlet keys of a container's sections.
 fn quadlet_keys(
     checker: &mut Checker<'_, '_>,
     raw: &RawQuadlet,
     container_path: &str,
 ) -> QuadletKeys {
+    free_quadlet_keys(
+        checker,
+        QuadletSections {
+            main: ("Container", &raw.Container),
+            service: &raw.Service,
+            unit: &raw.Unit,
+            install: &raw.Install,
+            table: raw.span,
+        },
+        MANAGED_KEYS,
+        container_path,
+        "container",
+    )
+}
+
+/// The passthrough sections of one quadlet table: its own section (name and keys) and the common ones.
+pub(super) struct QuadletSections<'r> {
+    pub(super) main: (&'static str, &'r Field<BTreeMap<String, QuadletValue>>),
+    pub(super) service: &'r Field<BTreeMap<String, QuadletValue>>,
+    pub(super) unit: &'r Field<BTreeMap<String, QuadletValue>>,
+    pub(super) install: &'r Field<BTreeMap<String, QuadletValue>>,
+    pub(super) table: Span,
+}
+
+/// The free quadlet keys of each section, refusing keys fleet writes itself (`managed`: section, key,
+/// the fleet key that sets it) and malformed ones; `kind` names the table in messages (`container`).
+pub(super) fn free_quadlet_keys(
+    checker: &mut Checker<'_, '_>,
+    sections: QuadletSections<'_>,
+    managed: &[(&str, &str, &str)],
+    table_path: &str,
+    kind: &str,
+) -> QuadletKeys {
     let mut section = |name: &str, field: &Field<BTreeMap<String, QuadletValue>>| {
         let mut keys = BTreeMap::new();
-        let span = field.span().unwrap_or(raw.span);
+        let span = field.span().unwrap_or(sections.table);
         for (key, value) in field.value().into_iter().flatten() {
-            let key_path = format!("{container_path}.quadlet.{name}.{key}");
+            let key_path = format!("{table_path}.quadlet.{name}.{key}");
             if let Some((_, _, fleet_key)) =
-                MANAGED_KEYS
-                    .iter()
-                    .find(|(managed_section, managed_key, _)| {
-                        *managed_section == name && managed_key == key
-                    })
+                managed.iter().find(|(managed_section, managed_key, _)| {
+                    *managed_section == name && managed_key == key
+                })
             {
                 checker.error(
                     span,
-                    format!("{key_path}: fleet writes `{key}` itself from the container's `{fleet_key}`; set that instead"),
+                    format!("{key_path}: fleet writes `{key}` itself from the {kind}'s `{fleet_key}`; set that instead"),
                 );
                 continue;
             }
@@ -304,30 +338,40 @@ fn quadlet_keys(
         keys
     };
     QuadletKeys {
-        container: section("Container", &raw.Container),
-        service: section("Service", &raw.Service),
-        unit: section("Unit", &raw.Unit),
-        install: section("Install", &raw.Install),
+        main: section(sections.main.0, sections.main.1),
+        service: section("Service", sections.service),
+        unit: section("Unit", sections.unit),
+        install: section("Install", sections.install),
     }
 }
 
-/// What must hold for the containers a node ends up with: every owner a user of the node, no host port
-/// claimed twice, no low port for a rootless container unless the kernel allows it, the containers of a
-/// pod run by one owner, one service per name and owner, and distinct user IDs for rootless owners.
+/// What must hold for the containers (and declared pods, volumes and networks) a node ends up with:
+/// every owner a user of the node, no host port claimed twice, no low port for a rootless container or
+/// pod unless the kernel allows it, the containers of a pod run by one owner, one service per name and
+/// owner, distinct user IDs for rootless owners, and what `podman_objects::check_references` checks.
 pub(super) fn check_node(checker: &mut Checker<'_, '_>, settings: &NodeSettings, node: &str) {
     let containers = &settings.containers;
-    if containers.is_empty() {
+    if containers.is_empty() && settings.podman.is_empty() {
         return;
     }
     let unprivileged_port_start = unprivileged_port_start(settings);
-    let mut owners: BTreeMap<&str, &User> = BTreeMap::new();
-    for container in containers {
-        let ContainerOwner::User(user_name) = &container.owner else {
+    let mut owners: BTreeMap<&str, (&User, Location)> = BTreeMap::new();
+    let container_owners = containers.iter().map(|container| {
+        (
+            format!("container `{}`", shown(&container.name)),
+            &container.owner,
+            container.declared_at.user,
+        )
+    });
+    for (what, owner, user_location) in
+        container_owners.chain(podman_objects::declared_owners(settings))
+    {
+        let ContainerOwner::User(user_name) = owner else {
             continue;
         };
         match settings.users.iter().find(|user| &user.name == user_name) {
             Some(user) => {
-                owners.insert(user_name, user);
+                owners.entry(user_name).or_insert((user, user_location));
             }
             None if user_name == CORE_USER => {}
             None => {
@@ -336,11 +380,7 @@ pub(super) fn check_node(checker: &mut Checker<'_, '_>, settings: &NodeSettings,
                     .iter()
                     .map(|user| user.name.as_str())
                     .chain([CORE_USER, "root"]);
-                let mut message = format!(
-                    "container `{}`: node {node} has no user `{}`",
-                    shown(&container.name),
-                    shown(user_name)
-                );
+                let mut message = format!("{what}: node {node} has no user `{}`", shown(user_name));
                 match crate::hints::closest(user_name, known) {
                     Some(closest) => message.push_str(&format!("; did you mean `{closest}`?")),
                     None => message.push_str(&format!(
@@ -348,16 +388,22 @@ pub(super) fn check_node(checker: &mut Checker<'_, '_>, settings: &NodeSettings,
                         shown(user_name)
                     )),
                 }
-                checker.error_at(container.declared_at.user, message);
+                checker.error_at(user_location, message);
             }
         }
-        for (port, location) in container.ports.iter().zip(&container.declared_at.ports) {
+    }
+    let publishers = publishers(settings);
+    for publisher in &publishers {
+        let ContainerOwner::User(user_name) = publisher.owner else {
+            continue;
+        };
+        for (port, location) in publisher.ports.iter().zip(publisher.locations) {
             if u32::from(port.host_port) < unprivileged_port_start {
                 checker.error_at(
                     *location,
                     format!(
-                        "container `{}` runs rootless as `{}` and cannot listen on host port {} (below {unprivileged_port_start}, which only root may bind); publish a port of 1024 or more, run it as `root`, or let users bind it with the kernel argument `{UNPRIVILEGED_PORT_START}{}`",
-                        shown(&container.name),
+                        "{} runs rootless as `{}` and cannot listen on host port {} (below {unprivileged_port_start}, which only root may bind); publish a port of 1024 or more, run it as `root`, or let users bind it with the kernel argument `{UNPRIVILEGED_PORT_START}{}`",
+                        publisher.what,
                         shown(user_name),
                         port.host_port,
                         port.host_port
@@ -366,9 +412,35 @@ pub(super) fn check_node(checker: &mut Checker<'_, '_>, settings: &NodeSettings,
             }
         }
     }
-    check_ports(checker, containers, node);
-    check_pods_and_services(checker, containers, node);
-    check_user_ids(checker, &owners, containers, node);
+    check_ports(checker, &publishers, node);
+    check_pods_and_services(checker, settings, node);
+    podman_objects::check_references(checker, settings, node);
+    check_user_ids(checker, &owners, node);
+}
+
+/// Something of a node that publishes host ports: a container, or a declared pod for its containers.
+struct Publisher<'s> {
+    /// `container `site`` or `pod `data``, as messages name it.
+    what: String,
+    owner: &'s ContainerOwner,
+    ports: &'s [PublishedPort],
+    locations: &'s [Location],
+}
+
+fn publishers(settings: &NodeSettings) -> Vec<Publisher<'_>> {
+    let containers = settings.containers.iter().map(|container| Publisher {
+        what: format!("container `{}`", shown(&container.name)),
+        owner: &container.owner,
+        ports: &container.ports,
+        locations: &container.declared_at.ports,
+    });
+    let pods = settings.podman.pods.iter().map(|pod| Publisher {
+        what: format!("pod `{}`", shown(&pod.name)),
+        owner: &pod.owner,
+        ports: &pod.ports,
+        locations: &pod.declared_at.ports,
+    });
+    containers.chain(pods).collect()
 }
 
 /// The lowest port users may bind: 1024, or what the node's kernel arguments set.
@@ -382,40 +454,49 @@ fn unprivileged_port_start(settings: &NodeSettings) -> u32 {
         .unwrap_or(1024)
 }
 
-fn check_ports(checker: &mut Checker<'_, '_>, containers: &[Container], node: &str) {
-    let mut claimed = Vec::new();
-    for container in containers {
-        for (port, location) in container.ports.iter().zip(&container.declared_at.ports) {
-            if let Some((first_container, first_location)) = claimed
+fn check_ports(checker: &mut Checker<'_, '_>, publishers: &[Publisher<'_>], node: &str) {
+    let mut claimed: Vec<(&str, PublishedPort, Location)> = Vec::new();
+    for publisher in publishers {
+        for (port, location) in publisher.ports.iter().zip(publisher.locations) {
+            if let Some((first, first_location)) = claimed
                 .iter()
                 .find(|(_, claimed_port, _)| port.collides_with(claimed_port))
-                .map(|(name, _, location): &(&str, _, crate::model::Location)| (*name, *location))
+                .map(|(what, _, location)| (*what, *location))
             {
                 checker.error_at(
                     *location,
                     format!(
-                        "container `{}`: host port {}/{} is already published on node {node} by container `{}` on line {}; give one of them another host port",
-                        shown(&container.name),
+                        "{}: host port {}/{} is already published on node {node} by {first} on line {}; give one of them another host port",
+                        publisher.what,
                         port.host_port,
                         port.protocol.as_str(),
-                        shown(first_container),
                         first_location.line
                     ),
                 );
             } else {
-                claimed.push((container.name.as_str(), *port, *location));
+                claimed.push((publisher.what.as_str(), *port, *location));
             }
         }
     }
 }
 
-/// The services quadlet makes: `NAME.service` for a container, `POD-pod.service` for a pod and
-/// `NETWORK-network.service` for a network, per owner; and a pod belongs to one owner.
-fn check_pods_and_services(checker: &mut Checker<'_, '_>, containers: &[Container], node: &str) {
+/// The services quadlet makes: `NAME.service` for a container, `POD-pod.service` for a pod,
+/// `VOLUME-volume.service` for a declared volume and `NETWORK-network.service` for a network, per
+/// owner; and an undeclared pod belongs to one owner (a declared one to its `user`).
+fn check_pods_and_services(checker: &mut Checker<'_, '_>, settings: &NodeSettings, node: &str) {
     let mut pod_owners: HashMap<&str, &Container> = HashMap::new();
-    let mut services: HashMap<(&ContainerOwner, String), &Container> = HashMap::new();
-    for container in containers {
-        if let Some(pod) = &container.pod {
+    let mut services: HashMap<(&ContainerOwner, String), String> = HashMap::new();
+    for (owner, service) in podman_objects::declared_services(settings) {
+        let what = service
+            .rsplit_once('-')
+            .map_or("declaration", |(_, kind)| kind);
+        let description = format!("the declared {what}");
+        services.entry((owner, service)).or_insert(description);
+    }
+    for container in &settings.containers {
+        if let Some(pod) = &container.pod
+            && !podman_objects::joins_declared_pod(settings, container)
+        {
             match pod_owners.get(pod.as_str()) {
                 Some(first) if first.owner != container.owner => checker.error_at(
                     container.declared_at.pod.unwrap_or(container.declared_at.table),
@@ -434,7 +515,20 @@ fn check_pods_and_services(checker: &mut Checker<'_, '_>, containers: &[Containe
                 }
             }
         }
-        let mut names = vec![container.name.clone()];
+        let own = (&container.owner, container.name.clone());
+        if let Some(first) = services.get(&own) {
+            checker.error_at(
+                container.declared_at.table,
+                format!(
+                    "container `{}`: its service `{}.service` on node {node} is also the service of {first}; rename one of them",
+                    shown(&container.name),
+                    shown(&own.1),
+                ),
+            );
+        } else {
+            services.insert(own, format!("container `{}`", shown(&container.name)));
+        }
+        let mut names = Vec::new();
         if let Some(pod) = &container.pod {
             names.push(format!("{pod}-pod"));
         }
@@ -445,27 +539,12 @@ fn check_pods_and_services(checker: &mut Checker<'_, '_>, containers: &[Containe
         {
             names.push(format!("{network}-network"));
         }
-        for (index, service) in names.into_iter().enumerate() {
-            let key = (&container.owner, service);
-            match services.get(&key) {
-                Some(first) if index == 0 || first.name == container.name => {
-                    if index == 0 {
-                        checker.error_at(
-                            container.declared_at.table,
-                            format!(
-                                "container `{}`: its service `{}.service` on node {node} is also the service of container `{}`'s pod or network; rename one of them",
-                                shown(&container.name),
-                                shown(&key.1),
-                                shown(&first.name)
-                            ),
-                        );
-                    }
-                }
-                Some(_) => {}
-                None => {
-                    services.insert(key, container);
-                }
-            }
+        for service in names {
+            services
+                .entry((&container.owner, service))
+                .or_insert_with(|| {
+                    format!("container `{}`'s pod or network", shown(&container.name))
+                });
         }
     }
 }
@@ -473,21 +552,15 @@ fn check_pods_and_services(checker: &mut Checker<'_, '_>, containers: &[Containe
 /// Rootless owners get fixed user IDs; two of them must not share one.
 fn check_user_ids(
     checker: &mut Checker<'_, '_>,
-    owners: &BTreeMap<&str, &User>,
-    containers: &[Container],
+    owners: &BTreeMap<&str, (&User, Location)>,
     node: &str,
 ) {
     let mut by_uid: BTreeMap<u32, &str> = BTreeMap::new();
-    for (name, user) in owners {
+    for (name, (user, location)) in owners {
         let uid = user.container_uid();
         if let Some(first) = by_uid.insert(uid, name) {
-            let location = containers
-                .iter()
-                .find(|container| container.owner.as_str() == *name)
-                .map(|container| container.declared_at.user)
-                .unwrap_or_default();
             checker.error_at(
-                location,
+                *location,
                 format!(
                     "users `{}` and `{}` of node {node} would both get user ID {uid} for their rootless containers; give one of them its own `uid` (1000..60000) in its users entry",
                     shown(first),
@@ -499,7 +572,7 @@ fn check_user_ids(
 }
 
 /// Container, pod and network names become file and unit names.
-fn check_unit_name(name: &str) -> Result<(), String> {
+pub(super) fn check_unit_name(name: &str) -> Result<(), String> {
     const RULE: &str = "use letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 63 characters";
     let valid = !name.is_empty()
         && name.len() <= 63

@@ -109,7 +109,7 @@ pub(super) fn validate_all(
 fn check_node_containers(checker: &mut Checker<'_, '_>, nodes: &[Node]) {
     let mut checked: Vec<&Arc<NodeSettings>> = Vec::new();
     for node in nodes {
-        if node.settings.containers.is_empty()
+        if (node.settings.containers.is_empty() && node.settings.podman.is_empty())
             || checked
                 .iter()
                 .any(|settings| Arc::ptr_eq(settings, &node.settings))

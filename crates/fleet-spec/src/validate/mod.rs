@@ -22,6 +22,7 @@ mod maintenance;
 mod naming;
 mod network;
 mod nodes;
+mod podman_objects;
 mod pool;
 mod rollout;
 mod settings;

@@ -1,15 +1,15 @@
 //! The settings every node inherits and each level may change: the keys of `[defaults]`, which
 //! `[[group]]` and `[[group.node]]` may write again (sizes, snippets, users, time zone, kernel arguments,
-//! health checks, containers).
+//! health checks, containers and their declared pods, volumes and networks).
 //!
 //! Each key names its rule from `inherit`; a new inherited setting is a key in `raw::settings_level!`, a
 //! field of `NodeSettings` and one line here.
 
-use crate::model::{HealthChecks, KernelArguments, NodeSettings, SnippetRef};
+use crate::model::{HealthChecks, KernelArguments, NodeSettings, PodmanObjects, SnippetRef};
 use crate::raw::SettingsLevel;
 
 use super::checker::Checker;
-use super::{containers, health, inherit, users};
+use super::{containers, health, inherit, podman_objects, users};
 
 /// What a node has when no level says otherwise.
 pub(super) fn fleet_defaults() -> NodeSettings {
@@ -23,6 +23,7 @@ pub(super) fn fleet_defaults() -> NodeSettings {
         kernel_arguments: KernelArguments::default(),
         health: HealthChecks::default(),
         containers: Vec::new(),
+        podman: PodmanObjects::default(),
     }
 }
 
@@ -71,6 +72,19 @@ pub(super) fn apply_level(
         inherit::merge_by_name(&mut inherited.containers, written, |container| {
             &container.name
         });
+    }
+    let declared = &mut inherited.podman;
+    if let Some(raw_pods) = level.pod.value() {
+        let written = podman_objects::validate_pods(checker, raw_pods, path);
+        inherit::merge_by_name(&mut declared.pods, written, |pod| &pod.name);
+    }
+    if let Some(raw_volumes) = level.volume.value() {
+        let written = podman_objects::validate_volumes(checker, raw_volumes, path);
+        inherit::merge_by_name(&mut declared.volumes, written, |volume| &volume.name);
+    }
+    if let Some(raw_networks) = level.container_network.value() {
+        let written = podman_objects::validate_networks(checker, raw_networks, path);
+        inherit::merge_by_name(&mut declared.networks, written, |network| &network.name);
     }
     if let Some(arguments) = level.kernel_arguments.value() {
         let merged = &mut inherited.kernel_arguments;

@@ -92,6 +92,21 @@ choice_value!(
 );
 
 choice_value!(
+    /// A podman network's driver.
+    NetworkDriverName { "bridge" => Bridge, "macvlan" => Macvlan, "ipvlan" => Ipvlan }
+);
+
+impl NetworkDriverName {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            NetworkDriverName::Bridge => "bridge",
+            NetworkDriverName::Macvlan => "macvlan",
+            NetworkDriverName::Ipvlan => "ipvlan",
+        }
+    }
+}
+
+choice_value!(
     /// What podman does when a health check fails.
     HealthFailureName { "none" => None, "kill" => Kill, "restart" => Restart, "stop" => Stop }
 );

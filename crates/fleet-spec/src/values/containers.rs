@@ -1,5 +1,6 @@
 //! What a container table's keys hold: published ports, volumes, image references, podman durations,
-//! memory and CPU limits, and the words `auto_update`, `restart` and `health.on_failure` choose from.
+//! memory and CPU limits, podman networks' subnets, and the words `auto_update`, `restart` and
+//! `health.on_failure` choose from.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -62,6 +63,30 @@ string_value!(
         }
     }
 );
+
+string_value!(
+    /// A podman network's subnet or address range: IPv4 or IPv6 in CIDR notation, with its network address.
+    PodmanSubnet(ipnet::IpNet),
+    schema "PodmanSubnet" { "type": "string", "pattern": "^[0-9A-Fa-f:.]+/[0-9]{1,3}$" },
+    parse parse_subnet
+);
+
+fn parse_subnet(text: &str) -> Result<ipnet::IpNet, String> {
+    let subnet: ipnet::IpNet = text.parse().map_err(|_| {
+        format!(
+            "`{}` is not a subnet: write an address and a prefix length, such as `10.89.1.0/24` or `fd00:89::/64`",
+            shown(text)
+        )
+    })?;
+    if subnet.addr() != subnet.network() {
+        return Err(format!(
+            "`{}` is not the network address of its subnet: write `{}`",
+            shown(text),
+            subnet.trunc()
+        ));
+    }
+    Ok(subnet)
+}
 
 /// A quadlet key's value: one string, or a list for a key written several times (`AddCapability`).
 #[derive(Debug, Clone, PartialEq)]

@@ -87,6 +87,8 @@ own_schema!(
     PodmanDuration,
     MemoryLimit,
     QuadletValue,
+    PodmanSubnet,
+    NetworkDriverName,
 );
 
 /// Reads a string and parses it with `parse`, reporting `what` on failure.

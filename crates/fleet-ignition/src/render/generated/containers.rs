@@ -1,5 +1,5 @@
 //! The node's containers as podman quadlets: `NAME.container` (and the `POD.pod` and `NETWORK.network`
-//! they name) in `/etc/containers/systemd/` for root, or `/etc/containers/systemd/users/UID/` for the
+//! they name that fleet.toml does not declare; `podman_objects.rs` writes the declared ones) in `/etc/containers/systemd/` for root, or `/etc/containers/systemd/users/UID/` for the
 //! one rootless user who runs them, with that user's lingering file so that the user's manager, and
 //! so the containers, start at boot. Every file goes through the typed INI writer.
 //!
@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use fleet_spec::{
-    AutoUpdate, CORE_UID, CORE_USER, Container, ContainerOwner, Node, NodeSettings, PublishedPort,
+    AutoUpdate, CORE_UID, CORE_USER, Container, ContainerOwner, ContainerVolume, Node,
+    NodeSettings, PodmanObjects, PublishedPort,
 };
 
 use crate::ini::{Dialect, IniFile};
@@ -21,7 +22,8 @@ use crate::render::payload::{NodePayload, PayloadFile};
 pub const ROOTFUL_QUADLET_DIRECTORY: &str = "/etc/containers/systemd";
 
 /// Networks podman knows by name; any other is written as a `.network` quadlet.
-const NETWORK_MODES: &[&str] = &["host", "none", "pasta", "slirp4netns", "bridge", "private"];
+pub(super) const NETWORK_MODES: &[&str] =
+    &["host", "none", "pasta", "slirp4netns", "bridge", "private"];
 
 /// The quadlets, lingering files and what a rootless user needs, added to `payload`.
 pub(super) fn container_files(node: &Node, payload: &mut NodePayload) -> Result<(), RenderError> {
@@ -38,19 +40,22 @@ pub(super) fn container_files(node: &Node, payload: &mut NodePayload) -> Result<
         let mut pods: BTreeMap<&str, Vec<PublishedPort>> = BTreeMap::new();
         let mut networks: Vec<&str> = Vec::new();
         for container in &containers {
-            if let Some(pod) = &container.pod {
+            if let Some(pod) = &container.pod
+                && settings.podman.pod(pod).is_none()
+            {
                 pods.entry(pod)
                     .or_default()
                     .extend(container.ports.iter().copied());
             }
             if let Some(network) = &container.network
                 && !NETWORK_MODES.contains(&network.as_str())
+                && settings.podman.network(network).is_none()
                 && !networks.contains(&network.as_str())
             {
                 networks.push(network);
             }
             let path = format!("{directory}/{}.container", container.name);
-            let text = written(node, &path, container_quadlet(container))?;
+            let text = written(node, &path, container_quadlet(container, &settings.podman))?;
             payload.files.push(PayloadFile::new(path, 0o644, text));
         }
         for (pod, ports) in pods {
@@ -63,6 +68,8 @@ pub(super) fn container_files(node: &Node, payload: &mut NodePayload) -> Result<
             let text = written(node, &path, network_quadlet(network))?;
             payload.files.push(PayloadFile::new(path, 0o644, text));
         }
+    }
+    for owner in settings.quadlet_owners() {
         if let ContainerOwner::User(user) = owner {
             // systemd-logind starts a lingering user's manager at boot; the file's presence is all it reads.
             payload.files.push(PayloadFile::new(
@@ -86,7 +93,7 @@ pub(super) fn owner_uid(settings: &NodeSettings, user: &str) -> u32 {
         })
 }
 
-fn quadlet_directory(settings: &NodeSettings, owner: &ContainerOwner) -> String {
+pub(super) fn quadlet_directory(settings: &NodeSettings, owner: &ContainerOwner) -> String {
     match owner {
         ContainerOwner::Root => ROOTFUL_QUADLET_DIRECTORY.to_owned(),
         ContainerOwner::User(user) => format!(
@@ -96,7 +103,7 @@ fn quadlet_directory(settings: &NodeSettings, owner: &ContainerOwner) -> String 
     }
 }
 
-fn written(node: &Node, path: &str, file: IniFile) -> Result<String, RenderError> {
+pub(super) fn written(node: &Node, path: &str, file: IniFile) -> Result<String, RenderError> {
     file.to_text().map_err(|problem| RenderError::Generated {
         node: node.name.clone(),
         path: path.to_owned(),
@@ -106,7 +113,7 @@ fn written(node: &Node, path: &str, file: IniFile) -> Result<String, RenderError
 
 /// systemd expands `%` specifiers in the `ExecStart=` quadlet writes, and quadlet copies values
 /// into it as they are: a literal `%` is written `%%`.
-fn literal(value: &str) -> String {
+pub(super) fn literal(value: &str) -> String {
     value.replace('%', "%%")
 }
 
@@ -124,7 +131,7 @@ fn quoted_word(value: &str) -> String {
     quoted
 }
 
-fn container_quadlet(container: &Container) -> IniFile {
+fn container_quadlet(container: &Container, declared: &PodmanObjects) -> IniFile {
     let mut file = IniFile::new(Dialect::Systemd);
     file.comment(format!(
         "Written by fleet from fleet.toml's container `{}`.",
@@ -150,7 +157,7 @@ fn container_quadlet(container: &Container) -> IniFile {
         }
     }
     for volume in &container.volumes {
-        section.entry("Volume", literal(&volume.to_string()));
+        section.entry("Volume", literal(&volume_entry(volume, declared)));
     }
     for (name, value) in &container.environment {
         section.entry("Environment", quoted_word(&format!("{name}={value}")));
@@ -202,7 +209,7 @@ fn container_quadlet(container: &Container) -> IniFile {
     if let Some(cpus) = container.cpus {
         section.entry("PodmanArgs", format!("--cpus={cpus}"));
     }
-    for (key, values) in &container.quadlet.container {
+    for (key, values) in &container.quadlet.main {
         for value in values {
             section.entry(key, value);
         }
@@ -227,6 +234,26 @@ fn container_quadlet(container: &Container) -> IniFile {
         }
     }
     file
+}
+
+/// A volume as quadlet's `Volume=` reads it: a declared named volume by its quadlet (`NAME.volume:PATH`),
+/// so that podman creates it from that file, with its options, before the container starts.
+fn volume_entry(volume: &ContainerVolume, declared: &PodmanObjects) -> String {
+    match volume
+        .source
+        .volume_name()
+        .filter(|name| declared.volume(name).is_some())
+    {
+        Some(name) => {
+            let mut entry = format!("{name}.volume:{}", volume.container_path);
+            if !volume.options.is_empty() {
+                entry.push(':');
+                entry.push_str(&volume.options.join(","));
+            }
+            entry
+        }
+        None => volume.to_string(),
+    }
 }
 
 /// A pod publishes its containers' ports: podman refuses ports on a container that joins a pod.

@@ -1,6 +1,6 @@
 //! What the renderer generates for a node from the fleet file itself, one module per thing: the
 //! hostname and time zone, the network keyfile of static addressing, users, kernel arguments, the
-//! health gate, and the containers' quadlets.
+//! health gate, the containers' quadlets and those of the pods, volumes and networks fleet.toml declares.
 //! Files, directories, links and units are generated as a [`NodePayload`] and placed with the
 //! payload the CLI hands in; users and kernel arguments are Ignition sections of their own.
 
@@ -9,6 +9,7 @@ mod health;
 mod hostname;
 mod kernel_arguments;
 mod network_keyfile;
+mod podman_objects;
 mod users;
 
 use fleet_spec::{Fleet, Node};
@@ -46,6 +47,7 @@ pub(super) fn generate(fleet: &Fleet, node: &Node) -> Result<Generated, RenderEr
         payload.units.extend(gate.units);
     }
     containers::container_files(node, &mut payload)?;
+    podman_objects::declared_quadlets(node, &mut payload)?;
     Ok(Generated {
         payload,
         users: users::passwd_users(&node.settings),

@@ -23,13 +23,13 @@ pub(super) fn passwd_users(settings: &NodeSettings) -> Vec<PasswdUser> {
         .collect()
 }
 
-/// A user's written `uid`, or the one fleet fixes for a user who runs rootless containers, whose
-/// quadlets live in a directory named by it (`User::container_uid`).
+/// A user's written `uid`, or the one fleet fixes for a user who runs rootless containers (or owns a
+/// declared pod, volume or network), whose quadlets live in a directory named by it
+/// (`User::container_uid`).
 fn fixed_uid(settings: &NodeSettings, user: &fleet_spec::User) -> Option<u32> {
     let runs_containers = settings
-        .containers
-        .iter()
-        .any(|container| container.owner == ContainerOwner::User(user.name.clone()));
+        .quadlet_owners()
+        .contains(&ContainerOwner::User(user.name.clone()));
     // `core` exists on Fedora CoreOS with its ID; Ignition is not asked to change it.
     if runs_containers && !(user.name == fleet_spec::CORE_USER && user.uid.is_none()) {
         Some(user.container_uid())
