@@ -518,8 +518,10 @@ fn a_rootless_container_is_checked_as_its_user_and_a_rootful_one_as_root() {
         );
         assert_eq!(
             podman_calls(&boot, "site"),
-            ["podman[user=web XDG_RUNTIME_DIR=/run/user/2345] inspect --format \
-              {{.State.Status}} {{.State.Health.Status}} site"]
+            [
+                "podman[user=web XDG_RUNTIME_DIR=/run/user/2345] inspect --format \
+              {{.State.Status}} {{.State.Health.Status}} site"
+            ]
         );
         // cache has none and is root's: it must be running, asked of the system's podman.
         assert_eq!(
@@ -548,8 +550,7 @@ fn an_unhealthy_container_fails_the_gate_and_its_update_is_rolled_back() {
         let line = boot.line();
         assert_eq!(line["state"], "rolled-back", "{line}");
         assert_eq!(
-            line["failed_check"],
-            "container site (user web) is unhealthy, not healthy",
+            line["failed_check"], "container site (user web) is unhealthy, not healthy",
             "{line}"
         );
         assert_eq!(boot.rollbacks(), 1, "{:?}", boot.calls);

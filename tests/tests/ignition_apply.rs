@@ -415,6 +415,8 @@ fn groups_and_users_of(
                         .as_str()
                         .context("a container user")?
                         .to_owned(),
+                    // The example fleet fixes no container user's `uid`: the rule derives it.
+                    uid: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
