@@ -11,7 +11,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::e2e::TinyGuest;
-use crate::ignition_manifest::FleetUser;
+use crate::ignition_manifest::{FleetContainer, FleetUser};
 use crate::workdir::WorkDir;
 
 /// The newest spec the guest's Ignition (Debian's 2.14) reads.
@@ -53,6 +53,18 @@ pub struct E2eUser {
     pub name: String,
     pub keys: Vec<String>,
     pub groups: Option<Vec<String>>,
+    /// A fixed user ID (`uid`), which the user's rootless containers' quadlet directory names.
+    pub uid: Option<u32>,
+}
+
+/// A `[[group.container]]`: an image run by `user` (`root`: rootful; a fleet user: rootless). The
+/// tiny guest has no podman: its real Ignition writes the quadlets and lingering files, which the
+/// manifest check reads.
+#[derive(Debug, Clone)]
+pub struct E2eContainer {
+    pub name: String,
+    pub user: String,
+    pub image: String,
 }
 
 /// A `[[group]]` of `count` tiny-guest nodes.
@@ -73,6 +85,7 @@ pub struct E2eGroup {
     /// `[group.health]` with this one command (argument list), a one-minute timeout and a try
     /// every second: the tiny guest runs the health gate after Ignition.
     pub health_command: Option<Vec<String>>,
+    pub containers: Vec<E2eContainer>,
 }
 
 impl E2eGroup {
@@ -85,6 +98,7 @@ impl E2eGroup {
             memory_mib: None,
             host: None,
             health_command: None,
+            containers: Vec::new(),
         }
     }
 
@@ -105,6 +119,16 @@ impl E2eGroup {
 
     pub fn on_host(mut self, host: &str) -> E2eGroup {
         self.host = Some(host.to_owned());
+        self
+    }
+
+    /// A container of the group's nodes, run by `user` (`root`, or a user of the fleet).
+    pub fn container(mut self, name: &str, user: &str, image: &str) -> E2eGroup {
+        self.containers.push(E2eContainer {
+            name: name.to_owned(),
+            user: user.to_owned(),
+            image: image.to_owned(),
+        });
         self
     }
 
@@ -191,11 +215,14 @@ impl E2eFleet {
                     name: "core".to_owned(),
                     keys: vec![TEST_KEYS[0].to_owned()],
                     groups: None,
+                    uid: None,
                 },
+                // A fixed user ID, which a rootless container's quadlet directory must name.
                 E2eUser {
                     name: "ops".to_owned(),
                     keys: vec![TEST_KEYS[1].to_owned(), TEST_KEYS[2].to_owned()],
                     groups: Some(vec!["wheel".to_owned(), "docker".to_owned()]),
+                    uid: Some(4242),
                 },
             ],
             extra_toml: String::new(),
@@ -212,6 +239,31 @@ impl E2eFleet {
                     groups: user.groups.clone(),
                 };
                 (user.name.clone(), expected)
+            })
+            .collect()
+    }
+
+    /// Each group's containers, as the manifest check expects them (with the user ID the fleet
+    /// file fixes for a rootless one's user).
+    pub fn fleet_containers(&self) -> Vec<(String, Vec<FleetContainer>)> {
+        self.groups
+            .iter()
+            .map(|group| {
+                let containers = group
+                    .containers
+                    .iter()
+                    .map(|container| FleetContainer {
+                        name: container.name.clone(),
+                        user: container.user.clone(),
+                        kind: "container".to_owned(),
+                        uid: self
+                            .users
+                            .iter()
+                            .find(|user| user.name == container.user)
+                            .and_then(|user| user.uid),
+                    })
+                    .collect();
+                (group.name.clone(), containers)
             })
             .collect()
     }
@@ -359,6 +411,9 @@ impl E2eFleet {
             if let Some(groups) = &user.groups {
                 let _ = writeln!(toml, "groups = [{}]", toml_strings(groups));
             }
+            if let Some(uid) = user.uid {
+                let _ = writeln!(toml, "uid = {uid}");
+            }
         }
         for group in &self.groups {
             let _ = write!(
@@ -389,6 +444,15 @@ impl E2eFleet {
                          gateway = \"192.168.122.1\"\nfirst_address = \"{first_address}\"\n",
                     );
                 }
+            }
+            for container in &group.containers {
+                let _ = write!(
+                    toml,
+                    "\n[[group.container]]\nname = {name}\nimage = {image}\nuser = {user}\n",
+                    name = toml_string(&container.name),
+                    image = toml_string(&container.image),
+                    user = toml_string(&container.user),
+                );
             }
             if let Some(host) = &group.host {
                 for node in self.names_in(group) {

@@ -5,7 +5,9 @@
 //! the node's hostname, its keyfile (mode 0600, static groups only), each user's keys and Zincati's
 //! settings from `fleet plan`; a second deploy changes nothing; a deploy killed midway converges on the next run; a node that cannot start fails
 //! alone; destroy leaves nothing behind. The first test's nodes run their generated health gate
-//! (issue 15): `fleet status` on the local host shows web's nodes healthy and db's unhealthy.
+//! (issue 15): `fleet status` on the local host shows web's nodes healthy and db's unhealthy; and
+//! their real Ignition writes their containers' quadlets (issue 14): web's rootless, of `ops`, in
+//! the directory of the user ID the fleet file fixes, with `ops`'s lingering file; db's rootful.
 //!
 //! Run by `cargo xtask e2e` (see docs/testing.md). Every wait polls a condition with a deadline; no
 //! test sleeps to synchronise.
@@ -75,12 +77,16 @@ impl Deployment {
 
     /// What the fleet asks of each node, from `fleet plan` and `fleet nodes` of its file.
     fn expectations(&self) -> FleetExpectations {
-        FleetExpectations::gather(
+        let mut expectations = FleetExpectations::gather(
             &self.files.fleet_toml,
             &self.fleet.static_groups(),
             &self.fleet.fleet_users(),
         )
-        .unwrap()
+        .unwrap();
+        for (group, containers) in self.fleet.fleet_containers() {
+            expectations.for_group(&group, &BTreeMap::new(), &containers);
+        }
+        expectations
     }
 
     /// This fleet's domains on the daemon (node names carry the fleet's name).
@@ -140,11 +146,16 @@ fn deploy_boots_every_node_with_its_own_ignition_a_second_deploy_changes_nothing
         &format!("e2e-d{}", std::process::id()),
         &environment.connect,
     )
-    .with_group(E2eGroup::new("web", 3).health_command(&[PASSING_CHECK]))
+    .with_group(
+        E2eGroup::new("web", 3)
+            .health_command(&[PASSING_CHECK])
+            .container("site", "ops", "docker.io/library/nginx:1.27"),
+    )
     .with_group(
         E2eGroup::new("db", 2)
             .reserved_from(first_reserved)
-            .health_command(&[FAILING_CHECK]),
+            .health_command(&[FAILING_CHECK])
+            .container("cache", "root", "docker.io/library/redis:7"),
     );
     let deployment = Deployment::new(&environment, "deploy", fleet);
     let nodes = deployment.nodes();

@@ -1,7 +1,7 @@
 //! The health gate's scripts, as a rendered Ignition config carries them, run against stand-in
-//! `rpm-ostree` and `systemctl` (tests/data/health/stand-ins/) that record their calls and answer
-//! `rpm-ostree status --json` in Fedora CoreOS's format (zincati v0.0.32's fixture, one deployment
-//! per boot state). Each boot runs `fleet-health`'s script as its unit does (`SHELL SCRIPT`) and,
+//! `rpm-ostree`, `systemctl`, `podman` and `runuser` (tests/data/health/stand-ins/) that record
+//! their calls and answer `rpm-ostree status --json` in Fedora CoreOS's format (zincati v0.0.32's
+//! fixture, one deployment per boot state) and `podman inspect` with each container's state. Each boot runs `fleet-health`'s script as its unit does (`SHELL SCRIPT`) and,
 //! when it fails, the rollback as `OnFailure=` would; a reboot is the test writing the next status.
 //! Every case runs under dash, bash and busybox's sh (with busybox's awk, sed and friends), and
 //! shellcheck checks the scripts.
@@ -209,6 +209,8 @@ impl Node {
         node.set_timing(60, 1);
         node.set_active_units(&["app.service"]);
         node.set_app_failures("0");
+        node.set_container("site", &["running healthy"]);
+        node.set_container("cache", &["running"]);
         node
     }
 
@@ -238,6 +240,13 @@ impl Node {
     /// `0`, a count, `always` or `hang` (see the stand-in `app-ready`).
     fn set_app_failures(&self, failures: &str) {
         fs::write(self.scenario.join("app-failures"), failures).unwrap();
+    }
+
+    /// What `podman inspect` answers for container `name`, one `STATUS [HEALTH]` a call, the last
+    /// one from then on (see the stand-in `podman`).
+    fn set_container(&self, name: &str, answers: &[&str]) {
+        let text: String = answers.iter().map(|answer| format!("{answer}\n")).collect();
+        fs::write(self.scenario.join(format!("container-{name}")), text).unwrap();
     }
 
     fn run(&self, script: &str) -> Output {
@@ -483,6 +492,111 @@ fn the_timeout_is_honoured_even_by_a_check_that_hangs() {
     });
 }
 
+/// The calls of a boot that asked podman about `container`.
+fn podman_calls<'a>(boot: &'a Boot, container: &str) -> Vec<&'a str> {
+    boot.calls
+        .iter()
+        .filter(|call| call.starts_with("podman[") && call.ends_with(&format!(" {container}")))
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn a_rootless_container_is_checked_as_its_user_and_a_rootful_one_as_root() {
+    each_shell("containers-as-owners", |node| {
+        let boot = node.boot(&[booted(A, "42.1")]);
+        assert_eq!(boot.line()["state"], "healthy", "{boot:#?}");
+        // site has a health check and runs rootless as web (uid 2345 in the fleet file).
+        assert!(
+            boot.calls.contains(
+                &"runuser -u web -- env XDG_RUNTIME_DIR=/run/user/2345 podman inspect --format \
+                  {{.State.Status}} {{.State.Health.Status}} site"
+                    .to_owned()
+            ),
+            "{:?}",
+            boot.calls
+        );
+        assert_eq!(
+            podman_calls(&boot, "site"),
+            [
+                "podman[user=web XDG_RUNTIME_DIR=/run/user/2345] inspect --format \
+              {{.State.Status}} {{.State.Health.Status}} site"
+            ]
+        );
+        // cache has none and is root's: it must be running, asked of the system's podman.
+        assert_eq!(
+            podman_calls(&boot, "cache"),
+            ["podman[user=root XDG_RUNTIME_DIR=] inspect --format {{.State.Status}} cache"]
+        );
+        assert_eq!(
+            boot.calls
+                .iter()
+                .filter(|call| call.starts_with("runuser"))
+                .count(),
+            1,
+            "{:?}",
+            boot.calls
+        );
+    });
+}
+
+#[test]
+fn an_unhealthy_container_fails_the_gate_and_its_update_is_rolled_back() {
+    each_shell("unhealthy-container", |node| {
+        node.set_timing(1, 1);
+        assert!(node.boot(&[booted(A, "42.1")]).check.status.success());
+        node.set_container("site", &["running unhealthy"]);
+        let boot = node.boot(&[booted(B, "42.2"), other(A, "42.1")]);
+        let line = boot.line();
+        assert_eq!(line["state"], "rolled-back", "{line}");
+        assert_eq!(
+            line["failed_check"], "container site (user web) is unhealthy, not healthy",
+            "{line}"
+        );
+        assert_eq!(boot.rollbacks(), 1, "{:?}", boot.calls);
+    });
+}
+
+#[test]
+fn a_stopped_or_missing_container_fails_the_gate_with_its_name() {
+    each_shell("stopped-container", |node| {
+        node.set_timing(1, 1);
+        node.set_container("cache", &["exited"]);
+        let boot = node.boot(&[booted(A, "42.1")]);
+        assert!(!boot.check.status.success());
+        let failed = boot.line()["failed_check"].as_str().unwrap().to_owned();
+        assert!(
+            failed.starts_with("container cache is exited, not running"),
+            "{failed}"
+        );
+        fs::remove_file(node.scenario.join("container-cache")).unwrap();
+        let boot = node.boot(&[booted(A, "42.1")]);
+        let failed = boot.line()["failed_check"].as_str().unwrap().to_owned();
+        assert!(
+            failed.starts_with("container cache: podman inspect exited 125"),
+            "{failed}"
+        );
+    });
+}
+
+#[test]
+fn a_container_that_becomes_healthy_after_a_retry_passes() {
+    each_shell("container-retry", |node| {
+        node.set_container(
+            "site",
+            &["running starting", "running starting", "running healthy"],
+        );
+        let boot = node.boot(&[booted(A, "42.1")]);
+        assert_eq!(boot.line()["state"], "healthy", "{boot:#?}");
+        assert_eq!(
+            podman_calls(&boot, "site").len(),
+            3,
+            "starting twice, then healthy: {:?}",
+            boot.calls
+        );
+    });
+}
+
 #[test]
 fn shellcheck_accepts_the_scripts_as_posix_sh() {
     let test_name = "shellcheck_accepts_the_scripts";
@@ -525,7 +639,7 @@ fn shellcheck_accepts_the_scripts_as_posix_sh() {
 /// Debian 12's systemd-analyze (systemd 252) runs without a running systemd: every generated unit
 /// and drop-in loads with no warning (an unknown key is only a warning, so the test wants none)
 /// and every unit they name exists. Zincati's own unit is Fedora CoreOS's, so a stand-in carries
-/// the drop-in here.
+/// the drop-in here. The health unit is also ordered after the containers it checks.
 #[test]
 fn systemd_analyze_verify_accepts_every_unit_and_drop_in() {
     let analyze = Path::new("/usr/bin/systemd-analyze");
@@ -562,6 +676,16 @@ fn systemd_analyze_verify_accepts_every_unit_and_drop_in() {
             "zincati.service.d/50-fleet-health.conf"
         ]
     );
+    // Ordered after what it checks: the unit, root's container service, and the rootless
+    // container's user manager (`user@UID.service`, which is ready once the user's units started).
+    let health_unit = &gate.units["fleet-health.service"];
+    for after in [
+        "After=app.service\n",
+        "After=cache.service\n",
+        "After=user@2345.service\n",
+    ] {
+        assert!(health_unit.contains(after), "{after} in\n{health_unit}");
+    }
     names.push("./zincati.service".to_owned());
     let output = Command::new(analyze)
         .current_dir(&units)

@@ -431,6 +431,8 @@ fn groups_and_users_of(
                                 .with_context(|| format!("a {table} user"))?
                                 .to_owned(),
                             kind: (*kind).to_owned(),
+                            // The example fleet fixes no user's `uid`: the rule derives it.
+                            uid: None,
                         })
                     })
             })

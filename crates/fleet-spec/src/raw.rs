@@ -546,8 +546,8 @@ raw_table! {
 }
 
 raw_table! {
-    /// Health checks that gate every boot (docs/health.md): units, HTTP checks and commands, retried
-    /// until `timeout_minutes`; a failed update is rolled back once.
+    /// Health checks that gate every boot (docs/health.md): units, HTTP checks, commands and
+    /// containers, retried until `timeout_minutes`; a failed update is rolled back once.
     struct RawHealth, schema HealthTable {
         /// systemd units that must be active, e.g. `sshd.service`; they accumulate.
         units: Items<Located<UnitName>>,
@@ -555,6 +555,8 @@ raw_table! {
         http: Vec<RawHttpCheck>,
         /// Commands that must exit 0, each a list of its arguments (no shell), e.g. `["/usr/bin/test", "-e", "/run/app.ready"]`; they accumulate.
         commands: Items<Located<CommandLine>>,
+        /// Containers of the node, by `name`, that must be running, and healthy when they have a `health` check; they accumulate.
+        containers: Items<Located<String>>,
         /// How long the checks may take to pass, retries included, in minutes (1..1440). Default 5.
         timeout_minutes: HealthTimeoutMinutes,
         /// Seconds between two tries of the failing checks (1..3600). Default 10.

@@ -55,6 +55,9 @@ pub struct FleetContainer {
     pub name: String,
     pub user: String,
     pub kind: String,
+    /// The user ID a rootless container's user must have, when the fleet file fixes it (`uid`):
+    /// the one in the quadlet directory's name.
+    pub uid: Option<u32>,
 }
 
 /// One node's part of the fleet.

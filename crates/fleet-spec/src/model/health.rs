@@ -13,6 +13,8 @@ pub struct HealthChecks {
     pub http: Vec<HttpCheck>,
     /// Commands that must exit 0, each the list of its arguments (run without a shell).
     pub commands: Vec<CommandCheck>,
+    /// Containers of the node that must be running, and healthy when they have a health check.
+    pub containers: Vec<ContainerCheck>,
     /// How long the checks may take to pass, retries included.
     pub timeout_minutes: u32,
     /// Seconds between two tries while a check fails.
@@ -36,6 +38,7 @@ impl Default for HealthChecks {
             units: Vec::new(),
             http: Vec::new(),
             commands: Vec::new(),
+            containers: Vec::new(),
             timeout_minutes: DEFAULT_HEALTH_TIMEOUT_MINUTES,
             retry_seconds: DEFAULT_HEALTH_RETRY_SECONDS,
             rollback: true,
@@ -47,12 +50,15 @@ impl Default for HealthChecks {
 impl HealthChecks {
     /// Whether the node has any check: only then is its boot gated (and anything generated).
     pub fn gates_boot(&self) -> bool {
-        !(self.units.is_empty() && self.http.is_empty() && self.commands.is_empty())
+        !(self.units.is_empty()
+            && self.http.is_empty()
+            && self.commands.is_empty()
+            && self.containers.is_empty())
     }
 
     /// How many checks there are.
     pub fn check_count(&self) -> usize {
-        self.units.len() + self.http.len() + self.commands.len()
+        self.units.len() + self.http.len() + self.commands.len() + self.containers.len()
     }
 }
 
@@ -70,5 +76,13 @@ pub struct HttpCheck {
 pub struct CommandCheck {
     /// The program, then its arguments.
     pub arguments: Vec<String>,
+    pub declared_at: Location,
+}
+
+/// A container of the node (by its `name`) that must be running, and report healthy when it has a
+/// podman health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerCheck {
+    pub name: String,
     pub declared_at: Location,
 }

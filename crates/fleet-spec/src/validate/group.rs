@@ -17,7 +17,7 @@ use super::maintenance::{self, MaintenanceDraft, Origin};
 use super::naming::Naming;
 use super::network::{self, GroupAddressing};
 use super::nodes::{self, GroupExpansion, NodeOrigin};
-use super::{containers, rollout, settings};
+use super::{containers, health, rollout, settings};
 
 /// What every group needs from the fleet level.
 pub(super) struct FleetLevel<'a> {
@@ -105,11 +105,14 @@ pub(super) fn validate_all(
     }
 }
 
-/// The containers of each distinct composition of settings among the group's nodes, once merged.
+/// The containers of each distinct composition of settings among the group's nodes, once merged,
+/// and the containers its health checks name.
 fn check_node_containers(checker: &mut Checker<'_, '_>, nodes: &[Node]) {
     let mut checked: Vec<&Arc<NodeSettings>> = Vec::new();
     for node in nodes {
-        if (node.settings.containers.is_empty() && node.settings.podman.is_empty())
+        if (node.settings.containers.is_empty()
+            && node.settings.podman.is_empty()
+            && node.settings.health.containers.is_empty())
             || checked
                 .iter()
                 .any(|settings| Arc::ptr_eq(settings, &node.settings))
@@ -118,6 +121,7 @@ fn check_node_containers(checker: &mut Checker<'_, '_>, nodes: &[Node]) {
         }
         checked.push(&node.settings);
         containers::check_node(checker, &node.settings, &node.name);
+        health::check_node_containers(checker, &node.settings, &node.name);
     }
 }
 

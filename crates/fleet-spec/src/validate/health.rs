@@ -1,12 +1,15 @@
 //! `[defaults.health]`, `[group.health]` and `[group.node.health]`: the health checks of one level,
 //! checked and applied onto what the level inherits. Checks accumulate (`inherit::accumulate`: a
-//! check an earlier level has is not added twice), settings follow `inherit::most_specific`.
+//! check an earlier level has is not added twice), settings follow `inherit::most_specific`. Once a
+//! node's levels are merged, every container a check names must be one of the node's
+//! (`check_node_containers`).
 
 use std::collections::HashMap;
 
 use crate::diagnostics::shown;
 use crate::model::{
-    CommandCheck, DEFAULT_HTTP_STATUS, DEFAULT_HTTP_TIMEOUT_SECONDS, HealthChecks, HttpCheck,
+    CommandCheck, ContainerCheck, DEFAULT_HTTP_STATUS, DEFAULT_HTTP_TIMEOUT_SECONDS, HealthChecks,
+    HttpCheck, NodeSettings,
 };
 use crate::raw::{RawHealth, RawHttpCheck};
 use crate::read::Span;
@@ -76,6 +79,27 @@ pub(super) fn apply(
             check.arguments.as_slice()
         });
     }
+    if let Some(containers) = raw.containers.value() {
+        let mut seen = Listed::default();
+        let mut written = Vec::with_capacity(containers.0.len());
+        for container in &containers.0 {
+            if seen.first_time(
+                checker,
+                &health_path,
+                "containers",
+                &container.value,
+                container.span,
+            ) {
+                written.push(ContainerCheck {
+                    name: container.value.clone(),
+                    declared_at: checker.location(container.span),
+                });
+            }
+        }
+        inherit::accumulate(&mut inherited.containers, written, |check| {
+            check.name.as_str()
+        });
+    }
     inherit::most_specific(
         &mut inherited.timeout_minutes,
         raw.timeout_minutes.value().map(|minutes| minutes.as_u32()),
@@ -102,6 +126,44 @@ pub(super) fn apply(
         &mut inherited.max_rollbacks,
         raw.max_rollbacks.value().map(|count| count.as_u32()),
     );
+}
+
+/// Every container a node's health checks name is a container of the node, once its levels are
+/// merged (called once per distinct composition of settings, as the containers' own node checks).
+pub(super) fn check_node_containers(
+    checker: &mut Checker<'_, '_>,
+    settings: &NodeSettings,
+    node: &str,
+) {
+    for check in &settings.health.containers {
+        let containers = &settings.containers;
+        if containers
+            .iter()
+            .any(|container| container.name == check.name)
+        {
+            continue;
+        }
+        let mut message = format!(
+            "health.containers: node {node} has no container `{}`",
+            shown(&check.name)
+        );
+        let names = containers.iter().map(|container| container.name.as_str());
+        match crate::hints::closest(&check.name, names.clone()) {
+            Some(closest) => message.push_str(&format!("; did you mean `{closest}`?")),
+            None if containers.is_empty() => message.push_str(&format!(
+                "; it runs no containers: add a [[group.container]] named `{}`, or leave the check out",
+                shown(&check.name)
+            )),
+            None => message.push_str(&format!(
+                "; its containers are {}",
+                names
+                    .map(|name| format!("`{}`", shown(name)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+        checker.error_at(check.declared_at, message);
+    }
 }
 
 /// Units the health gate itself orders: checking one would wait for itself.

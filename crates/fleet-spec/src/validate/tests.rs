@@ -516,3 +516,77 @@ url = "localhost:8080"
     }
     assert!(found.starts_with("test.toml:"), "{found}");
 }
+
+const SITE: &str = r#"
+[[group.container]]
+name = "site"
+image = "docker.io/library/nginx:1.27"
+user = "core"
+"#;
+
+#[test]
+fn container_checks_accumulate_by_name_and_gate_the_boot() {
+    let fleet = parse(&format!(
+        r#"{HEADER}
+[defaults.health]
+containers = ["site"]
+
+[[group]]
+name = "web"
+count = 2
+{SITE}
+[[group.container]]
+name = "cache"
+image = "docker.io/library/redis:7"
+user = "root"
+
+[[group.node]]
+name = "web-2"
+[group.node.health]
+containers = ["cache", "site"]
+"#
+    ));
+    let names = |index: usize| -> Vec<String> {
+        fleet.nodes[index]
+            .settings
+            .health
+            .containers
+            .iter()
+            .map(|check| check.name.clone())
+            .collect()
+    };
+    assert_eq!(names(0), ["site"]);
+    assert_eq!(names(1), ["site", "cache"]);
+    assert!(fleet.nodes[0].settings.health.gates_boot());
+    assert_eq!(fleet.nodes[1].settings.health.check_count(), 2);
+}
+
+#[test]
+fn a_container_check_must_name_a_container_of_the_node() {
+    let found = problems(&format!(
+        r#"{HEADER}
+[[group]]
+name = "web"
+count = 2
+{SITE}
+[group.health]
+containers = ["stie", "site", "site", "db"]
+
+[[group]]
+name = "plain"
+count = 1
+[group.health]
+containers = ["site"]
+"#
+    ));
+    for expected in [
+        "health.containers: node web-1 has no container `stie`; did you mean `site`?",
+        "group[0].health.containers: `site` is listed twice at this level",
+        "health.containers: node web-1 has no container `db`; its containers are `site`",
+        "health.containers: node plain-1 has no container `site`; it runs no containers",
+    ] {
+        assert!(found.contains(expected), "{expected}\nin:\n{found}");
+    }
+    // Once per distinct composition: web-2 shares web-1's settings.
+    assert!(!found.contains("node web-2"), "{found}");
+}
