@@ -404,6 +404,17 @@ pub fn inventory<'a>(
 }
 
 impl<'a> Inventory<'a> {
+    /// Give the nodes without an address (DHCP nodes) the one `addresses` has for them.
+    pub fn reach_at(&mut self, addresses: &BTreeMap<String, String>) {
+        for (name, vars) in &mut self.meta.hostvars {
+            if let (HostVars::Node(node), Some(address)) = (vars, addresses.get(name))
+                && node.ansible_host.is_none()
+            {
+                node.ansible_host = Some(address.clone());
+            }
+        }
+    }
+
     /// One host's variables, as `--host NAME` prints them.
     pub fn host(&self, name: &str) -> Result<&HostVars<'a>, InventoryError> {
         self.meta
