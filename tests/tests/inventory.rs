@@ -366,5 +366,8 @@ fn connect_without_addresses_from_libvirt_is_refused() {
     .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--connect is for --addresses libvirt"), "{stderr}");
+    assert!(
+        stderr.contains("--connect is for --addresses libvirt"),
+        "{stderr}"
+    );
 }

@@ -485,7 +485,10 @@ mod tests {
             ("dhcp-leased".to_owned(), "192.168.122.150".to_owned()),
             ("static".to_owned(), "192.168.122.151".to_owned()),
         ]));
-        assert_eq!(address_of(&inventory, "dhcp-leased"), Some("192.168.122.150"));
+        assert_eq!(
+            address_of(&inventory, "dhcp-leased"),
+            Some("192.168.122.150")
+        );
         assert_eq!(address_of(&inventory, "dhcp-unleased"), None);
         assert_eq!(address_of(&inventory, "static"), Some("192.168.122.20"));
     }
