@@ -221,7 +221,7 @@ fn ansible_inventory_reads_the_libvirt_addressed_inventory_even_with_its_hypervi
         let fleet = workdir
             .write(
                 name,
-                &format!(
+                format!(
                     "[fleet]\nname = \"local\"\nconnect = \"{connect}\"\n\n[fleet.image]\npath = \"base.qcow2\"\n\n\
                      [maintenance]\nstrategy = \"immediate\"\n\n[[group]]\nname = \"web\"\ncount = 2\n\n\
                      [group.rollout]\nmax_unavailable = 2\ncanaries = 0\n"
