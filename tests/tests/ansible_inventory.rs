@@ -33,6 +33,17 @@ fn ansible_inventory_of(
     fleet: &Path,
     arguments: &[&str],
 ) -> (String, String) {
+    ansible_inventory_with(ansible, state, fleet, arguments, "file")
+}
+
+/// `ansible-inventory` through the shipped script, with `FLEET_ADDRESSES=addresses`.
+fn ansible_inventory_with(
+    ansible: &RealAnsible,
+    state: &Path,
+    fleet: &Path,
+    arguments: &[&str],
+    addresses: &str,
+) -> (String, String) {
     let output = run_successfully(
         ansible
             .command("ansible-inventory", state)
@@ -40,7 +51,8 @@ fn ansible_inventory_of(
             .arg(repository_path("fleet/ansible/inventory/fleet.sh"))
             .args(arguments)
             .env("FLEET_BIN", fleet_binary().unwrap())
-            .env("FLEET_FILE", fleet),
+            .env("FLEET_FILE", fleet)
+            .env("FLEET_ADDRESSES", addresses),
     )
     .unwrap();
     (
@@ -190,4 +202,45 @@ fn ansible_inventory_reads_empty_groups_and_a_local_hypervisor_without_a_warning
         serde_json::json!(["web-1", "web-2"])
     );
     assert!(list["canary"].get("hosts").is_none(), "{}", list["canary"]);
+}
+
+/// `FLEET_ADDRESSES=libvirt` makes the shipped script ask libvirt for leases: on the test driver
+/// (no leases) the inventory is the file's; with its hypervisor unreachable, Ansible still gets
+/// every host.
+#[test]
+fn ansible_inventory_reads_the_libvirt_addressed_inventory_even_with_its_hypervisor_down() {
+    let Some(ansible) = real_ansible("ansible_inventory_reads_the_libvirt_addressed_inventory")
+    else {
+        return;
+    };
+    let workdir = WorkDir::new("ansible-inventory-libvirt").unwrap();
+    for (name, connect) in [
+        ("up.toml", "test:///default"),
+        ("down.toml", "qemu+tcp://127.0.0.1:1/system"),
+    ] {
+        let fleet = workdir
+            .write(
+                name,
+                format!(
+                    "[fleet]\nname = \"local\"\nconnect = \"{connect}\"\n\n[fleet.image]\npath = \"base.qcow2\"\n\n\
+                     [maintenance]\nstrategy = \"immediate\"\n\n[[group]]\nname = \"web\"\ncount = 2\n\n\
+                     [group.rollout]\nmax_unavailable = 2\ncanaries = 0\n"
+                ),
+            )
+            .unwrap();
+        let (from_file, _) = ansible_inventory_of(&ansible, workdir.path(), &fleet, &["--list"]);
+        let (from_libvirt, _) =
+            ansible_inventory_with(&ansible, workdir.path(), &fleet, &["--list"], "libvirt");
+        let from_libvirt: Value = serde_json::from_str(&from_libvirt).unwrap();
+        assert_eq!(
+            from_libvirt["web"]["hosts"],
+            serde_json::json!(["web-1", "web-2"]),
+            "{name}"
+        );
+        assert_eq!(
+            from_libvirt,
+            serde_json::from_str::<Value>(&from_file).unwrap(),
+            "{name}"
+        );
+    }
 }

@@ -295,3 +295,83 @@ fn two_names_ansible_would_merge_are_refused_naming_both() {
     );
     assert!(output.stdout.is_empty());
 }
+
+/// A DHCP group and a static one, on the test driver.
+const DHCP_AND_STATIC: &str = "[[group]]\nname = \"web\"\ncount = 2\n\n[group.rollout]\nmax_unavailable = 2\n\n[[group]]\nname = \"db\"\ncount = 1\nhostname = \"db-{index}\"\n\n[group.network]\nmode = \"static\"\ncidr = \"192.168.122.0/24\"\nfirst_address = \"192.168.122.20\"\ngateway = \"192.168.122.1\"\ndns = [\"192.168.122.1\"]\n";
+
+#[test]
+fn addresses_from_libvirt_give_dhcp_nodes_no_address_when_libvirt_knows_no_lease() {
+    // The test driver's domains have no lease: the libvirt inventory is the file's, static
+    // addresses kept, DHCP nodes still without one, and nothing on stderr.
+    let directory = tempfile::tempdir().unwrap();
+    let fleet = write_fleet(directory.path(), DHCP_AND_STATIC);
+    let from_file = inventory(&fleet, &["--list"]);
+    let output = run_fleet([
+        "inventory".as_ref(),
+        fleet.as_os_str(),
+        "--list".as_ref(),
+        "--addresses".as_ref(),
+        "libvirt".as_ref(),
+    ])
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let from_libvirt: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(from_libvirt, from_file);
+    let hostvars = &from_libvirt["_meta"]["hostvars"];
+    assert_eq!(hostvars["db-1"]["ansible_host"], "192.168.122.20");
+    assert!(hostvars["web-1"].get("ansible_host").is_none());
+}
+
+#[test]
+fn a_hypervisor_that_cannot_be_reached_is_a_warning_naming_it_and_the_inventory_is_printed() {
+    let directory = tempfile::tempdir().unwrap();
+    let fleet = write_fleet(directory.path(), DHCP_AND_STATIC);
+    let unreachable = "qemu+tcp://127.0.0.1:1/system";
+    for host in [None, Some("db-1")] {
+        let mut arguments = vec![
+            "inventory",
+            fleet.to_str().unwrap(),
+            "--addresses",
+            "libvirt",
+            "--connect",
+            unreachable,
+        ];
+        arguments.extend(host.iter().flat_map(|name| ["--host", name]));
+        let output = run_fleet(arguments).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!("warning: host {unreachable} could not be read")),
+            "{stderr}"
+        );
+        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        match host {
+            Some(_) => assert_eq!(printed["ansible_host"], "192.168.122.20"),
+            None => assert_eq!(
+                printed["_meta"]["hostvars"]["db-1"]["ansible_host"],
+                "192.168.122.20"
+            ),
+        }
+    }
+}
+
+#[test]
+fn connect_without_addresses_from_libvirt_is_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    let fleet = write_fleet(directory.path(), DHCP_AND_STATIC);
+    let output = run_fleet([
+        "inventory".as_ref(),
+        fleet.as_os_str(),
+        "--connect".as_ref(),
+        "test:///default".as_ref(),
+    ])
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--connect is for --addresses libvirt"),
+        "{stderr}"
+    );
+}

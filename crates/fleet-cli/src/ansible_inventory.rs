@@ -413,6 +413,17 @@ pub fn inventory<'a>(
 }
 
 impl<'a> Inventory<'a> {
+    /// Give the nodes without an address (DHCP nodes) the one `addresses` has for them.
+    pub fn reach_at(&mut self, addresses: &BTreeMap<String, String>) {
+        for (name, vars) in &mut self.meta.hostvars {
+            if let (HostVars::Node(node), Some(address)) = (vars, addresses.get(name))
+                && node.ansible_host.is_none()
+            {
+                node.ansible_host = Some(address.clone());
+            }
+        }
+    }
+
     /// One host's variables, as `--host NAME` prints them.
     pub fn host(&self, name: &str) -> Result<&HostVars<'a>, InventoryError> {
         self.meta
@@ -441,5 +452,53 @@ mod tests {
         assert_eq!(ansible_group_name(""), "_");
         assert_eq!(label_group_name("zone", "a"), "zone_a");
         assert_eq!(label_group_name("zone", "eu-west 1"), "zone_eu_west_1");
+    }
+
+    fn node(ansible_host: Option<&str>) -> HostVars<'static> {
+        HostVars::Node(NodeVars {
+            ansible_host: ansible_host.map(str::to_owned),
+            ansible_user: None,
+            fleet_hostname: "n",
+            fleet_group: "g",
+            fleet_addressing: "dhcp",
+            fleet_mac: "52:54:00:00:00:01".to_owned(),
+            fleet_role: "normal",
+            fleet_wariness: 0.5,
+            fleet_strategy: "immediate",
+            fleet_time_zone: None,
+            fleet_windows: WindowsView(&[]),
+            fleet_hypervisor: "localhost".to_owned(),
+        })
+    }
+
+    fn address_of<'a>(inventory: &'a Inventory<'_>, name: &str) -> Option<&'a str> {
+        match &inventory.meta.hostvars[name] {
+            HostVars::Node(node) => node.ansible_host.as_deref(),
+            HostVars::Hypervisor(hypervisor) => hypervisor.ansible_host.as_deref(),
+        }
+    }
+
+    #[test]
+    fn leases_reach_only_the_nodes_the_file_gives_no_address() {
+        let mut inventory = Inventory {
+            groups: BTreeMap::new(),
+            meta: InventoryMeta {
+                hostvars: BTreeMap::from([
+                    ("dhcp-leased".to_owned(), node(None)),
+                    ("dhcp-unleased".to_owned(), node(None)),
+                    ("static".to_owned(), node(Some("192.168.122.20"))),
+                ]),
+            },
+        };
+        inventory.reach_at(&BTreeMap::from([
+            ("dhcp-leased".to_owned(), "192.168.122.150".to_owned()),
+            ("static".to_owned(), "192.168.122.151".to_owned()),
+        ]));
+        assert_eq!(
+            address_of(&inventory, "dhcp-leased"),
+            Some("192.168.122.150")
+        );
+        assert_eq!(address_of(&inventory, "dhcp-unleased"), None);
+        assert_eq!(address_of(&inventory, "static"), Some("192.168.122.20"));
     }
 }

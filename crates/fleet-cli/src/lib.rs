@@ -79,6 +79,10 @@ pub enum ConnectedCommand {
     Status(cmd::status::Args),
     Destroy(cmd::destroy::Args),
     Image(cmd::image::Args),
+    /// `fleet inventory --addresses libvirt`: the inventory with the DHCP leases libvirt knows.
+    /// Parsed as `fleet inventory`, so not a subcommand of its own.
+    #[command(skip)]
+    Inventory(cmd::inventory::Args),
 }
 
 /// What a binary does with a connected command: `fleet` executes `fleet-connected` in its place,
@@ -102,6 +106,9 @@ pub fn main(run_connected: RunConnected) -> ExitCode {
         Command::Butane(args) => cmd::butane::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Render(args) => cmd::render::run(args),
+        Command::Inventory(args) if args.reads_libvirt() => {
+            run_connected(ConnectedCommand::Inventory(args))
+        }
         Command::Inventory(args) => cmd::inventory::run(args),
         Command::Connected(command) => run_connected(command),
         Command::Completions(args) => cmd::completions::run::<Cli>(args),

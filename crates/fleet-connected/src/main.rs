@@ -32,5 +32,6 @@ fn run(command: ConnectedCommand) -> anyhow::Result<ExitCode> {
         ConnectedCommand::Status(args) => cmd::status::run(args),
         ConnectedCommand::Destroy(args) => cmd::destroy::run(args),
         ConnectedCommand::Image(args) => cmd::image::run(args),
+        ConnectedCommand::Inventory(args) => cmd::inventory::run(args),
     }
 }

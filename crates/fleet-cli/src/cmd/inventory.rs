@@ -1,5 +1,6 @@
 //! `fleet inventory`: the fleet as an Ansible dynamic inventory (`--list`, `--host NAME`).
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,8 @@ use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
 /// machines, or the single `connect` machine, named `localhost` when local). Names become valid
 /// Ansible group names: anything but letters, digits and `_` turns into `_`.
 ///
-/// Node variables: `ansible_host` (the static or reserved address; DHCP nodes have none),
+/// Node variables: `ansible_host` (the static or reserved address; DHCP nodes have none, unless
+/// `--addresses libvirt` asks the hypervisors for their leases),
 /// `ansible_user` (the node's first user with an SSH key), `fleet_group`, `fleet_role`,
 /// `fleet_wariness`, `fleet_strategy`, `fleet_time_zone`, `fleet_windows` (Zincati's windows as
 /// `fleet plan --format json` gives them), `fleet_hypervisor`, `fleet_hostname`,
@@ -27,6 +29,11 @@ use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
 /// Fedora CoreOS has no Python: reach nodes with Ansible's `raw` module only. Use it as
 /// `ansible-inventory -i fleet/ansible/inventory/fleet.sh` (docs/ansible.md).
 ///
+/// `--addresses libvirt` runs in `fleet-connected`: it reads every node's domain on its host as
+/// `fleet status` does and gives each DHCP node the lease libvirt knows (`ANSIBLE_HOST` stays unset
+/// without one). A host that cannot be reached is a warning on stderr naming it; the inventory is
+/// printed anyway, so that one hypervisor down does not break every Ansible run.
+///
 /// Exit status: 0 printed, 1 the fleet is invalid, two of its names would make one Ansible name,
 /// or --host names no host, 2 usage error.
 #[derive(Debug, clap::Args)]
@@ -34,12 +41,13 @@ use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
 Examples:
   fleet inventory --list                              the whole inventory of ./fleet.toml
   fleet inventory fleet/fleet.toml --host web-01      one host's variables
+  fleet inventory --list --addresses libvirt         DHCP nodes with their leases
   ansible-inventory -i fleet/ansible/inventory/fleet.sh --graph
   FLEET_FILE=fleet/fleet.toml ansible canary -i fleet/ansible/inventory/fleet.sh -m raw -a uptime")]
-pub(crate) struct Args {
+pub struct Args {
     /// The fleet file.
     #[arg(value_name = "FLEET", default_value = DEFAULT_FLEET_FILE)]
-    fleet: PathBuf,
+    pub fleet: PathBuf,
 
     /// Print every group and, under `_meta.hostvars`, every host's variables (the default).
     #[arg(long, conflicts_with = "host")]
@@ -48,15 +56,53 @@ pub(crate) struct Args {
     /// Print only this host's variables (a node or a hypervisor).
     #[arg(long, value_name = "NAME")]
     host: Option<String>,
+
+    /// Where node addresses come from: the fleet file alone (fast, no hypervisor reached), or
+    /// also the DHCP leases libvirt knows on each node's host.
+    #[arg(long, value_enum, default_value_t = Addresses::File)]
+    pub addresses: Addresses,
+
+    /// With `--addresses libvirt`: use another libvirt URI, as `fleet status --connect`
+    /// (`URI`, or `HOST=URI` for one of the fleet's hosts; repeat for several).
+    #[arg(long, value_name = "[HOST=]URI")]
+    pub connect: Vec<String>,
+}
+
+/// `--addresses`: where `ansible_host` of a node comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Addresses {
+    /// Static and reserved addresses from the fleet file; DHCP nodes get none.
+    File,
+    /// Also each DHCP node's lease, read from libvirt on its host (runs in fleet-connected).
+    Libvirt,
+}
+
+impl Args {
+    /// Whether the command reads libvirt, and so runs in `fleet-connected`.
+    pub fn reads_libvirt(&self) -> bool {
+        self.addresses == Addresses::Libvirt
+    }
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !args.connect.is_empty() {
+        anyhow::bail!(
+            "--connect is for --addresses libvirt; the fleet file alone gives the inventory"
+        );
+    }
+    print_inventory(&args, &BTreeMap::new())
+}
+
+/// Print the inventory of `args.fleet`, DHCP nodes (those the fleet file gives no address) reached
+/// at `leases[node]` when it has one.
+pub fn print_inventory(args: &Args, leases: &BTreeMap<String, String>) -> anyhow::Result<ExitCode> {
     let planned_fleet = plan_fleet(&args.fleet)?;
     let file = planned_fleet.file_name();
     let PlannedFleet { loaded, plan, .. } = planned_fleet;
     let fleet = &loaded.fleet;
     let placed = place_as_written_or_refuse(&file, fleet)?;
-    let inventory = inventory(fleet, &plan, &placed)?;
+    let mut inventory = inventory(fleet, &plan, &placed)?;
+    inventory.reach_at(leases);
     let mut stdout = crate::stdout::stdout();
     match &args.host {
         Some(name) => serde_json::to_writer_pretty(&mut stdout, inventory.host(name)?)?,

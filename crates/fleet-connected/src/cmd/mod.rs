@@ -4,4 +4,5 @@ pub(crate) mod deploy;
 pub(crate) mod destroy;
 pub(crate) mod diff;
 pub(crate) mod image;
+pub(crate) mod inventory;
 pub(crate) mod status;
