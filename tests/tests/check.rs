@@ -179,3 +179,17 @@ fn auto_updates_without_a_health_check_are_valid_but_warned_about() {
         "warning: node web-1: container `site` has auto_update = \"registry\" but no health check: podman auto-update rolls back only an update whose service fails to start, and without `health` a container that starts but does not work counts as started; add `health = { command = \"...\" }`\n"
     );
 }
+
+#[test]
+fn a_fleet_lock_group_updating_containers_without_a_schedule_is_valid_but_warned_about() {
+    let output = fleet(
+        &data_dir(),
+        &["check", "warnings/container-updates-unstaggered.toml"],
+    );
+    assert_eq!(output.status.code(), Some(0), "exit status");
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        stderr,
+        "warnings/container-updates-unstaggered.toml:13:8: warning: group web: 3 nodes auto-update containers, but the fleet_lock strategy has no reboot windows to stagger them by: their podman-auto-update.timer keeps podman's daily midnight, all at once; give the group a [group.container_updates] schedule with a [[group.container_updates.period]]\n"
+    );
+}
