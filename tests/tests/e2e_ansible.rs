@@ -15,6 +15,7 @@ use fleet_tests::binary::{fleet_binary, run_fleet_json};
 use fleet_tests::checks::fleet_args;
 use fleet_tests::e2e;
 use fleet_tests::fleet_toml::{E2eFleet, E2eGroup};
+use fleet_tests::virsh::Virsh;
 use fleet_tests::workdir::WorkDir;
 
 fn run_deploy_playbook(
@@ -40,6 +41,18 @@ fn run_deploy_playbook(
     )
     .unwrap();
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// `fleet destroy --yes --purge-image` succeeds, and libvirt's qemu logs of the nodes go too.
+fn destroy_and_forget(virsh: &Virsh, fleet_toml: &Path, nodes: &[String]) {
+    let destroy = run_fleet_json(fleet_args(
+        "destroy",
+        fleet_toml,
+        &["--yes", "--purge-image"],
+    ))
+    .unwrap();
+    assert!(destroy.status.success(), "{}", destroy.stderr);
+    virsh.remove_qemu_logs(nodes);
 }
 
 #[test]
@@ -92,14 +105,7 @@ fn the_deploy_playbook_changes_nothing_in_check_mode_then_deploys_then_reports_n
     let again = run_deploy_playbook(&ansible, &workdir, &collections, &files.fleet_toml, &[]);
     assert_eq!(recap_changes(&again)["localhost"], 0, "{again}");
 
-    let destroy = run_fleet_json(fleet_args(
-        "destroy",
-        &files.fleet_toml,
-        &["--yes", "--purge-image"],
-    ))
-    .unwrap();
-    assert!(destroy.status.success(), "{}", destroy.stderr);
-    virsh.remove_qemu_logs(&fleet.node_names());
+    destroy_and_forget(&virsh, &files.fleet_toml, &fleet.node_names());
 }
 
 /// The health check of the release test's group: busybox's `true` passes, `false` fails.
@@ -244,12 +250,5 @@ fn roll_out(test: &str, health: CanaryHealth) {
         }
     }
 
-    let destroy = run_fleet_json(fleet_args(
-        "destroy",
-        &files.fleet_toml,
-        &["--yes", "--purge-image"],
-    ))
-    .unwrap();
-    assert!(destroy.status.success(), "{}", destroy.stderr);
-    virsh.remove_qemu_logs(&nodes);
+    destroy_and_forget(&virsh, &files.fleet_toml, &nodes);
 }
