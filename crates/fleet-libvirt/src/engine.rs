@@ -85,6 +85,10 @@ pub struct DestroyOptions {
     /// with the fleet's prefix that no domain of the fleet accounts for (whole-fleet destroy).
     /// Leave off when destroying selected nodes.
     pub include_strays: bool,
+    /// With `include_strays`, the nodes the fleet file still has: they are no strays, so only the
+    /// fleet's other domains are removed (`fleet deploy --prune`), and the pool is neither swept
+    /// for unaccounted volumes nor removed. Empty for a whole-fleet destroy.
+    pub keep: BTreeSet<String>,
     /// Where the base image's digest may be remembered: with `purge_image`, the image the fleet
     /// names is one fleet may delete (see `volume_ownership`).
     pub image_digest_cache: Option<ImageDigestCache>,
@@ -96,6 +100,7 @@ impl Default for DestroyOptions {
             jobs: 8,
             purge_image: false,
             include_strays: true,
+            keep: BTreeSet::new(),
             image_digest_cache: None,
         }
     }
@@ -269,7 +274,7 @@ impl Session {
             for (host, context) in &contexts {
                 let Ok(context) = context else { continue };
                 for node in context.fleet_domains.keys() {
-                    if !desired_names.contains(node.as_str()) {
+                    if !desired_names.contains(node.as_str()) && !options.keep.contains(node) {
                         work.push((host.clone(), node.clone(), None));
                     }
                 }
@@ -1057,7 +1062,8 @@ fn finish_host_teardown(
             None => Ok(None),
         }
     };
-    if options.include_strays {
+    let whole_fleet = options.include_strays && options.keep.is_empty();
+    if whole_fleet {
         // Every domain of the fleet has been torn down with its volumes: what still carries the
         // fleet's prefix was not shown to be fleet's (or another domain uses it), and stays.
         let prefix = names::fleet_volume_prefix(&target.name);
@@ -1152,7 +1158,7 @@ fn finish_host_teardown(
         }
         // A whole-fleet purge that leaves the pool empty removes the pool too: nothing of the
         // fleet stays behind, and nothing else was in it.
-        if options.include_strays && list_volumes()?.is_empty() {
+        if whole_fleet && list_volumes()?.is_empty() {
             ops::remove_pool(&pool, &target.pool_name)?;
             if uri::is_local(context.uri()) {
                 // The test driver only pretends to remove the directory.

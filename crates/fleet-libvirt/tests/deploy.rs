@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -372,6 +373,49 @@ fn foreign_domains_are_conflicts_and_left_alone() {
         ["clash-1", "other-1"].map(str::to_owned).into()
     );
     assert_eq!(domain_xml(&session, "host-c", "clash-1"), before_clash);
+}
+
+#[test]
+fn pruning_removes_only_this_fleets_domains_that_the_file_no_longer_has() {
+    let scratch = Scratch::new();
+    let session = open(&[host("host-c")]);
+    let before = fleet_of(
+        &scratch,
+        "mine",
+        vec![
+            node("mine", "keep-1", "host-c", 3, 0),
+            node("mine", "gone-1", "host-c", 4, 0),
+        ],
+    );
+    deploy(&session, &before, &DeployOptions::default());
+
+    // The file now has keep-1 only: what `fleet deploy --prune` asks after its deploy.
+    let prune = DestroyOptions {
+        keep: BTreeSet::from(["keep-1".to_owned()]),
+        ..DestroyOptions::default()
+    };
+    let report = session.destroy(&fleet_of(&scratch, "mine", Vec::new()), &prune, &|_| {});
+    assert_eq!(report.failed_nodes(), 0, "{report:?}");
+    let removed: Vec<&str> = report.nodes.iter().map(|node| node.node.as_str()).collect();
+    assert_eq!(removed, ["gone-1"], "{report:?}");
+    assert!(report.nodes[0].removed_domain);
+    // The foreign domains of the host (no mark, another fleet's) and the kept node stay.
+    assert_eq!(
+        domains(&session, "host-c"),
+        ["clash-1", "keep-1", "other-1"].map(str::to_owned).into()
+    );
+    let left = volumes(&session, "host-c", "fleet-mine");
+    assert!(
+        left.iter().all(|volume| !volume.contains(".gone-1.")),
+        "{left:?}"
+    );
+    assert!(
+        left.contains("mine.keep-1.qcow2") && left.contains("mine.keep-1.ign"),
+        "{left:?}"
+    );
+    // Pruning sweeps nothing else and keeps the pool.
+    assert!(report.kept_volumes.is_empty(), "{report:?}");
+    assert!(report.removed_pools.is_empty(), "{report:?}");
 }
 
 #[test]
