@@ -386,3 +386,76 @@ fn the_deploy_playbook_runs_in_check_mode_and_for_real_on_the_test_driver() {
         "no diff without --diff:\n{deployed}"
     );
 }
+
+/// A one-node fleet `demo` on a test-driver hypervisor that also holds `web-0`, a node of `demo`
+/// the file no longer has; the playbook's variables.
+fn fleet_with_a_stray(workdir: &WorkDir) -> Value {
+    let image = workdir
+        .write("fcos.qcow2", "QFI\u{fb}a placeholder")
+        .unwrap();
+    let fleet = workdir
+        .write(
+            "prune.toml",
+            format!(
+                "[fleet]\nname = \"demo\"\n\n[fleet.image]\npath = \"{}\"\n\n[fleet.pool]\npath = \"{}\"\n\n[[maintenance.period]]\ndays = [\"Sat\"]\nstart = \"02:00\"\nlength_minutes = 240\n\n[[group]]\nname = \"web\"\ncount = 1\n",
+                image.display(),
+                workdir.join("pool").display()
+            ),
+        )
+        .unwrap();
+    let host = workdir
+        .write(
+            "host.xml",
+            "<node>\n<cpu><mhz>2000</mhz><model>x86_64</model><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>2</threads><active>8</active></cpu>\n<memory>16777216</memory>\n<domain type='qemu'><name>web-0</name><uuid>4a2b7a39-9d77-4d5b-9a2f-000000000001</uuid><metadata><fleet:node xmlns:fleet='https://example.invalid/fleet/xmlns/domain/1' fleet='demo' node='web-0'/></metadata><memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>\n<network><name>default</name><uuid>dd8fe884-6c02-601e-7551-cca97df1c5d9</uuid><forward mode='nat'/><bridge name='virbr0'/><ip address='192.168.122.1' netmask='255.255.255.0'><dhcp><range start='192.168.122.100' end='192.168.122.254'/></dhcp></ip></network>\n</node>\n",
+        )
+        .unwrap();
+    json!({
+        "fleet_file": fleet,
+        "fleet_binary": fleet_binary().unwrap(),
+        "fleet_connect": [format!("test://{}", host.display())],
+    })
+}
+
+#[test]
+fn the_modules_prune_removes_a_node_the_file_no_longer_has_and_check_mode_only_shows_it() {
+    let Some(ansible) = real_ansible("the_modules_prune_removes_a_node") else {
+        return;
+    };
+    let workdir = WorkDir::new("ansible-prune").unwrap();
+    let collections = install_collection(&ansible, &workdir);
+    let variables = fleet_with_a_stray(&workdir);
+    let results = run_data_playbook(&ansible, &workdir, &collections, "prune.yml", variables);
+
+    let kept = &results["kept"];
+    assert_eq!(kept["deploy"]["removals"], json!([]), "{kept}");
+    let checked = &results["prune_checked"];
+    assert_eq!(checked["changed"], true, "{checked}");
+    assert_eq!(
+        checked["deploy"]["removals"][0]["node"], "web-0",
+        "{checked}"
+    );
+    assert_eq!(
+        checked["deploy"]["removals"][0]["outcome"], "planned",
+        "{checked}"
+    );
+    let removal_diff = checked["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|diff| {
+            diff["before"]
+                .as_str()
+                .is_some_and(|before| before.starts_with("node: web-0\n"))
+        })
+        .cloned();
+    assert!(
+        removal_diff.is_some_and(|diff| diff["after"] == ""),
+        "{checked}"
+    );
+    let pruned = &results["pruned"];
+    assert_eq!(pruned["changed"], true, "{pruned}");
+    assert_eq!(
+        pruned["deploy"]["removals"][0]["outcome"], "done",
+        "{pruned}"
+    );
+}

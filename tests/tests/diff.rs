@@ -302,3 +302,87 @@ fn a_saved_diff_is_refused_once_what_runs_changed() {
     let deploy = run_fleet(["deploy", "--plan", &plan_arg]).unwrap();
     assert!(deploy.status.success(), "{}", stderr(&deploy));
 }
+
+/// The `removals` of a deploy report: (node, outcome).
+fn removals(json: &Value) -> Vec<(String, String)> {
+    json["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|removal| {
+            (
+                removal["node"].as_str().unwrap().to_owned(),
+                removal["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_removes_the_fleets_domains_the_file_no_longer_has_only_with_prune() {
+    let fleet = Fleet::new();
+    let toml = fleet.fleet_toml();
+    let host = fleet.host_with(&[
+        // This fleet's node, no longer in the file; a domain fleet did not make; another fleet's.
+        domain("web-0", 1, Some("demo")),
+        domain("old-1", 2, None),
+        domain("db-1", 3, Some("someone-else")),
+    ]);
+    let plain = run_fleet_json(["deploy", &toml, "--connect", &host]).unwrap();
+    assert!(plain.status.success(), "{}", plain.stderr);
+    assert_eq!(removals(&plain.json), Vec::new());
+
+    let dry =
+        run_fleet_json(["deploy", &toml, "--connect", &host, "--prune", "--dry-run"]).unwrap();
+    assert!(dry.status.success(), "{}", dry.stderr);
+    assert_eq!(removals(&dry.json), pairs(&[("web-0", "planned")]));
+
+    let pruned = run_fleet_json(["deploy", &toml, "--connect", &host, "--prune"]).unwrap();
+    assert!(pruned.status.success(), "{}", pruned.stderr);
+    assert_eq!(removals(&pruned.json), pairs(&[("web-0", "done")]));
+    assert_eq!(
+        pruned.json["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["web-1", "web-2"]
+    );
+    let table = run_fleet(["deploy", &toml, "--connect", &host, "--prune"]).unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("remove web-0 on ") && text.contains("no longer in the fleet file: removed"),
+        "{text}"
+    );
+
+    // Pruning is about the whole file: not with --node.
+    let selected = run_fleet(["deploy", &toml, "--prune", "--node", "web-1"]).unwrap();
+    assert_eq!(selected.status.code(), Some(2), "{}", stderr(&selected));
+
+    // A diff saved with --prune removes what it lists; one saved without it leaves it.
+    for (flags, expected) in [
+        (&["--prune"][..], vec![("web-0", "done")]),
+        (&[][..], vec![]),
+    ] {
+        let plan = fleet.path("plan.json");
+        let mut diff = vec!["diff", toml.as_str(), "--connect", host.as_str(), "--out"];
+        let plan_path = plan.display().to_string();
+        diff.push(&plan_path);
+        diff.extend(flags);
+        let saved = run_fleet(diff).unwrap();
+        assert_eq!(saved.status.code(), Some(2), "{}", stderr(&saved));
+        let table = String::from_utf8_lossy(&saved.stdout);
+        assert!(
+            table.contains(if flags.is_empty() {
+                "would be left as they are; `fleet diff --prune`"
+            } else {
+                "would be removed (--prune)"
+            }),
+            "{table}"
+        );
+        let applied = run_fleet_json(["deploy", "--plan", &plan_path]).unwrap();
+        assert!(applied.status.success(), "{}", applied.stderr);
+        assert_eq!(removals(&applied.json), pairs(&expected));
+    }
+}

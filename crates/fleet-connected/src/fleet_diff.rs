@@ -25,10 +25,13 @@ pub(crate) struct DiffTarget {
     pub(crate) nodes: Vec<String>,
     /// The diff is of `fleet deploy --replace`: changed nodes are rebuilt.
     pub(crate) replace: bool,
+    /// The diff is of `fleet deploy --prune`: the domains it lists as `remove` are removed.
+    #[serde(default)]
+    pub(crate) prune: bool,
 }
 
 impl DiffTarget {
-    pub(crate) fn new(target: &TargetArgs, replace: bool) -> DiffTarget {
+    pub(crate) fn new(target: &TargetArgs, replace: bool, prune: bool) -> DiffTarget {
         DiffTarget {
             connect: target.connect.clone(),
             image: target
@@ -37,6 +40,7 @@ impl DiffTarget {
                 .map(|image| image.display().to_string()),
             nodes: target.nodes.clone(),
             replace,
+            prune,
         }
     }
 

@@ -21,6 +21,11 @@ use crate::fleet_file::DEFAULT_FLEET_FILE;
 /// that fails removes what it created and does not stop the others.
 /// Running it again is safe, also after an interruption: it converges.
 ///
+/// Domains of this fleet that the fleet file no longer has (`fleet diff` lists them as `remove`)
+/// are left alone unless --prune: then, after the deploy, they are removed as `fleet destroy`
+/// removes nodes (only fleet-made domains of this fleet, and only the volumes fleet can prove it
+/// made). Domains fleet did not make are never touched.
+///
 /// Exit status: 0 every node is as planned, 1 a node failed (on its own, or because its host
 /// could not be reached or prepared) or the fleet is invalid, 2 usage error.
 #[derive(Debug, clap::Args)]
@@ -33,6 +38,7 @@ Examples:
   fleet deploy --connect hv1=qemu+tcp://10.0.0.5/system   reach host hv1 another way
   fleet deploy --image fedora-coreos-43.qcow2 --dry-run    what a new base image would change
   fleet deploy --node web-01 --node web-02 --replace   rebuild two changed nodes
+  fleet deploy --prune                           also remove the nodes the file no longer has
   fleet deploy --plan plan.json                  apply exactly a diff saved by `fleet diff --out`
   fleet deploy --format json | jq '.nodes[] | select(.outcome == \"failed\")'")]
 pub struct Args {
@@ -55,10 +61,15 @@ pub struct Args {
     #[arg(long)]
     pub replace: bool,
 
+    /// Also remove this fleet's domains that the fleet file no longer has (after the deploy, with
+    /// their volumes, as `fleet destroy` does). Not with --node: pruning is about the whole file.
+    #[arg(long, conflicts_with = "nodes")]
+    pub prune: bool,
+
     /// Apply exactly the diff saved by `fleet diff --out FILE`: the fleet file, connections,
-    /// image, nodes and --replace are the diff's. Refuses (and changes nothing) when the fleet
+    /// image, nodes, --replace and --prune are the diff's. Refuses (and changes nothing) when the fleet
     /// file, anything it renders, or what runs on the hosts has changed since the diff was made.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["fleet", "connect", "image", "nodes", "replace", "dry_run"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fleet", "connect", "image", "nodes", "replace", "prune", "dry_run"])]
     pub plan: Option<PathBuf>,
 
     /// Output format of the final report.

@@ -10,8 +10,8 @@ use crate::fleet_file::DEFAULT_FLEET_FILE;
 /// Runs exactly the decision `fleet deploy --dry-run` makes (same rendering, placement and
 /// comparison) and reports each node as `create`, `unchanged`, `change` (with what differs:
 /// ignition, vcpus, memory, disk, image, host, …, or the repairs deploy makes in place) or
-/// `remove` (a domain of this fleet that the fleet file no longer lists; deploy never touches it:
-/// `fleet destroy` of the whole fleet removes such domains). NEEDS REPLACE says whether the change
+/// `remove` (a domain of this fleet that the fleet file no longer lists; deploy removes it only
+/// with --prune, and `fleet destroy` of the whole fleet removes it too). NEEDS REPLACE says whether the change
 /// takes effect only by rebuilding the node (`fleet deploy --replace`): Ignition runs only on a
 /// node's first boot, so a changed config, like a changed size or base image, needs a fresh node.
 ///
@@ -28,6 +28,7 @@ Examples:
   fleet diff --format json | jq '.nodes[] | select(.action != \"unchanged\")'
   fleet diff --out plan.json && fleet deploy --plan plan.json   review, then apply exactly that
   fleet diff --replace --out plan.json          a plan that also rebuilds changed nodes
+  fleet diff --prune --out plan.json            a plan that also removes what the file no longer has
   fleet diff --image fedora-coreos-43.qcow2      what a new base image would change
   fleet diff --connect test:///default           against libvirt's in-library test driver")]
 pub struct Args {
@@ -46,6 +47,11 @@ pub struct Args {
     /// --out then rebuilds them too).
     #[arg(long)]
     pub replace: bool,
+
+    /// The diff is of `fleet deploy --prune`: the domains it lists as `remove` are removed (a plan
+    /// saved with --out removes them too; one saved without it leaves them).
+    #[arg(long, conflicts_with = "nodes")]
+    pub prune: bool,
 
     /// Also write the diff, as JSON, to this file, for `fleet deploy --plan FILE`.
     #[arg(long, visible_alias = "save", value_name = "FILE")]

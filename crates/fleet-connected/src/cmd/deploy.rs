@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use fleet_libvirt::{Action, DeployOptions, DeployOutcome, DeployReport};
+use fleet_libvirt::{
+    Action, DeployOptions, DeployOutcome, DeployReport, DesiredFleet, DestroyOptions, Session,
+};
 use serde::Serialize;
 use tabled::{Table, Tabled};
 
@@ -31,15 +33,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         image_digest_cache: image_digest_cache(),
         reviewed: None,
     };
-    deploy_and_report(input, &options, args.format)
+    deploy_and_report(input, &options, args.format, args.prune)
 }
 
-/// Deploy what `input` describes with progress on stderr, print the report, and give the exit
-/// status: 1 when a node failed.
+/// Deploy what `input` describes with progress on stderr (then, with `prune`, remove the fleet's
+/// domains the file no longer has), print the report, and give the exit status: 1 when a node
+/// failed or could not be removed.
 pub(crate) fn deploy_and_report(
     input: DeployInput,
     options: &DeployOptions,
     format: TableOrJson,
+    prune: bool,
 ) -> anyhow::Result<ExitCode> {
     let DeployInput {
         planned,
@@ -53,9 +57,19 @@ pub(crate) fn deploy_and_report(
     );
     let report = session.deploy(&desired, options, &|event| progress.on_event(event));
     progress.finish();
+    let removals = if prune {
+        prune_strays(&session, desired, &report, options)
+    } else {
+        Vec::new()
+    };
     session.close();
 
-    let view = DeployView::new(&report, &planned, &placed);
+    let mut view = DeployView::new(&report, &planned, &placed);
+    view.failed += removals
+        .iter()
+        .filter(|removal| removal.outcome == "failed")
+        .count();
+    view.removals = removals;
     print_report(format, &view, |out| {
         write_deploy_table(out, &view, colours_wanted())
     })?;
@@ -85,6 +99,75 @@ struct DeployNodeView {
     host_failed: bool,
 }
 
+/// A domain of the fleet that the fleet file no longer has, removed by `--prune`.
+#[derive(Debug, Serialize)]
+struct RemovalView {
+    node: String,
+    host: String,
+    /// planned (dry run), done, failed.
+    outcome: &'static str,
+    /// Volumes deleted with it.
+    deleted_volumes: Vec<String>,
+    error: Option<String>,
+}
+
+/// After the deploy: the fleet's domains that none of the file's nodes accounts for, removed as
+/// `fleet destroy` removes nodes; in a dry run only listed (the dry run's strays).
+fn prune_strays(
+    session: &Session,
+    desired: DesiredFleet,
+    report: &DeployReport,
+    options: &DeployOptions,
+) -> Vec<RemovalView> {
+    if options.dry_run {
+        return report
+            .strays
+            .iter()
+            .map(|stray| RemovalView {
+                node: stray.domain.clone(),
+                host: stray.host.clone(),
+                outcome: "planned",
+                deleted_volumes: Vec::new(),
+                error: None,
+            })
+            .collect();
+    }
+    // The deploy scans every host only when it must; destroy scans them all for the fleet's domains.
+    let keep = desired.nodes.iter().map(|node| node.name.clone()).collect();
+    let nobody = DesiredFleet {
+        target: desired.target,
+        nodes: Vec::new(),
+    };
+    let destroy = DestroyOptions {
+        jobs: options.jobs,
+        purge_image: false,
+        include_strays: true,
+        keep,
+        image_digest_cache: None,
+    };
+    let progress = Progress::new(
+        report.strays.iter().map(|stray| stray.host.as_str()),
+        "pruning",
+    );
+    let removed = session.destroy(&nobody, &destroy, &|event| progress.on_event(event));
+    progress.finish();
+    removed
+        .nodes
+        .into_iter()
+        .map(|node| RemovalView {
+            outcome: if node.error.is_some() {
+                "failed"
+            } else {
+                "done"
+            },
+            error: node.error.map(|error| error.to_string()),
+            node: node.node,
+            host: node.host,
+            deleted_volumes: node.deleted_volumes,
+        })
+        .collect()
+}
+
 #[derive(Debug, Serialize)]
 struct MoveView {
     node: String,
@@ -99,6 +182,8 @@ struct DeployView {
     hosts: Vec<HostView>,
     nodes: Vec<DeployNodeView>,
     moves: Vec<MoveView>,
+    /// With `--prune`: the fleet's domains the file no longer has, and what became of them.
+    removals: Vec<RemovalView>,
     /// Nodes that failed (a host that failed fails its nodes; one without nodes is only reported).
     failed: usize,
 }
@@ -164,6 +249,7 @@ impl DeployView {
                     reason: moved.reason.as_str(),
                 })
                 .collect(),
+            removals: Vec::new(),
             failed: report.failed_nodes(),
         }
     }
@@ -243,6 +329,24 @@ fn write_deploy_table(out: &mut dyn Write, view: &DeployView, colour: bool) -> a
                 out,
                 "move {}: {} → {} ({})",
                 moved.node, moved.from, moved.to, moved.reason
+            )?;
+        }
+    }
+    if !view.removals.is_empty() {
+        writeln!(out)?;
+        for removal in &view.removals {
+            let result = match (&removal.error, removal.outcome) {
+                (Some(error), _) => format!("failed: {error}"),
+                (None, "planned") => "would be removed (--prune)".to_owned(),
+                (None, _) => format!(
+                    "removed with {} volume(s) (--prune)",
+                    removal.deleted_volumes.len()
+                ),
+            };
+            writeln!(
+                out,
+                "remove {} on {}, no longer in the fleet file: {result}",
+                removal.node, removal.host
             )?;
         }
     }
@@ -336,6 +440,7 @@ mod tests {
                 broken,
             ],
             moves: Vec::new(),
+            removals: Vec::new(),
             failed: 3,
         };
         let mut out = Vec::new();

@@ -64,6 +64,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         jobs: usize::from(args.jobs),
         purge_image: args.purge_image,
         include_strays: args.target.nodes.is_empty(),
+        keep: std::collections::BTreeSet::new(),
         image_digest_cache: image_digest_cache(),
     };
     let progress = Progress::new(

@@ -33,7 +33,7 @@ const SAVED_DIFF: ReadLimit = ReadLimit {
 const CHANGES: u8 = 2;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let target = DiffTarget::new(&args.target, args.replace);
+    let target = DiffTarget::new(&args.target, args.replace, args.prune);
     let (diff, input, _) = make_diff(&args.fleet, target, args.jobs)?;
     input.session.close();
     if let Some(path) = &args.out {
@@ -154,7 +154,7 @@ pub(crate) fn deploy_plan(
         // instant before the deploy reaches it fails untouched instead of doing what nobody read.
         reviewed: Some(reviewed),
     };
-    deploy_and_report(input, &options, args.format)
+    deploy_and_report(input, &options, args.format, saved.target.prune)
 }
 
 #[derive(Tabled)]
@@ -219,6 +219,20 @@ fn write_diff_table(out: &mut dyn Write, diff: &FleetDiff, colour: bool) -> anyh
             writeln!(
                 out,
                 "{to_replace} changed node(s) would be left as they are; `fleet diff --replace` shows a deploy that rebuilds them"
+            )?;
+        }
+    }
+    let to_remove = count("remove");
+    if to_remove > 0 {
+        if diff.target.prune {
+            writeln!(
+                out,
+                "{to_remove} domain(s) the fleet file no longer has would be removed (--prune)"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{to_remove} domain(s) the fleet file no longer has would be left as they are; `fleet diff --prune` shows a deploy that removes them"
             )?;
         }
     }
@@ -308,7 +322,7 @@ mod tests {
         fn diff(&self, image: Option<&str>, replace: bool) -> FleetDiff {
             let (diff, input, _) = make_diff(
                 &self.fleet_file(),
-                DiffTarget::new(&self.target(image), replace),
+                DiffTarget::new(&self.target(image), replace, false),
                 2,
             )
             .unwrap();
@@ -323,6 +337,7 @@ mod tests {
                 jobs: 2,
                 dry_run: false,
                 replace: false,
+                prune: false,
                 plan: None,
                 format: TableOrJson::Json,
             }

@@ -286,6 +286,7 @@ mod tests {
                 jobs: 2,
                 dry_run: false,
                 replace: false,
+                prune: false,
                 plan: None,
                 format: TableOrJson::Json,
             })

@@ -47,6 +47,13 @@ options:
     description: Rebuild changed nodes (C(--replace), diff and deploy); Ignition runs on first boot only.
     type: bool
     default: false
+  prune:
+    description:
+      - Also remove the fleet's nodes that the fleet file no longer has (C(--prune), diff and deploy),
+        fleet-made domains of this fleet only, with the volumes fleet can prove it made.
+      - Not with O(nodes). Without it such nodes are listed by C(diff) as C(remove) and left alone.
+    type: bool
+    default: false
   image:
     description: Use this base image file instead of the fleet file's (C(--image), diff and deploy).
     type: path
@@ -163,6 +170,11 @@ def deploy_diffs(report):
             diffs.append({"before_header": header, "after_header": header,
                           "before": node_text(difference_fields(differences, "observed")),
                           "after": node_text(difference_fields(differences, "desired"))})
+    for removal in report.get("removals", []):
+        header = "%s on %s" % (removal.get("node"), removal.get("host"))
+        diffs.append({"before_header": header, "after_header": header,
+                      "before": node_text([("node", removal.get("node")), ("host", removal.get("host"))]),
+                      "after": ""})
     return diffs
 
 
@@ -188,6 +200,8 @@ def diff_diffs(report):
 
 def deploy_changed(report):
     if any(node.get("action") in DEPLOY_CHANGES for node in report.get("nodes", [])):
+        return True
+    if report.get("removals"):
         return True
     return any(host.get("pool_created") or host.get("image_imported") for host in report.get("hosts", []))
 
@@ -215,6 +229,8 @@ def selection_arguments(module):
         arguments.append("--replace")
     if module.params["image"]:
         arguments += ["--image", module.params["image"]]
+    if module.params["prune"]:
+        arguments.append("--prune")
     return arguments
 
 
@@ -237,7 +253,7 @@ def run_saved_plan(module, binary, connect):
     """Apply exactly a saved diff (fleet deploy --plan); in check mode, report what it holds."""
     saved_plan = module.params["saved_plan"]
     if connect or selection_arguments(module):
-        module.fail_json(msg="a saved plan holds its connections, image, nodes and replace: "
+        module.fail_json(msg="a saved plan holds its connections, image, nodes, replace and prune: "
                              "give saved_plan alone")
     if module.check_mode:
         try:
@@ -290,6 +306,7 @@ def main():
             "connect": {"type": "list", "elements": "str", "default": []},
             "nodes": {"type": "list", "elements": "str", "default": []},
             "replace": {"type": "bool", "default": False},
+            "prune": {"type": "bool", "default": False},
             "image": {"type": "path"},
             "fleet_binary": {"type": "path", "default": "fleet"},
             "saved_plan": {"type": "path"},
