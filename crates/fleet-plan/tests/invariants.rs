@@ -10,7 +10,7 @@
 mod common;
 
 use common::check::{Expect, check_plan, check_prediction, simulation_ranges};
-use common::{DAYS, FleetBuilder, GroupSpec, at, maintenance, period, random_periods};
+use common::{FleetBuilder, GroupSpec, at, maintenance, period, random_period, random_periods};
 use fleet_plan::{PlanError, PredictOptions, Rollout, plan, predict};
 use fleet_spec::{Canaries, Fleet, MaxUnavailable, Role, Tz, UpdateStrategy, Weekday};
 use proptest::prelude::*;
@@ -260,15 +260,7 @@ proptest! {
     ) {
         let periods = periods
             .iter()
-            .map(|&(day_mask, minute, length)| {
-                let days: Vec<Weekday> = DAYS
-                    .iter()
-                    .enumerate()
-                    .filter(|(bit, _)| day_mask & (1 << bit) != 0)
-                    .map(|(_, day)| *day)
-                    .collect();
-                period(&days, &format!("{}:{}", minute / 60, minute % 60), length)
-            })
+            .map(|&(day_mask, minute, length)| random_period(day_mask, minute, length))
             .collect();
         let mut policy = maintenance(zone, periods, window_minutes);
         policy.reboot_allowance_minutes = allowance_minutes;

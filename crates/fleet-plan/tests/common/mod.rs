@@ -53,17 +53,23 @@ pub const DAYS: [Weekday; 7] = [
 pub fn random_periods(draws: &[(u8, u16, u32)]) -> Vec<MaintenancePeriod> {
     draws
         .iter()
-        .map(|&(day_mask, five_minutes, length)| {
-            let days: Vec<Weekday> = DAYS
-                .iter()
-                .enumerate()
-                .filter(|(bit, _)| day_mask & (1 << bit) != 0)
-                .map(|(_, day)| *day)
-                .collect();
-            let minutes = five_minutes * 5;
-            period(&days, &format!("{}:{}", minutes / 60, minutes % 60), length)
-        })
+        .map(|&(day_mask, five_minutes, length)| random_period(day_mask, five_minutes * 5, length))
         .collect()
+}
+
+/// A period from a day mask (bit 0 Monday), its start in minutes after midnight and its length.
+pub fn random_period(day_mask: u8, start_minute: u16, length: u32) -> MaintenancePeriod {
+    let days: Vec<Weekday> = DAYS
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| day_mask & (1 << bit) != 0)
+        .map(|(_, day)| *day)
+        .collect();
+    period(
+        &days,
+        &format!("{}:{}", start_minute / 60, start_minute % 60),
+        length,
+    )
 }
 
 pub fn maintenance(
