@@ -11,7 +11,9 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 
 use crate::binary::RenderedFleet;
-use crate::console::{GuestReport, parse_report, sha256_hex, wait_for_console};
+use crate::console::{
+    GuestLease, GuestReport, parse_lease, parse_report, sha256_hex, wait_for_console,
+};
 use crate::e2e::say;
 use crate::ignition_manifest::{FleetExpectations, check_node, find_manifest};
 use crate::virsh::Virsh;
@@ -177,6 +179,31 @@ pub fn wait_for_health_lines(guests: &[GuestToCheck]) -> Result<BTreeMap<String,
         lines.insert(guest.node.clone(), line);
     }
     Ok(lines)
+}
+
+/// Wait for each guest's DHCP lease line (guests of a fleet that holds leases,
+/// `E2eFleet::guests_hold_a_lease`) and return the lease each took, by node.
+pub fn wait_for_leases(guests: &[GuestToCheck]) -> Result<BTreeMap<String, GuestLease>> {
+    let mut leases = BTreeMap::new();
+    for guest in guests {
+        let console = wait_for_console(
+            &guest.console_log,
+            REPORT_LIMIT,
+            || guest.virsh.is_running(&guest.node),
+            "the guest's DHCP lease line",
+            |console| parse_lease(console).is_some(),
+        )
+        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        let lease = parse_lease(&console)
+            .context("the lease line vanished")?
+            .with_context(|| format!("guest {}", guest.node))?;
+        say(&format!(
+            "guest {}: lease {} for {}",
+            guest.node, lease.address, lease.mac
+        ));
+        leases.insert(guest.node.clone(), lease);
+    }
+    Ok(leases)
 }
 
 /// `fleet status`'s JSON (`status`) and table (`table`) show each node's health as `expected`: its

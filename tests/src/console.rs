@@ -1,7 +1,9 @@
 //! Reading the tiny guest's console log: the size and sha256 of the fw_cfg Ignition config it
-//! received, printed between marker lines by the guest's `/init` (xtask/src/guest.rs), and waiting
-//! for what comes after it (the manifest of what Ignition wrote, `ignition_manifest`).
+//! received, printed between marker lines by the guest's `/init` (xtask/src/guest.rs), the DHCP
+//! lease it took when asked to, and waiting for what comes after it (the manifest of what Ignition
+//! wrote, `ignition_manifest`).
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,9 @@ use sha2::{Digest, Sha256};
 
 pub const BEGIN_MARKER: &str = "FLEET-E2E-BEGIN";
 pub const END_MARKER: &str = "FLEET-E2E-END";
+/// The guest's line about its DHCP lease: `FLEET-E2E-LEASE nic=eth0 mac=52:54:00:.. ip=192.168.122.9`
+/// (`ip=none` when no server answered).
+pub const LEASE_MARKER: &str = "FLEET-E2E-LEASE ";
 
 /// What the guest saw at `/sys/firmware/qemu_fw_cfg/by_name/opt/com.coreos/config/raw`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +72,39 @@ fn parse_block(block: &[&str]) -> Result<GuestReport> {
         (Some(size), Some(sha256)) => Ok(GuestReport { size, sha256 }),
         _ => bail!("incomplete report between the markers: {block:?}"),
     }
+}
+
+/// The DHCP lease a guest took, as its own network stack saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestLease {
+    /// The interface's MAC address, lowercase.
+    pub mac: String,
+    pub address: Ipv4Addr,
+}
+
+/// The lease line in a console log: `None` while the guest has not written it; an error when the
+/// guest got no lease or the line is malformed.
+pub fn parse_lease(console: &str) -> Option<Result<GuestLease>> {
+    let line = console.lines().find_map(|line| {
+        line.split_once(LEASE_MARKER)
+            .map(|(_, fields)| fields.trim())
+    })?;
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|field| field.strip_prefix(name)?.strip_prefix('='))
+    };
+    let parsed = match (field("mac"), field("ip")) {
+        (_, Some("none")) => Err(anyhow::anyhow!("the guest got no DHCP lease: {line:?}")),
+        (Some(mac), Some(ip)) if !mac.is_empty() => ip
+            .parse::<Ipv4Addr>()
+            .map(|address| GuestLease {
+                mac: mac.to_ascii_lowercase(),
+                address,
+            })
+            .map_err(|_| anyhow::anyhow!("the guest's lease line has no IPv4 address: {line:?}")),
+        _ => Err(anyhow::anyhow!("malformed lease line: {line:?}")),
+    };
+    Some(parsed)
 }
 
 /// Poll `console_log` until the guest's report appears or `limit` passes.
@@ -172,6 +210,28 @@ mod tests {
     fn a_truncated_hash_fails() {
         let result = parse_report("FLEET-E2E-BEGIN\nsize=2\nsha256=abc\nFLEET-E2E-END\n").unwrap();
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn a_lease_line_parses_and_a_guest_without_a_lease_fails() {
+        let console = "FLEET-HEALTH {}\r\nFLEET-E2E-LEASE nic=eth0 mac=52:54:00:AB:cd:01 ip=192.168.122.9\r\n";
+        assert_eq!(
+            parse_lease(console).unwrap().unwrap(),
+            GuestLease {
+                mac: "52:54:00:ab:cd:01".to_owned(),
+                address: Ipv4Addr::new(192, 168, 122, 9),
+            }
+        );
+        assert!(parse_lease("FLEET-HEALTH {}\n").is_none());
+        let error = parse_lease("FLEET-E2E-LEASE nic=eth0 mac=52:54:00:ab:cd:01 ip=none\n")
+            .unwrap()
+            .unwrap_err();
+        assert!(error.to_string().contains("no DHCP lease"), "{error}");
+        assert!(
+            parse_lease("FLEET-E2E-LEASE nic=none mac= ip=10.0.0.1\n")
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]

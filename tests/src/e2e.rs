@@ -53,6 +53,12 @@ pub struct TinyGuest {
 impl TinyGuest {
     /// The kernel command line the guest needs: its console on ttyS0, and a panic ends the domain.
     pub const CMDLINE: &'static str = "console=ttyS0 panic=-1 quiet";
+
+    /// `CMDLINE` for a guest that also takes a DHCP lease, reports it (`console::parse_lease`) and
+    /// stays up `seconds` before powering off, so that libvirt reports the lease of a running domain.
+    pub fn cmdline_holding_a_lease(seconds: u32) -> String {
+        format!("{} fleet_e2e.lease_hold={seconds}", TinyGuest::CMDLINE)
+    }
 }
 
 impl E2eEnvironment {

@@ -45,6 +45,8 @@ pub struct E2eFleet {
     pub users: Vec<E2eUser>,
     /// Raw TOML appended at the end (extra groups, nodes with overrides, ...).
     pub extra_toml: String,
+    /// The guests' kernel command line (`TinyGuest::CMDLINE` unless a test asks for more).
+    pub cmdline: String,
 }
 
 /// A `[[defaults.users]]` entry: inline keys and, optionally, supplementary groups.
@@ -226,7 +228,14 @@ impl E2eFleet {
                 },
             ],
             extra_toml: String::new(),
+            cmdline: TinyGuest::CMDLINE.to_owned(),
         }
+    }
+
+    /// Every guest takes a DHCP lease and stays up `seconds` with it (`TinyGuest::cmdline_holding_a_lease`).
+    pub fn guests_hold_a_lease(mut self, seconds: u32) -> E2eFleet {
+        self.cmdline = TinyGuest::cmdline_holding_a_lease(seconds);
+        self
     }
 
     /// The users every node gets, as the manifest check expects them.
@@ -370,7 +379,7 @@ impl E2eFleet {
             image = toml_string(&files.base_image.to_string_lossy()),
             kernel = toml_string(&guest.kernel.to_string_lossy()),
             initrd = toml_string(&guest.initrd.to_string_lossy()),
-            cmdline = toml_string(TinyGuest::CMDLINE),
+            cmdline = toml_string(&self.cmdline),
         );
         if self.pool == PoolLocation::WorkDir {
             let _ = write!(

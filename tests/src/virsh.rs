@@ -286,6 +286,40 @@ fn non_empty_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The domains of guests that stay up (a fleet holding leases, `E2eFleet::guests_hold_a_lease`):
+/// dropped while a test fails, it powers them off so that they do not run out their hold; their
+/// definitions and files stay for a look, as the failed test's work directory does.
+#[derive(Debug)]
+pub struct PowerOffOnFailure {
+    virsh: Virsh,
+    domains: Vec<String>,
+}
+
+impl PowerOffOnFailure {
+    pub fn new(virsh: &Virsh, domains: &[String]) -> PowerOffOnFailure {
+        PowerOffOnFailure {
+            virsh: virsh.clone(),
+            domains: domains.to_vec(),
+        }
+    }
+}
+
+impl Drop for PowerOffOnFailure {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for domain in &self.domains {
+            if self.virsh.is_running(domain) {
+                match self.virsh.run(["destroy", domain.as_str()]) {
+                    Ok(_) => eprintln!("test failed: powered {domain} off, kept its definition"),
+                    Err(error) => eprintln!("cleanup: cannot power {domain} off: {error:#}"),
+                }
+            }
+        }
+    }
+}
+
 /// Where libvirt's system qemu driver writes each domain's qemu log.
 const QEMU_SYSTEM_LOG_DIR: &str = "/var/log/libvirt/qemu";
 

@@ -1,7 +1,8 @@
 //! The tiny end-to-end guest: a Debian kernel and a busybox initramfs that prints the sha256 of the
 //! Ignition config it received through fw_cfg, applies that config with the real Ignition as Fedora
 //! CoreOS's initramfs does, prints what Ignition wrote, runs fleet's health gate when the config has one
-//! (against stand-in rpm-ostree and systemctl), then powers off.
+//! (against stand-in rpm-ostree and systemctl), takes a DHCP lease when its kernel command line asks
+//! for one, then powers off.
 //!
 //! Built once into `<target>/e2e-guest/` (`vmlinuz`, `initrd.img`, `guest.txt`) and reused while the
 //! recipe is unchanged. Nothing is installed on the host: the packages are fetched with
@@ -59,8 +60,43 @@ if [ -f "$gate/health-check" ]; then
     PATH=/usr/libexec/fleet/stand-ins:$PATH sh "$gate/health-check" 2>> /run/fleet-health.journal \
         || PATH=/usr/libexec/fleet/stand-ins:$PATH sh "$gate/rollback" 2>> /run/fleet-health.journal
 fi
+# With `fleet_e2e.lease_hold=SECONDS` on the kernel command line: take an address from the network's
+# DHCP server as NetworkManager would on a DHCP node, report it, and stay up SECONDS so that libvirt
+# reports the lease of a running domain (`fleet status`, `fleet inventory --addresses libvirt`).
+hold=$(sed -n 's/.*fleet_e2e\.lease_hold=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$hold" ]; then
+    modprobe virtio_pci
+    modprobe virtio_net
+    nic=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+    lease=none
+    if [ -n "$nic" ] && ip link set "$nic" up \
+        && udhcpc -i "$nic" -n -q -f -t 20 -T 3 -s /usr/libexec/fleet/udhcpc-report > /run/fleet-udhcpc.log 2>&1; then
+        lease=$(cat /run/fleet-lease)
+    fi
+    echo "FLEET-E2E-LEASE nic=${nic:-none} mac=$(cat "/sys/class/net/$nic/address" 2>/dev/null) ip=$lease"
+    sleep "$hold"
+fi
 poweroff -f
 "#;
+
+/// What udhcpc runs with the lease it got: keep the address; the guest needs no route or DNS.
+const UDHCPC_SCRIPT: &str =
+    "#!/bin/busybox sh\n[ \"$1\" = bound ] && echo \"$ip\" > /run/fleet-lease\nexit 0\n";
+const UDHCPC_SCRIPT_IN_GUEST: &str = "usr/libexec/fleet/udhcpc-report";
+
+/// The kernel modules the guest loads (Debian builds them as modules): fw_cfg for the Ignition
+/// config, virtio's PCI transport and virtio-net (with what they need) for the lease.
+const MODULES: &[&str] = &[
+    "qemu_fw_cfg",
+    "virtio",
+    "virtio_ring",
+    "virtio_pci_legacy_dev",
+    "virtio_pci_modern_dev",
+    "virtio_pci",
+    "failover",
+    "net_failover",
+    "virtio_net",
+];
 
 /// Seeds a root, runs Ignition's stages and prints the manifest: shared with the host-side twin.
 const APPLY_SCRIPT: &str = include_str!("../../tests/data/ignition/apply-and-list.sh");
@@ -143,6 +179,8 @@ fn recipe_id(ignition: &FetchedIgnition) -> Result<String> {
                 .flat_map(|(_, script)| script.bytes()),
         )
         .chain(RPM_OSTREE_STATUS.bytes())
+        .chain(UDHCPC_SCRIPT.bytes())
+        .chain(MODULES.iter().flat_map(|module| module.bytes()))
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         });
@@ -182,13 +220,16 @@ fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
     let kernel_deb = debs::downloaded(&downloads, &kernel_package)?;
     let busybox_deb = debs::downloaded(&downloads, "busybox-static")?;
 
-    // Only the kernel and one module are needed: extracting two members of the ~70 MB package keeps
-    // this to seconds instead of unpacking every module.
-    process::run(Command::new("bash").args([
+    // Only the kernel and a few modules are needed: extracting those members of the ~70 MB package
+    // keeps this to seconds instead of unpacking every module.
+    let mut extract = Command::new("bash");
+    extract.args([
         "-c",
-        r#"set -euo pipefail; dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinuz-*' '*/qemu_fw_cfg.ko*'"#,
+        r#"set -euo pipefail; deb="$1" into="$2"; shift 2; dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$into" --wildcards './boot/vmlinuz-*' "$@""#,
         "extract-kernel",
-    ]).arg(&kernel_deb).arg(&unpacked))?;
+    ]).arg(&kernel_deb).arg(&unpacked);
+    extract.args(MODULES.iter().map(|module| format!("*/{module}.ko*")));
+    process::run(&mut extract)?;
     process::run(
         Command::new("dpkg-deb")
             .arg("-x")
@@ -197,33 +238,37 @@ fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
     )?;
 
     let vmlinuz = debs::find_file(&unpacked.join("boot"), |name| name.starts_with("vmlinuz-"))?;
-    let module = find_recursive(&unpacked.join("lib"), "qemu_fw_cfg.ko")?
-        .context("the kernel package has no qemu_fw_cfg module")?;
 
     for directory in ["bin", "dev", "proc", "sys", "run", "sysroot", "tmp"] {
         fs::create_dir_all(root.join(directory))?;
     }
     fs::copy(unpacked.join("bin/busybox"), root.join("bin/busybox"))
         .context("busybox-static has no bin/busybox")?;
-    // Under lib/modules/VERSION with a modules.dep, so that `modprobe qemu_fw_cfg` works: Ignition's
-    // qemu provider runs it before reading fw_cfg, even when the module is loaded.
-    let module_in_tree = module
-        .strip_prefix(&unpacked)
-        .context("the module is outside the unpacked kernel package")?;
-    let kernel_version = module_in_tree
-        .iter()
-        .nth(2)
-        .and_then(|version| version.to_str())
-        .context("the module is not under lib/modules/VERSION")?
-        .to_owned();
-    let module_name = file_name(module_in_tree);
-    let module_stem = module_name
-        .find(".ko")
-        .map_or(module_name.as_str(), |end| &module_name[..end + 3]);
-    install_module(
-        &module,
-        &root.join(module_in_tree.with_file_name(module_stem)),
-    )?;
+    // Under lib/modules/VERSION with a modules.dep, so that `modprobe` works and loads what a module
+    // depends on: Ignition's qemu provider runs `modprobe qemu_fw_cfg` before reading fw_cfg, even
+    // when the module is loaded.
+    let mut kernel_version = None;
+    for module in MODULES {
+        let found = find_recursive(&unpacked.join("lib"), &format!("{module}.ko"))?
+            .with_context(|| format!("the kernel package has no {module} module"))?;
+        let module_in_tree = found
+            .strip_prefix(&unpacked)
+            .context("the module is outside the unpacked kernel package")?;
+        kernel_version = module_in_tree
+            .iter()
+            .nth(2)
+            .and_then(|version| version.to_str())
+            .map(str::to_owned);
+        let module_name = file_name(module_in_tree);
+        let module_stem = module_name
+            .find(".ko")
+            .map_or(module_name.as_str(), |end| &module_name[..end + 3]);
+        install_module(
+            &found,
+            &root.join(module_in_tree.with_file_name(module_stem)),
+        )?;
+    }
+    let kernel_version = kernel_version.context("the modules are not under lib/modules/VERSION")?;
     process::run(
         Command::new(root.join("bin/busybox"))
             .args(["depmod", "-b"])
@@ -255,6 +300,9 @@ fn build(guest: &Guest, ignition: &FetchedIgnition) -> Result<()> {
         fs::write(&stand_in, script)?;
         executables.push(stand_in);
     }
+    let udhcpc_script = root.join(UDHCPC_SCRIPT_IN_GUEST);
+    fs::write(&udhcpc_script, UDHCPC_SCRIPT)?;
+    executables.push(udhcpc_script);
     let status = root.join(RPM_OSTREE_STATUS_IN_GUEST);
     fs::create_dir_all(status.parent().unwrap_or(&root))?;
     fs::write(&status, RPM_OSTREE_STATUS)?;
