@@ -3,19 +3,21 @@
 //! for real it deploys every node; run again it reports no change. The release playbook
 //! (`fleet.coreos.roll_out`), over the shipped inventory script: it rebuilds the canaries on the new
 //! image, waits for their health gate in `fleet status`, and only then rebuilds the rest; a canary
-//! whose gate fails stops it before any other node is touched. The real ansible-core
-//! (`fleet_tests::ansible`) runs the collection installed from the repository.
+//! whose gate fails stops it before any other node is touched. The shipped inventory script with
+//! `FLEET_ADDRESSES=libvirt` gives a DHCP node the lease its guest really took from the network. The
+//! real ansible-core (`fleet_tests::ansible`) runs the collection installed from the repository.
 //!
 //! Run by `cargo xtask e2e` (see docs/testing.md), which also installs Ansible.
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use fleet_tests::ansible::{RealAnsible, real_ansible, recap_changes, run_successfully};
 use fleet_tests::binary::{fleet_binary, run_fleet_json};
-use fleet_tests::checks::fleet_args;
+use fleet_tests::checks::{GuestToCheck, fleet_args, nodes_by_name, wait_for_leases};
 use fleet_tests::e2e;
 use fleet_tests::fleet_toml::{E2eFleet, E2eGroup};
-use fleet_tests::virsh::Virsh;
+use fleet_tests::virsh::{PowerOffOnFailure, Virsh};
 use fleet_tests::workdir::WorkDir;
 
 fn run_deploy_playbook(
@@ -249,6 +251,144 @@ fn roll_out(test: &str, health: CanaryHealth) {
             );
         }
     }
+
+    destroy_and_forget(&virsh, &files.fleet_toml, &nodes);
+}
+
+/// How long the lease test's guests stay up with their lease: far longer than the test needs, and
+/// `fleet destroy` ends them sooner.
+const LEASE_HOLD_SECONDS: u32 = 900;
+
+/// The shipped inventory script, as `ansible-inventory -i` runs it, with `FLEET_ADDRESSES=addresses`.
+fn inventory_list(
+    ansible: &RealAnsible,
+    workdir: &WorkDir,
+    fleet_toml: &Path,
+    addresses: &str,
+) -> serde_json::Value {
+    let inventory =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet/ansible/inventory/fleet.sh");
+    let output = run_successfully(
+        ansible
+            .command("ansible-inventory", workdir.path())
+            .arg("-i")
+            .arg(&inventory)
+            .arg("--list")
+            .env("FLEET_FILE", fleet_toml)
+            .env("FLEET_BIN", fleet_binary().unwrap())
+            .env("FLEET_ADDRESSES", addresses),
+    )
+    .unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A DHCP node's guest takes a lease from the network's dnsmasq (busybox udhcpc on its virtio NIC,
+/// as NetworkManager would on Fedora CoreOS); a reserved node's guest is handed its reservation.
+/// While they run, `fleet status` shows the DHCP node at the address its guest took, and the shipped
+/// inventory script with `FLEET_ADDRESSES=libvirt` gives it that address as `ansible_host` (and the
+/// reserved node its reservation); from the fleet file alone the DHCP node has no `ansible_host`.
+#[test]
+fn the_inventory_gives_a_dhcp_node_the_lease_its_guest_took_from_the_network() {
+    let test = "the_inventory_gives_a_dhcp_node_the_lease_its_guest_took";
+    let Some(environment) = e2e::environment(test) else {
+        return;
+    };
+    let Some(ansible) = real_ansible(test) else {
+        return;
+    };
+    let virsh = environment.virsh();
+    let reserved = virsh
+        .free_addresses(
+            "default",
+            Ipv4Addr::new(192, 168, 122, 100)..=Ipv4Addr::new(192, 168, 122, 250),
+            1,
+        )
+        .unwrap();
+    let fleet = E2eFleet::new(
+        &format!("e2e-l{}", std::process::id()),
+        &environment.connect,
+    )
+    .guests_hold_a_lease(LEASE_HOLD_SECONDS)
+    .group("web", 1)
+    .with_group(E2eGroup::new("db", 1).reserved_from(reserved));
+    let workdir = WorkDir::new("ansible-lease").unwrap();
+    let files = fleet.write(&workdir, &environment.guest).unwrap();
+    let nodes = fleet.node_names();
+    let (web, db) = (
+        fleet.group_node_names("web").remove(0),
+        fleet.group_node_names("db").remove(0),
+    );
+
+    let _held = PowerOffOnFailure::new(&virsh, &nodes);
+    let deploy = run_fleet_json(fleet_args("deploy", &files.fleet_toml, &[])).unwrap();
+    assert!(
+        deploy.status.success(),
+        "{:#}\n{}",
+        deploy.json,
+        deploy.stderr
+    );
+    let guests: Vec<GuestToCheck> = nodes
+        .iter()
+        .map(|node| GuestToCheck {
+            node: node.clone(),
+            console_log: files.console_log(node),
+            virsh: virsh.clone(),
+        })
+        .collect();
+    let leases = wait_for_leases(&guests).unwrap();
+    assert_eq!(
+        leases[&db].address, reserved,
+        "dnsmasq hands the reserved node its reservation"
+    );
+    let dhcp_lease = leases[&web].address.to_string();
+
+    let status = run_fleet_json(fleet_args("status", &files.fleet_toml, &[])).unwrap();
+    assert!(status.status.success(), "{}", status.stderr);
+    let status_nodes = nodes_by_name(&status.json).unwrap();
+    assert_eq!(status_nodes[&web]["state"], "running", "{:#}", status.json);
+    assert_eq!(
+        status_nodes[&web]["address"],
+        dhcp_lease.as_str(),
+        "{:#}",
+        status.json
+    );
+    assert_eq!(
+        status_nodes[&web]["address_source"], "lease",
+        "{:#}",
+        status.json
+    );
+    assert_eq!(
+        status_nodes[&db]["address"],
+        reserved.to_string().as_str(),
+        "{:#}",
+        status.json
+    );
+
+    let hostvars =
+        |inventory: &serde_json::Value, node: &str| inventory["_meta"]["hostvars"][node].clone();
+    let with_leases = inventory_list(&ansible, &workdir, &files.fleet_toml, "libvirt");
+    for (node, lease) in &leases {
+        assert_eq!(
+            hostvars(&with_leases, node)["fleet_mac"],
+            lease.mac.as_str(),
+            "{node}'s guest took its lease on the NIC fleet gave it: {with_leases:#}"
+        );
+    }
+    assert_eq!(
+        hostvars(&with_leases, &web)["ansible_host"],
+        dhcp_lease.as_str(),
+        "{with_leases:#}"
+    );
+    assert_eq!(
+        hostvars(&with_leases, &db)["ansible_host"],
+        reserved.to_string().as_str(),
+        "{with_leases:#}"
+    );
+    let from_the_file = inventory_list(&ansible, &workdir, &files.fleet_toml, "file");
+    assert!(
+        hostvars(&from_the_file, &web).get("ansible_host").is_none(),
+        "{from_the_file:#}"
+    );
 
     destroy_and_forget(&virsh, &files.fleet_toml, &nodes);
 }
