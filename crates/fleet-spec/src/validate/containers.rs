@@ -384,7 +384,7 @@ pub(super) fn check_node(checker: &mut Checker<'_, '_>, settings: &NodeSettings,
                 match crate::hints::closest(user_name, known) {
                     Some(closest) => message.push_str(&format!("; did you mean `{closest}`?")),
                     None => message.push_str(&format!(
-                        "; add it to the node's `users` (e.g. [[defaults.users]] name = \"{}\"), or run the container as `core` or `root`",
+                        "; add it to the node's `users` (e.g. [[defaults.users]] name = \"{}\"), or set its `user` to `core` or `root`",
                         shown(user_name)
                     )),
                 }
