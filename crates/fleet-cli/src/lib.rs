@@ -27,6 +27,7 @@ pub mod local_files;
 pub mod node_payload;
 pub mod output_dir;
 pub mod output_file;
+pub mod output_staging;
 pub mod pipeline;
 pub mod rfc3339;
 pub mod stdout;

@@ -1,7 +1,9 @@
 //! Writing a set of files into one directory all or nothing (`fleet render --out`): every target
 //! is examined first, the new files are written into a private staging directory inside it, and
 //! only then renamed into place; a failure at any step puts back what was there. Afterwards the
-//! directory holds either the old set or the whole new one, never a mix.
+//! directory holds either the old set or the whole new one, never a mix; only a process killed
+//! while renaming leaves one, which the next update finishes, sweeping the killed one's staging
+//! directory (`output_staging`).
 //!
 //! Only missing paths and regular files are replaced. A directory, symlink, FIFO, device or socket
 //! where a file must go was not made by fleet, so nothing is written and the error lists them.
@@ -14,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::output_file::{Access, create_new_file};
+use crate::output_staging::{OLD, Staging, Swept, sweep_abandoned};
 
 /// Why a directory update did not happen (or, rarely, happened only in part).
 #[derive(Debug, thiserror::Error)]
@@ -43,12 +46,6 @@ pub enum OutputDirError {
     #[error("nothing was changed: cannot create a staging directory in {}", .directory.display())]
     CreateStaging {
         directory: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot set the mode of {}", .path.display())]
-    StagingMode {
-        path: PathBuf,
         #[source]
         source: io::Error,
     },
@@ -117,20 +114,24 @@ pub struct UpdateOutcome {
     /// Files of `Update::files` (not the manifest) that already held their bytes.
     pub unchanged: usize,
     pub removed: usize,
+    /// Staging directories killed updates had left in the directory, swept afterwards.
+    pub swept: Swept,
 }
 
 /// Obstacles listed in an error before "and N more".
 const LISTED_OBSTACLES: usize = 10;
 
 /// Make `directory` hold `update`'s files, all or nothing. A missing directory (and any missing
-/// parent) is created with mode 0700 and removed again when the update fails.
+/// parent) is created with mode 0700 and removed again when the update fails. Once it holds them,
+/// the staging directories that killed updates left there are swept (`output_staging`).
 pub fn update_directory(
     directory: &Path,
     update: &Update<'_>,
 ) -> Result<UpdateOutcome, OutputDirError> {
     let created = CreatedDirectories::create(directory)?;
-    let outcome = apply(directory, update)?;
+    let mut outcome = apply(directory, update)?;
     created.keep();
+    outcome.swept = sweep_abandoned(directory);
     Ok(outcome)
 }
 
@@ -192,10 +193,14 @@ fn apply(directory: &Path, update: &Update<'_>) -> Result<UpdateOutcome, OutputD
             written: 0,
             unchanged,
             removed: 0,
+            swept: Swept::default(),
         });
     }
 
-    let staging = Staging::create(directory)?;
+    let staging = Staging::create(directory).map_err(|source| OutputDirError::CreateStaging {
+        directory: directory.to_path_buf(),
+        source,
+    })?;
     changes
         .par_iter()
         .try_for_each(|(file, _)| {
@@ -244,6 +249,7 @@ fn apply(directory: &Path, update: &Update<'_>) -> Result<UpdateOutcome, OutputD
         written: changes.len(),
         unchanged,
         removed: removals.len(),
+        swept: Swept::default(),
     })
 }
 
@@ -375,42 +381,6 @@ impl Drop for CreatedDirectories {
     }
 }
 
-/// `DIR/.fleet-staging-XXXXXX` (0700): the new files before they are renamed into place, and
-/// under `old/` the files they replace, until the update is complete.
-struct Staging(tempfile::TempDir);
-
-impl Staging {
-    fn create(directory: &Path) -> Result<Staging, OutputDirError> {
-        let staging = tempfile::Builder::new()
-            .prefix(".fleet-staging-")
-            .permissions(Permissions::from_mode(0o700))
-            .tempdir_in(directory)
-            .map_err(|source| OutputDirError::CreateStaging {
-                directory: directory.to_path_buf(),
-                source,
-            })?;
-        fs::set_permissions(staging.path(), Permissions::from_mode(0o700)).map_err(|source| {
-            OutputDirError::StagingMode {
-                path: staging.path().to_path_buf(),
-                source,
-            }
-        })?;
-        Ok(Staging(staging))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-
-    /// Remove the staging directory and the replaced files it keeps; a failure only costs space.
-    fn finish(self) {
-        let path = self.path().to_path_buf();
-        if let Err(error) = self.0.close() {
-            tracing::warn!("cannot remove {}: {error}", path.display());
-        }
-    }
-}
-
 /// One step of a commit, as it must be undone.
 #[derive(Debug)]
 enum Step {
@@ -436,7 +406,7 @@ impl<'a> Commit<'a> {
         Commit {
             directory,
             staging: staging.path(),
-            old: staging.path().join("old"),
+            old: staging.path().join(OLD),
             old_created: false,
             done: Vec::new(),
         }
@@ -547,7 +517,8 @@ mod tests {
             UpdateOutcome {
                 written: 0,
                 unchanged: 2,
-                removed: 0
+                removed: 0,
+                swept: Swept::default(),
             }
         );
     }
