@@ -1,6 +1,7 @@
 //! `fleet render --out DIR` as an attacker or an unlucky user meets it: render writes every node
 //! and the manifest or changes nothing (a property test over planted obstacles), never removes
-//! anything outside DIR or not its own, and creates DIR 0700 whatever the umask.
+//! anything outside DIR or not its own, creates DIR 0700 whatever the umask, and finishes what a
+//! render SIGKILLed midway left, removing its staging directory.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _, symlink};
@@ -153,6 +154,131 @@ fn directories_are_created_0700_and_files_0600_under_umask_000() {
     for name in names {
         assert_eq!(mode(&out.join(&name)), 0o600, "{name}");
     }
+}
+
+/// The staging directories in `directory` (`crates/fleet-cli/src/output_staging.rs`).
+fn staging_directories(directory: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".fleet-staging-")
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// `files_in`, leaving staging directories out.
+fn rendered_files_in(directory: &Path) -> BTreeMap<String, Vec<u8>> {
+    let staging = staging_directories(directory);
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if !staging.contains(&path) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.insert(name, std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+/// SIGKILL a render in the middle of putting its files into place (its staging directory keeps
+/// the first replaced ones under `old/`): the directory is left part old, part new, with the
+/// staging directory. The next render makes it exactly what a clean render writes and removes the
+/// staging directory, saying so.
+#[test]
+fn a_render_killed_midway_is_finished_by_the_next_which_removes_its_staging_directory() {
+    const NODES: usize = 1000;
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    render_ok(&small_fleet(root.path(), NODES), &out);
+    // The same nodes with other bytes: every file is replaced, so `old/` appears with the first.
+    let changed = root.path().join("changed.toml");
+    let text = std::fs::read_to_string(root.path().join(format!("fleet-{NODES}.toml"))).unwrap();
+    std::fs::write(
+        &changed,
+        text.replace(
+            "[[group]]",
+            "[defaults]\nkernel_arguments = [\"quiet\"]\n[[group]]",
+        ),
+    )
+    .unwrap();
+    let clean = root.path().join("clean");
+    render_ok(&changed, &clean);
+
+    let mut command = fleet_command().unwrap();
+    command
+        .arg("render")
+        .arg(&changed)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let started = std::time::Instant::now();
+    let mut staging = None;
+    let killed = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break Err(exit);
+        }
+        if started.elapsed() > LIMIT {
+            child.kill().unwrap();
+            panic!("the render put nothing into place within {LIMIT:?}");
+        }
+        match &staging {
+            None => {
+                staging = staging_directories(&out).pop();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Some(staging) if staging.join("old").is_dir() => {
+                child.kill().unwrap();
+                break Ok(());
+            }
+            // The commit is under way soon: from here on every moment counts.
+            Some(_) => std::thread::sleep(Duration::from_micros(50)),
+        }
+    };
+    let _ = child.wait();
+    assert!(
+        killed.is_ok(),
+        "the render ended ({killed:?}) before it was caught putting files into place"
+    );
+    let left = rendered_files_in(&out);
+    let expected = files_in(&clean);
+    let new = expected
+        .iter()
+        .filter(|(name, bytes)| left.get(*name) == Some(*bytes))
+        .count();
+    assert!(
+        new < expected.len(),
+        "the kill came after the render finished putting files into place"
+    );
+    assert_eq!(
+        staging_directories(&out).len(),
+        1,
+        "the killed render's staging directory is left"
+    );
+
+    let finished = render(&changed, &out);
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(
+        finished
+            .stderr
+            .contains("removed 1 staging directory a killed render had left"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(staging_directories(&out), Vec::<PathBuf>::new());
+    let after = files_in(&out);
+    assert!(
+        after == expected,
+        "the directory is not what a clean render writes ({} files, {} expected)",
+        after.len(),
+        expected.len()
+    );
 }
 
 /// What a render must leave: the three-node fleet rendered into a fresh directory, and a

@@ -31,12 +31,15 @@ const MANIFEST: &str = "manifest.json";
 ///
 /// With --out, writes DIR/NODE.ign for every node and DIR/manifest.json (node → sha256, spec
 /// version), all or nothing: every file is written into a staging directory inside DIR first and
-/// then renamed into place, and if anything fails, DIR is left as it was. DIR (and any parent
+/// then renamed into place, and if anything fails, DIR is left as it was. A render killed midway
+/// (SIGKILL, power loss) can leave DIR part old, part new: the next render finishes it and removes
+/// the staging directory the killed one left (one still in use by a running render is left
+/// alone, and so is anything named like one that holds what fleet never puts there). DIR (and any parent
 /// fleet creates) is mode 0700, the files 0600. A file that already holds the same bytes (mode
 /// 0600) is left alone. A directory, symlink, FIFO or device where a file must go is not
 /// replaced: nothing is written and the error names it. The .ign file of a node no longer in the
 /// fleet is removed when the previous manifest of this same fleet lists it and it still holds
-/// what fleet wrote; nothing else is ever removed. The same fleet.toml gives byte-identical files,
+/// what fleet wrote; nothing else is removed. The same fleet.toml gives byte-identical files,
 /// whenever it is rendered: the plan depends on the fleet file alone, not on the date or on any
 /// particular rollout.
 /// With --node, prints one node's config on stdout instead (--butane: as Butane, for review).
@@ -211,6 +214,23 @@ fn write_all(planned: &pipeline::PlannedFleet, out: &Path) -> anyhow::Result<Exi
             "kept {} of former nodes that changed since fleet wrote them",
             ign_files(stale.kept)
         ));
+    }
+    let swept = &outcome.swept;
+    if !swept.removed.is_empty() {
+        notes.push(format!(
+            "removed {} a killed render had left",
+            pipeline::count_of(
+                swept.removed.len(),
+                "staging directory",
+                "staging directories"
+            )
+        ));
+    }
+    for (path, reason) in &swept.kept {
+        eprintln!(
+            "warning: {} is named like fleet's staging directory but was left alone: {reason}; remove it yourself if it is not yours",
+            path.display()
+        );
     }
     let summary = format!(
         "rendered {} of fleet {} (Ignition {}) into {} in {:.2} s{}",
