@@ -324,6 +324,75 @@ fn addresses_from_libvirt_give_dhcp_nodes_no_address_when_libvirt_knows_no_lease
     assert!(hostvars["web-1"].get("ansible_host").is_none());
 }
 
+/// A test-driver hypervisor of 8 CPUs and 32 GiB whose libvirt holds `domains`.
+fn test_driver_host(domains: &str) -> String {
+    format!(
+        "<node>\n  <cpu><mhz>2400</mhz><model>x86_64</model><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>2</threads><active>8</active></cpu>\n  <memory>33554432</memory>\n{domains}</node>\n"
+    )
+}
+
+/// Node `node` of fleet `fleet` as libvirt holds it once fleet created it: named for the node,
+/// with fleet's mark in its metadata.
+fn fleets_domain(fleet: &str, node: &str) -> String {
+    format!(
+        "  <domain type='test'>\n    <name>{node}</name>\n    <memory unit='MiB'>2048</memory>\n    <vcpu>1</vcpu>\n    <os><type arch='x86_64'>hvm</type></os>\n    <metadata><fleet:node xmlns:fleet='https://example.invalid/fleet/xmlns/domain/1' fleet='{fleet}' node='{node}' ignition-sha256='' settings-sha256=''/></metadata>\n  </domain>\n"
+    )
+}
+
+/// `fleet plan` puts web-1 on hypervisor `a`, but libvirt runs it on `b` (a deploy keeps a node
+/// where it runs). From the file alone the inventory says `a`, as the plan does; with
+/// `--addresses libvirt` it says `b`, as `fleet status` does, in `fleet_hypervisor`, the `on_HOST`
+/// groups and the hosts' label groups alike.
+#[test]
+fn addresses_from_libvirt_place_a_node_where_it_runs_as_status_does() {
+    let directory = tempfile::tempdir().unwrap();
+    let host_a = directory.path().join("a.xml");
+    let host_b = directory.path().join("b.xml");
+    std::fs::write(&host_a, test_driver_host("")).unwrap();
+    std::fs::write(&host_b, test_driver_host(&fleets_domain("inv", "web-1"))).unwrap();
+    let fleet = write_fleet(
+        directory.path(),
+        &format!(
+            "[defaults]\nmemory_mib = 2048\n\n[[host]]\nname = \"a\"\nconnect = \"test://{}\"\nlabels = {{ zone = \"a\" }}\n\n[[host]]\nname = \"b\"\nconnect = \"test://{}\"\nlabels = {{ zone = \"b\" }}\n\n[[group]]\nname = \"web\"\ncount = 4\n\n[group.rollout]\nmax_unavailable = 4\n",
+            host_a.display(),
+            host_b.display()
+        ),
+    );
+    let plan = run_fleet_json(["plan".as_ref(), fleet.as_os_str()]).unwrap();
+    let planned = nodes_by_name(&plan.json).unwrap();
+    assert_eq!(planned["web-1"]["host"], "a", "{:#}", plan.json);
+    let status = run_fleet_json(["status".as_ref(), fleet.as_os_str()]).unwrap();
+    let found = nodes_by_name(&status.json).unwrap();
+    assert_eq!(found["web-1"]["host"], "b", "{:#}", status.json);
+
+    let from_file = inventory(&fleet, &["--list"]);
+    assert_eq!(
+        from_file["_meta"]["hostvars"]["web-1"]["fleet_hypervisor"],
+        "a"
+    );
+    assert!(members(&from_file, "on_a").contains("web-1"));
+    let from_libvirt = inventory(&fleet, &["--list", "--addresses", "libvirt"]);
+    for (node, report) in &found {
+        let host = report["host"].as_str().unwrap();
+        assert_eq!(
+            from_libvirt["_meta"]["hostvars"][node]["fleet_hypervisor"], host,
+            "{node}: {from_libvirt:#}"
+        );
+        assert!(
+            members(&from_libvirt, &format!("on_{host}")).contains(node),
+            "{node}: {from_libvirt:#}"
+        );
+        assert!(
+            members(&from_libvirt, &format!("zone_{host}")).contains(node),
+            "{node}: {from_libvirt:#}"
+        );
+    }
+    assert!(
+        !members(&from_libvirt, "on_a").contains("web-1"),
+        "{from_libvirt:#}"
+    );
+}
+
 #[test]
 fn a_hypervisor_that_cannot_be_reached_is_a_warning_naming_it_and_the_inventory_is_printed() {
     let directory = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use fleet_plan::{PlacementPlan, Plan};
+use fleet_plan::{Placement, Plan};
 use fleet_spec::libvirt_uri::LibvirtUri;
 use fleet_spec::{Addressing, Fleet, Node};
 use serde::Serialize;
@@ -267,12 +267,13 @@ impl Names {
     }
 }
 
-/// The inventory of `fleet`, planned as `plan` and placed as `placed` (`fleet plan`'s placement).
+/// The inventory of `fleet`, planned as `plan`, its nodes on the hosts `placement` gives them
+/// (`fleet plan`'s placement from the file alone, or where `fleet status` finds them).
 /// `plan.nodes[i]` is the plan of `fleet.nodes[i]`.
 pub fn inventory<'a>(
     fleet: &'a Fleet,
     plan: &'a Plan,
-    placed: &PlacementPlan,
+    placement: &Placement,
 ) -> Result<Inventory<'a>, InventoryError> {
     let mut names = Names::default();
     for reserved in [
@@ -350,7 +351,7 @@ pub fn inventory<'a>(
     for (node, node_plan) in fleet.nodes.iter().zip(&plan.nodes) {
         names.claim(&node.name, || format!("the node {:?}", node.name))?;
         let group = fleet.group_of(node);
-        let hypervisor_index = match placed.placement.host_of(&node.name) {
+        let hypervisor_index = match placement.host_of(&node.name) {
             Some(host) => hypervisors
                 .iter()
                 .position(|hypervisor| hypervisor.name == host)

@@ -8,11 +8,13 @@ use std::process::ExitCode;
 use crate::ansible_inventory::inventory;
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
+use fleet_plan::Placement;
 
 /// Print the fleet as an Ansible dynamic inventory (JSON), from the fleet file alone.
 ///
 /// Groups: `nodes` (children: one group per fleet group), `canary` and `cautious` (roles from the
-/// plan), `on_HOST` (the nodes `fleet plan` places on each hypervisor), `KEY_VALUE` for every host
+/// plan), `on_HOST` (the nodes on each hypervisor: where `fleet plan` places them, or with
+/// `--addresses libvirt` where `fleet status` finds them), `KEY_VALUE` for every host
 /// label (`zone_a`: the nodes on hosts labelled zone = "a"), and `hypervisors` (the `[[host]]`
 /// machines, or the single `connect` machine, named `localhost` when local). Names become valid
 /// Ansible group names: anything but letters, digits and `_` turns into `_`.
@@ -30,8 +32,9 @@ use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
 /// `ansible-inventory -i fleet/ansible/inventory/fleet.sh` (docs/ansible.md).
 ///
 /// `--addresses libvirt` runs in `fleet-connected`: it reads every node's domain on its host as
-/// `fleet status` does and gives each DHCP node the lease libvirt knows (`ANSIBLE_HOST` stays unset
-/// without one). A host that cannot be reached is a warning on stderr naming it; the inventory is
+/// `fleet status` does, puts each node on the hypervisor `fleet status` finds it on (a node a
+/// deploy kept on another host than the file alone would give it is there), and gives each DHCP
+/// node the lease libvirt knows (`ansible_host` stays unset without one). A host that cannot be reached is a warning on stderr naming it; the inventory is
 /// printed anyway, so that one hypervisor down does not break every Ansible run.
 ///
 /// Exit status: 0 printed, 1 the fleet is invalid, two of its names would make one Ansible name,
@@ -90,19 +93,31 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--connect is for --addresses libvirt; the fleet file alone gives the inventory"
         );
     }
-    print_inventory(&args, &BTreeMap::new())
+    print_inventory(&args, &Observed::default())
 }
 
-/// Print the inventory of `args.fleet`, DHCP nodes (those the fleet file gives no address) reached
-/// at `leases[node]` when it has one.
-pub fn print_inventory(args: &Args, leases: &BTreeMap<String, String>) -> anyhow::Result<ExitCode> {
+/// What `--addresses libvirt` read from the hypervisors (nothing, from the fleet file alone).
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// Each DHCP node's lease, by node name.
+    pub leases: BTreeMap<String, String>,
+    /// Where each node is, as `fleet status` places it (where its domain runs, else where a
+    /// deploy would put it); `None`: `fleet plan`'s placement from the file alone.
+    pub placement: Option<Placement>,
+}
+
+/// Print the inventory of `args.fleet`, each node on the hypervisor `observed` finds it on (or
+/// where the plan places it), and DHCP nodes (those the fleet file gives no address) reached at
+/// their lease when `observed` has one.
+pub fn print_inventory(args: &Args, observed: &Observed) -> anyhow::Result<ExitCode> {
     let planned_fleet = plan_fleet(&args.fleet)?;
     let file = planned_fleet.file_name();
     let PlannedFleet { loaded, plan, .. } = planned_fleet;
     let fleet = &loaded.fleet;
-    let placed = place_as_written_or_refuse(&file, fleet)?;
-    let mut inventory = inventory(fleet, &plan, &placed)?;
-    inventory.reach_at(leases);
+    let as_written = place_as_written_or_refuse(&file, fleet)?;
+    let placement = observed.placement.as_ref().unwrap_or(&as_written.placement);
+    let mut inventory = inventory(fleet, &plan, placement)?;
+    inventory.reach_at(&observed.leases);
     let mut stdout = crate::stdout::stdout();
     match &args.host {
         Some(name) => serde_json::to_writer_pretty(&mut stdout, inventory.host(name)?)?,

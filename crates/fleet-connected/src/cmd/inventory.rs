@@ -1,12 +1,12 @@
-//! `fleet inventory --addresses libvirt`: the Ansible inventory with each DHCP node's lease, read
-//! from libvirt as `fleet status` reads it.
+//! `fleet inventory --addresses libvirt`: the Ansible inventory with each node on the hypervisor
+//! `fleet status` finds it on and each DHCP node's lease, read from libvirt as `fleet status` reads it.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use fleet_libvirt::{AddressSource, Session, SessionOptions, StatusOptions};
 
-use fleet_cli::cmd::inventory::{Args, print_inventory};
+use fleet_cli::cmd::inventory::{Args, Observed, print_inventory};
 use fleet_cli::cmd::shared_args::TargetArgs;
 use fleet_cli::pipeline;
 
@@ -19,14 +19,14 @@ use crate::views::is_host_failure;
 const JOBS: usize = 8;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let leases = leases(&args)?;
-    print_inventory(&args, &leases)
+    let observed = observe(&args)?;
+    print_inventory(&args, &observed)
 }
 
-/// Every node's DHCP lease that libvirt knows, by node name: `fleet status`'s reading of each
-/// node's domain on its placed host. A host or node that cannot be read is a warning on stderr,
-/// and its nodes simply have no lease.
-fn leases(args: &Args) -> anyhow::Result<BTreeMap<String, String>> {
+/// Where each node is and every node's DHCP lease that libvirt knows, by node name: `fleet
+/// status`'s placement and its reading of each node's domain on its host. A host or node that
+/// cannot be read is a warning on stderr, and its nodes simply have no lease.
+fn observe(args: &Args) -> anyhow::Result<Observed> {
     let planned = pipeline::plan_fleet(&args.fleet)?;
     let fleet = &planned.loaded.fleet;
     let selected = TargetArgs {
@@ -68,12 +68,16 @@ fn leases(args: &Args) -> anyhow::Result<BTreeMap<String, String>> {
             );
         }
     }
-    Ok(report
+    let leases: BTreeMap<String, String> = report
         .nodes
         .iter()
         .filter_map(|node| match node.address {
             Some((address, AddressSource::Lease)) => Some((node.node.clone(), address.to_string())),
             _ => None,
         })
-        .collect())
+        .collect();
+    Ok(Observed {
+        leases,
+        placement: Some(placed.host_of.into_iter().collect()),
+    })
 }
