@@ -176,7 +176,18 @@ fn auto_updates_without_a_health_check_are_valid_but_warned_about() {
     let stderr = text(&output.stderr);
     assert_eq!(
         stderr,
-        "warning: node web-1: container `site` has auto_update = \"registry\" but no health check: podman auto-update rolls back only an update whose service fails to start, and without `health` a container that starts but does not work counts as started; add `health = { command = \"...\" }`\n"
+        "warnings/auto-update-without-health.toml:16:8: warning: node web-1: container `site` has auto_update = \"registry\" but no health check: podman auto-update rolls back only an update whose service fails to start, and without `health` a container that starts but does not work counts as started; add `health = { command = \"...\" }`\n"
+    );
+}
+
+/// A snippet writing a path fleet generates is warned about at the line that adds the snippet.
+#[test]
+fn a_snippet_path_fleet_generates_is_valid_but_warned_about_where_the_snippet_is_added() {
+    let output = fleet(&data_dir(), &["check", "warnings/snippet-replaced.toml"]);
+    assert_eq!(output.status.code(), Some(0), "exit status");
+    assert_eq!(
+        text(&output.stderr),
+        "warnings/snippet-replaced.toml:15:11: warning: node web-1: /etc/hostname from snippet-replaced.bu is replaced by what fleet.toml generates for this node\n"
     );
 }
 

@@ -81,7 +81,7 @@ fn schedule(node_plan: &NodePlan) -> Option<IniFile> {
 /// A warning, at the group's line of `file`, for every group with more than one node that auto-updates
 /// containers on podman's own unstaggered schedule: no reboot windows to take a time from and no
 /// schedule of its own, so they all update at midnight, canaries or not.
-pub fn unstaggered_groups_warnings(file: &str, fleet: &Fleet) -> Vec<RenderWarning> {
+pub fn unstaggered_groups_warnings(fleet: &Fleet) -> Vec<RenderWarning> {
     fleet
         .groups
         .iter()
@@ -102,11 +102,10 @@ pub fn unstaggered_groups_warnings(file: &str, fleet: &Fleet) -> Vec<RenderWarni
                 .count();
             // One node alone cannot break the group's bound or order.
             (updating > 1).then(|| RenderWarning {
+                at: Some(group.declared_at),
                 node: None,
                 message: format!(
-                    "{file}:{}:{}: warning: group {}: {updating} nodes auto-update containers, but the {} strategy has no reboot windows to stagger them by: their podman-auto-update.timer keeps podman's daily midnight, all at once; give the group a [group.container_updates] schedule with a [[group.container_updates.period]]",
-                    group.declared_at.line,
-                    group.declared_at.column,
+                    "group {}: {updating} nodes auto-update containers, but the {} strategy has no reboot windows to stagger them by: their podman-auto-update.timer keeps podman's daily midnight, all at once; give the group a [group.container_updates] schedule with a [[group.container_updates.period]]",
                     group.name,
                     match group.maintenance.strategy {
                         UpdateStrategy::FleetLock { .. } => "fleet_lock",

@@ -433,7 +433,7 @@ pub fn render_fleet(
             Err(failure) => failures.push(failure),
         }
     }
-    print_warnings(&warnings);
+    print_warnings(&file, &warnings);
     if !failures.is_empty() {
         let failed = print_problems(failures.iter().map(ToString::to_string));
         return Err(PipelineError::NodesFailed {
@@ -521,26 +521,34 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Each distinct warning once, with the nodes it concerns.
-pub fn print_warnings(warnings: &[RenderWarning]) {
-    let mut by_message: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// Each distinct warning once, with the nodes it concerns: `FILE:LINE:COL: warning: ...` when it
+/// points into the fleet file `file`, as problems do; a snippet's own warnings are located in it.
+pub fn print_warnings(file: &str, warnings: &[RenderWarning]) {
+    let mut by_message: BTreeMap<(Option<fleet_spec::Location>, &str), Vec<&str>> = BTreeMap::new();
     for warning in warnings {
-        let nodes = by_message.entry(warning.message.as_str()).or_default();
+        let nodes = by_message
+            .entry((warning.at, warning.message.as_str()))
+            .or_default();
         if let Some(node) = &warning.node {
             nodes.push(node);
         }
     }
     let mut stderr = std::io::stderr().lock();
-    for (message, nodes) in by_message {
-        let _ = match nodes.as_slice() {
-            // Snippet warnings already read `FILE:LINE:COL: warning: ...`.
-            [] => writeln!(stderr, "{message}"),
-            [node] => writeln!(stderr, "warning: node {node}: {message}"),
-            [first, .., last] => writeln!(
+    for ((at, message), nodes) in by_message {
+        let about = match nodes.as_slice() {
+            [] => String::new(),
+            [node] => format!("node {node}: "),
+            [first, .., last] => format!("nodes {first} … {last} ({} nodes): ", nodes.len()),
+        };
+        let _ = match at {
+            Some(at) => writeln!(
                 stderr,
-                "warning: nodes {first} … {last} ({} nodes): {message}",
-                nodes.len()
+                "{file}:{}:{}: warning: {about}{message}",
+                at.line, at.column
             ),
+            // Snippet warnings already read `FILE:LINE:COL: warning: ...`.
+            None if about.is_empty() => writeln!(stderr, "{message}"),
+            None => writeln!(stderr, "warning: {about}{message}"),
         };
     }
 }

@@ -55,7 +55,7 @@ pub fn check_fleet(path: &Path, loaded: &LoadedFleet) -> Result<Findings, FleetF
     let snippets = translate_snippets(loaded, &files);
     let mut warnings: Vec<RenderWarning> = snippets.library.warnings().to_vec();
     warnings.extend(crate::container_update_timers::unstaggered_groups_warnings(
-        &file, fleet,
+        fleet,
     ));
     match target_version_at(&file, fleet) {
         Err(problem) => located.push(problem),
@@ -132,13 +132,9 @@ impl Composition {
     /// A warning about the first node, said of all the nodes it stands for.
     fn warned(self, warning: RenderWarning, fleet: &fleet_spec::Fleet) -> RenderWarning {
         match &warning.node {
-            Some(node) => RenderWarning {
-                node: None,
-                message: format!(
-                    "warning: node {node}: {}{}",
-                    warning.message,
-                    self.alike(fleet)
-                ),
+            Some(_) => RenderWarning {
+                message: format!("{}{}", warning.message, self.alike(fleet)),
+                ..warning
             },
             None => warning,
         }

@@ -19,7 +19,8 @@ use crate::verify::check_fleet;
 ///
 /// On success prints one line with the number of groups and nodes. Otherwise prints every problem on
 /// stderr as `FILE:LINE:COL: error: MESSAGE`, pointing at the key, group or snippet line that causes
-/// it and, when known, saying how to fix it.
+/// it and, when known, saying how to fix it. Warnings (a valid fleet that may not do what was meant)
+/// are printed the same way, as `FILE:LINE:COL: warning: MESSAGE`.
 ///
 /// Every key is described in docs/fleet-toml.md; `fleet schema` gives editors the same knowledge.
 ///
@@ -39,7 +40,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = load_fleet(&args.fleet)?;
     let findings = check_fleet(&args.fleet, &loaded)?;
-    print_warnings(&findings.warnings);
+    print_warnings(&args.fleet.display().to_string(), &findings.warnings);
     if !findings.problems.is_empty() {
         return Err(refuse(&args.fleet.display().to_string(), findings.problems).into());
     }

@@ -21,7 +21,7 @@ mod to_butane;
 
 use std::fmt;
 
-use fleet_spec::{Fleet, Node};
+use fleet_spec::{Fleet, Location, Node};
 
 use crate::ignition::{self, Config, JsonOptions};
 use crate::ini::IniError;
@@ -42,6 +42,9 @@ pub use to_butane::to_butane;
 /// A problem that does not stop rendering, worth showing to the user.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RenderWarning {
+    /// Where in the fleet file it points (the table or entry it is about), or `None` for a
+    /// snippet's own translation warning, whose message is located in the snippet already.
+    pub at: Option<Location>,
     /// The node the warning is about, or `None` for a snippet's own translation warning.
     pub node: Option<String>,
     pub message: String,
@@ -49,6 +52,9 @@ pub struct RenderWarning {
 
 impl fmt::Display for RenderWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = self.at {
+            write!(f, "{}:{}: ", at.line, at.column)?;
+        }
         match &self.node {
             Some(node) => write!(f, "node {node}: {}", self.message),
             None => f.write_str(&self.message),
@@ -158,6 +164,7 @@ pub fn compose_node(
 
     let mut warnings: Vec<RenderWarning> = generated::updates_without_health_check(&node.settings)
         .map(|container| RenderWarning {
+            at: Some(container.declared_at.table),
             node: Some(node.name.clone()),
             message: format!(
                 "container `{}` has auto_update = \"{}\" but no health check: podman auto-update rolls back only an update whose service fails to start, and without `health` a container that starts but does not work counts as started; add `health = {{ command = \"...\" }}`",
@@ -170,7 +177,7 @@ pub fn compose_node(
     for snippet in &node.settings.butane {
         let translated = snippets.get(&snippet.path)?;
         check_quadlet_clash(&node.name, &snippet.path, translated, &generated.payload)?;
-        precedence.warn(&node.name, &snippet.path, translated, &mut warnings);
+        precedence.warn(&node.name, snippet, translated, &mut warnings);
         merged = if merged == Config::default() {
             translated.clone()
         } else {

@@ -4,7 +4,8 @@
 //! snippet writing into a directory fleet speaks for (Zincati's fragments) is warned about.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+
+use fleet_spec::SnippetRef;
 
 use super::RenderWarning;
 use super::payload::{ClaimedDirectory, NodePayload};
@@ -41,13 +42,15 @@ impl<'a> Precedence<'a> {
     pub(super) fn warn(
         &self,
         node: &str,
-        snippet: &Path,
+        snippet_ref: &SnippetRef,
         translated: &Config,
         warnings: &mut Vec<RenderWarning>,
     ) {
-        let snippet = snippet.display();
+        let snippet = snippet_ref.path.display();
         let mut warn = |message: String| {
             warnings.push(RenderWarning {
+                // Where the fleet file adds the snippet: the line to change to settle it.
+                at: Some(snippet_ref.declared_at),
                 node: Some(node.to_owned()),
                 message,
             });

@@ -40,6 +40,7 @@ impl SnippetLibrary {
                 Ok(translation) => {
                     for entry in &translation.report.entries {
                         library.warnings.push(RenderWarning {
+                            at: None,
                             node: None,
                             message: located_entry(&name, entry),
                         });
