@@ -92,6 +92,21 @@ pub struct GuestToCheck {
     pub virsh: Virsh,
 }
 
+impl GuestToCheck {
+    /// The guest's console once `ready` holds for it (`what` names it in the error), within
+    /// `REPORT_LIMIT`, failing fast when the guest stopped without it.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> Result<String> {
+        wait_for_console(
+            &self.console_log,
+            REPORT_LIMIT,
+            || self.virsh.is_running(&self.node),
+            what,
+            ready,
+        )
+        .with_context(|| format!("guest {} on {}", self.node, self.virsh.connect()))
+    }
+}
+
 /// Every guest reports on its console the size and sha256 of exactly its own rendered Ignition, and
 /// the real Ignition in it applied that config: it succeeded, wrote exactly what the config asks for,
 /// and what it wrote holds what the fleet asks of the node (`expectations`, see
@@ -108,14 +123,9 @@ pub fn check_guests_apply_their_own_ignition(
             .ignition
             .get(&guest.node)
             .with_context(|| format!("{} was not rendered", guest.node))?;
-        let console = wait_for_console(
-            &guest.console_log,
-            REPORT_LIMIT,
-            || guest.virsh.is_running(&guest.node),
-            "the manifest of what Ignition wrote",
-            |console| find_manifest(console).is_some(),
-        )
-        .with_context(|| where_.clone())?;
+        let console = guest.wait_for("the manifest of what Ignition wrote", |console| {
+            find_manifest(console).is_some()
+        })?;
         let report = parse_report(&console)
             .with_context(|| format!("{where_}: no fw_cfg report before the manifest"))??;
         ensure!(
@@ -160,14 +170,9 @@ impl ExpectedHealth {
 pub fn wait_for_health_lines(guests: &[GuestToCheck]) -> Result<BTreeMap<String, String>> {
     let mut lines = BTreeMap::new();
     for guest in guests {
-        let console = wait_for_console(
-            &guest.console_log,
-            REPORT_LIMIT,
-            || guest.virsh.is_running(&guest.node),
-            "the health gate's FLEET-HEALTH line",
-            |console| console.contains(HEALTH_LINE_PREFIX),
-        )
-        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        let console = guest.wait_for("the health gate's FLEET-HEALTH line", |console| {
+            console.contains(HEALTH_LINE_PREFIX)
+        })?;
         let line = console
             .lines()
             .rev()
@@ -186,14 +191,9 @@ pub fn wait_for_health_lines(guests: &[GuestToCheck]) -> Result<BTreeMap<String,
 pub fn wait_for_leases(guests: &[GuestToCheck]) -> Result<BTreeMap<String, GuestLease>> {
     let mut leases = BTreeMap::new();
     for guest in guests {
-        let console = wait_for_console(
-            &guest.console_log,
-            REPORT_LIMIT,
-            || guest.virsh.is_running(&guest.node),
-            "the guest's DHCP lease line",
-            |console| parse_lease(console).is_some(),
-        )
-        .with_context(|| format!("guest {} on {}", guest.node, guest.virsh.connect()))?;
+        let console = guest.wait_for("the guest's DHCP lease line", |console| {
+            parse_lease(console).is_some()
+        })?;
         let lease = parse_lease(&console)
             .context("the lease line vanished")?
             .with_context(|| format!("guest {}", guest.node))?;

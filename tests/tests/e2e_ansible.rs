@@ -57,13 +57,17 @@ fn destroy_and_forget(virsh: &Virsh, fleet_toml: &Path, nodes: &[String]) {
     virsh.remove_qemu_logs(nodes);
 }
 
+/// A prepared machine and the real Ansible, or `None` (the test skips, as each gate says why).
+fn environment_and_ansible(test: &str) -> Option<(e2e::E2eEnvironment, RealAnsible)> {
+    let environment = e2e::environment(test)?;
+    let ansible = real_ansible(test)?;
+    Some((environment, ansible))
+}
+
 #[test]
 fn the_deploy_playbook_changes_nothing_in_check_mode_then_deploys_then_reports_no_change() {
     let test = "the_deploy_playbook_changes_nothing_in_check_mode";
-    let Some(environment) = e2e::environment(test) else {
-        return;
-    };
-    let Some(ansible) = real_ansible(test) else {
+    let Some((environment, ansible)) = environment_and_ansible(test) else {
         return;
     };
     let virsh = environment.virsh();
@@ -135,10 +139,7 @@ fn the_roll_out_playbook_stops_at_a_sick_canary_before_touching_the_rest() {
 
 /// Deploy a health-gated group, then roll a new base image out with `fleet.coreos.roll_out`.
 fn roll_out(test: &str, health: CanaryHealth) {
-    let Some(environment) = e2e::environment(test) else {
-        return;
-    };
-    let Some(ansible) = real_ansible(test) else {
+    let Some((environment, ansible)) = environment_and_ansible(test) else {
         return;
     };
     let virsh = environment.virsh();
@@ -290,10 +291,7 @@ fn inventory_list(
 #[test]
 fn the_inventory_gives_a_dhcp_node_the_lease_its_guest_took_from_the_network() {
     let test = "the_inventory_gives_a_dhcp_node_the_lease_its_guest_took";
-    let Some(environment) = e2e::environment(test) else {
-        return;
-    };
-    let Some(ansible) = real_ansible(test) else {
+    let Some((environment, ansible)) = environment_and_ansible(test) else {
         return;
     };
     let virsh = environment.virsh();
