@@ -2,7 +2,9 @@
 //! stream and a small release signed by a key made for the test (fleet-image's own pull fixtures,
 //! `crates/fleet-image/tests/support`, shared rather than copied): a good pull into the fleet's
 //! `[fleet.image] path`, a second pull that downloads nothing, a wrong checksum, a bad signature,
-//! a truncated download and its resumption, an unknown stream; and what each leaves on disk.
+//! a truncated download and its resumption, an unknown stream; and what each leaves on disk; and
+//! `--format json`, which the shipped `fleet.coreos.prepare_hypervisors` registers: run by the real
+//! ansible-core against the same server, it pulls once (changed) and then reports no change.
 
 #[path = "../../crates/fleet-image/tests/support/mod.rs"]
 #[expect(
@@ -14,7 +16,9 @@ mod support;
 use std::path::PathBuf;
 use std::process::Output;
 
-use fleet_tests::binary::fleet_command;
+use fleet_tests::ansible::{real_ansible, recap_changes, run_successfully};
+use fleet_tests::binary::{fleet_binary, fleet_command};
+use fleet_tests::workdir::WorkDir;
 use support::release::{
     ARTEFACT, ARTEFACT_PATH, RELEASE, SIGNATURE_PATH, STREAM_PATH, read, stream_json,
 };
@@ -133,6 +137,97 @@ fn a_good_pull_writes_the_fleets_image_and_says_which_release_and_a_second_downl
             image.display()
         )
     );
+    assert_eq!(setup.artefact_requests(), 1);
+}
+
+/// `--format json`: one object saying whether anything was downloaded, where the image and its
+/// record are, and the record itself; as the record file holds it.
+#[test]
+fn json_says_whether_anything_was_downloaded_and_what_the_record_holds() {
+    let setup = setup();
+    let pull_json = || {
+        let output = setup.pull(&["--format", "json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", stdout(&output)))
+    };
+    let image = setup.workspace.image_path();
+    let record_path = PathBuf::from(format!("{}.fleet-image.json", image.display()));
+    let first = pull_json();
+    assert_eq!(first["downloaded"], true, "{first:#}");
+    assert_eq!(first["path"], image.display().to_string(), "{first:#}");
+    assert_eq!(
+        first["record_path"],
+        record_path.display().to_string(),
+        "{first:#}"
+    );
+    assert_eq!(first["record"]["release"], RELEASE, "{first:#}");
+    assert_eq!(
+        first["record"]["signer"],
+        setup.key.fingerprint(),
+        "{first:#}"
+    );
+    let on_disk: serde_json::Value = serde_json::from_slice(&read(&record_path)).unwrap();
+    assert_eq!(first["record"], on_disk, "the record as its file holds it");
+    assert_eq!(first["set_fleet_image_path"], serde_json::Value::Null);
+
+    let again = pull_json();
+    assert_eq!(again["downloaded"], false, "{again:#}");
+    assert_eq!(again["record"], on_disk);
+    assert_eq!(setup.artefact_requests(), 1);
+}
+
+/// The shipped playbook's image play, by the real ansible-core, against the test server as a
+/// mirror: the first run pulls the image and reports a change, the second finds it current and
+/// reports none, with the artefact downloaded once. (Its first play, on `hypervisors`, matches no
+/// host here: the playbook runs without an inventory.)
+#[test]
+fn the_prepare_playbook_pulls_the_image_once_and_then_reports_no_change() {
+    let Some(ansible) = real_ansible("the_prepare_playbook_pulls_the_image_once") else {
+        return;
+    };
+    let setup = setup();
+    let workdir = WorkDir::new("ansible-image-pull").unwrap();
+    let collections = ansible.install_collection(workdir.path()).unwrap();
+    let run = || -> String {
+        let mut command = ansible.command("ansible-playbook", workdir.path());
+        for proxy in [
+            "ALL_PROXY",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "all_proxy",
+            "http_proxy",
+            "https_proxy",
+        ] {
+            command.env_remove(proxy);
+        }
+        let output = run_successfully(
+            command
+                .arg("fleet.coreos.prepare_hypervisors")
+                .args(["-e", &format!("fleet_file={}", setup.fleet_toml.display())])
+                .args([
+                    "-e",
+                    &format!("fleet_binary={}", fleet_binary().unwrap().display()),
+                ])
+                .args(["-e", "fleet_stream=stable"])
+                .args([
+                    "-e",
+                    &format!("fleet_stream_base_url={}/streams", setup.server.url()),
+                ])
+                .args([
+                    "-e",
+                    &format!("fleet_trusted_keys={}", setup.workspace.keys_file.display()),
+                ])
+                .env("ANSIBLE_COLLECTIONS_PATH", &collections),
+        )
+        .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(recap_changes(&first)["localhost"], 1, "{first}");
+    assert_eq!(read(&setup.workspace.image_path()), setup.release.image);
+    let second = run();
+    assert_eq!(recap_changes(&second)["localhost"], 0, "{second}");
     assert_eq!(setup.artefact_requests(), 1);
 }
 

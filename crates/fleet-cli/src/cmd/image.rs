@@ -30,12 +30,19 @@ pub enum ImageCommand {
 /// replaced. Nothing partial is left behind on failure but a `.partial` download the next pull
 /// resumes; a download found bad is removed.
 ///
+/// With --format json, stdout is one JSON object instead of the sentence: `downloaded` (false when
+/// the image already was the stream's newest), `path`, `record_path`, `record` (stream, release,
+/// architecture, the URLs, signer and both sha256s, as the record file holds them) and
+/// `set_fleet_image_path` (the path to set in [fleet.image] when the image went into the current
+/// directory, else null): what a playbook registers to say whether anything changed.
+///
 /// Exit status: 0 the image is in place (or already was), 1 the pull failed, 2 usage error.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
   fleet image pull                              stable into [fleet.image] path of ./fleet.toml
   fleet image pull --stream testing --dest images/
+  fleet image pull --format json | jq .downloaded
   fleet image pull --stream-base-url https://mirror.example/fcos/streams --trusted-keys mirror.asc")]
 pub struct PullArgs {
     /// The fleet file whose [fleet.image] path receives the image (not read with --dest).
@@ -67,4 +74,17 @@ pub struct PullArgs {
     /// artefact's name there).
     #[arg(long, value_name = "PATH")]
     pub dest: Option<PathBuf>,
+
+    /// What stdout says: a sentence for people, or the result as JSON for scripts and playbooks.
+    #[arg(long, value_enum, default_value_t = PullFormat::Text)]
+    pub format: PullFormat,
+}
+
+/// `--format` of `fleet image pull`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullFormat {
+    /// One sentence: the release pulled and where, or that nothing was downloaded.
+    Text,
+    /// One JSON object (see above).
+    Json,
 }

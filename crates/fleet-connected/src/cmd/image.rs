@@ -10,7 +10,7 @@ use fleet_image::{Destination, Phase, PullEvent, PullOptions, PulledImage, Trust
 use fleet_spec::ImageSource;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use fleet_cli::cmd::image::{Args, ImageCommand, PullArgs};
+use fleet_cli::cmd::image::{Args, ImageCommand, PullArgs, PullFormat};
 use fleet_cli::fleet_file::load_fleet;
 use fleet_cli::local_files::fleet_directory;
 
@@ -51,7 +51,13 @@ fn run_pull(args: &PullArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     let pulled = pulled.with_context(|| format!("cannot pull Fedora CoreOS {}", args.stream))?;
     let mut stdout = fleet_cli::stdout::stdout();
-    write_result(&mut stdout, &pulled, &target)?;
+    match args.format {
+        PullFormat::Text => write_result(&mut stdout, &pulled, &target)?,
+        PullFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &PullResult::of(&pulled, &target))?;
+            writeln!(stdout)?;
+        }
+    }
     stdout.finish()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -78,6 +84,35 @@ fn pull_target(args: &PullArgs) -> anyhow::Result<Target> {
             args.fleet.display()
         ),
     }
+}
+
+/// `--format json`'s object.
+#[derive(Debug, serde::Serialize)]
+struct PullResult<'a> {
+    downloaded: bool,
+    path: &'a Path,
+    record_path: &'a Path,
+    record: &'a fleet_image::ImageRecord,
+    /// What to set as `[fleet.image] path` when the image went into the current directory.
+    set_fleet_image_path: Option<String>,
+}
+
+impl<'a> PullResult<'a> {
+    fn of(pulled: &'a PulledImage, target: &Target) -> PullResult<'a> {
+        PullResult {
+            downloaded: pulled.downloaded,
+            path: &pulled.path,
+            record_path: &pulled.record_path,
+            record: &pulled.record,
+            set_fleet_image_path: (*target == Target::CurrentDirectory)
+                .then(|| path_to_set(&pulled.path)),
+        }
+    }
+}
+
+/// The image's path as `[fleet.image] path` of a fleet file in the current directory names it.
+fn path_to_set(path: &Path) -> String {
+    path.strip_prefix(".").unwrap_or(path).display().to_string()
 }
 
 fn write_result(
@@ -110,12 +145,7 @@ fn write_result(
         writeln!(
             out,
             "point the fleet at it in fleet.toml:\n\n[fleet.image]\npath = {:?}",
-            pulled
-                .path
-                .strip_prefix(".")
-                .unwrap_or(&pulled.path)
-                .display()
-                .to_string()
+            path_to_set(&pulled.path)
         )?;
     }
     Ok(())
