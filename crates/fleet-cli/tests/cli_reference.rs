@@ -21,17 +21,25 @@ fn cli_reference() -> String {
     reference.push_str(cli.render_long_help().to_string().trim_end());
     reference.push_str("\n```\n");
     for subcommand in cli.get_subcommands_mut() {
-        let name = subcommand.get_name().to_owned();
-        if name == "help" {
-            continue;
-        }
-        let help = subcommand.render_long_help().to_string();
-        reference.push_str(&format!(
-            "\n## fleet {name}\n\n```text\n{}\n```\n",
-            help.trim_end()
-        ));
+        push_help(&mut reference, "fleet", subcommand);
     }
     reference
+}
+
+/// `## fleet NAME` and its help, then the same for each of its own subcommands (`fleet image pull`).
+fn push_help(reference: &mut String, parent: &str, command: &mut clap::Command) {
+    let name = format!("{parent} {}", command.get_name());
+    if command.get_name() == "help" {
+        return;
+    }
+    let help = command.render_long_help().to_string();
+    reference.push_str(&format!(
+        "\n## {name}\n\n```text\n{}\n```\n",
+        help.trim_end()
+    ));
+    for subcommand in command.get_subcommands_mut() {
+        push_help(reference, &name, subcommand);
+    }
 }
 
 #[test]
