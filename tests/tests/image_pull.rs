@@ -14,7 +14,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use fleet_tests::ansible::{real_ansible, recap_changes, run_successfully};
 use fleet_tests::binary::{fleet_binary, fleet_command};
@@ -59,20 +59,25 @@ fn setup() -> Setup {
     }
 }
 
+/// No proxy between a command and the test server on 127.0.0.1.
+fn without_proxies(command: &mut Command) {
+    for proxy in [
+        "ALL_PROXY",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "http_proxy",
+        "https_proxy",
+    ] {
+        command.env_remove(proxy);
+    }
+}
+
 impl Setup {
     /// `fleet image pull FLEET --stream-base-url … --trusted-keys … EXTRA`, no proxy in the way.
     fn pull(&self, extra: &[&str]) -> Output {
         let mut command = fleet_command().unwrap();
-        for proxy in [
-            "ALL_PROXY",
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "all_proxy",
-            "http_proxy",
-            "https_proxy",
-        ] {
-            command.env_remove(proxy);
-        }
+        without_proxies(&mut command);
         command
             .args(["image", "pull"])
             .arg(&self.fleet_toml)
@@ -191,16 +196,7 @@ fn the_prepare_playbook_pulls_the_image_once_and_then_reports_no_change() {
     let collections = ansible.install_collection(workdir.path()).unwrap();
     let run = || -> String {
         let mut command = ansible.command("ansible-playbook", workdir.path());
-        for proxy in [
-            "ALL_PROXY",
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "all_proxy",
-            "http_proxy",
-            "https_proxy",
-        ] {
-            command.env_remove(proxy);
-        }
+        without_proxies(&mut command);
         let output = run_successfully(
             command
                 .arg("fleet.coreos.prepare_hypervisors")
