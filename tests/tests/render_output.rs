@@ -156,33 +156,37 @@ fn directories_are_created_0700_and_files_0600_under_umask_000() {
     }
 }
 
-/// The staging directories in `directory` (`crates/fleet-cli/src/output_staging.rs`).
+/// How fleet names its staging directories (`crates/fleet-cli/src/output_staging.rs`).
+const STAGING_PREFIX: &str = ".fleet-staging-";
+
+fn is_staging(name: &str) -> bool {
+    name.starts_with(STAGING_PREFIX)
+}
+
+/// The staging directories in `directory`.
 fn staging_directories(directory: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(directory)
         .unwrap()
         .map(|entry| entry.unwrap())
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".fleet-staging-")
-        })
+        .filter(|entry| is_staging(&entry.file_name().to_string_lossy()))
         .map(|entry| entry.path())
         .collect()
 }
 
 /// `files_in`, leaving staging directories out.
 fn rendered_files_in(directory: &Path) -> BTreeMap<String, Vec<u8>> {
-    let staging = staging_directories(directory);
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if !staging.contains(&path) {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            files.insert(name, std::fs::read(&path).unwrap());
-        }
-    }
-    files
+    std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .map(|entry| {
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            )
+        })
+        .filter(|(name, _)| !is_staging(name))
+        .map(|(name, path)| (name, std::fs::read(path).unwrap()))
+        .collect()
 }
 
 /// SIGKILL a render in the middle of putting its files into place (its staging directory keeps
@@ -194,10 +198,11 @@ fn a_render_killed_midway_is_finished_by_the_next_which_removes_its_staging_dire
     const NODES: usize = 1000;
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("out");
-    render_ok(&small_fleet(root.path(), NODES), &out);
+    let original = small_fleet(root.path(), NODES);
+    render_ok(&original, &out);
     // The same nodes with other bytes: every file is replaced, so `old/` appears with the first.
     let changed = root.path().join("changed.toml");
-    let text = std::fs::read_to_string(root.path().join(format!("fleet-{NODES}.toml"))).unwrap();
+    let text = std::fs::read_to_string(&original).unwrap();
     std::fs::write(
         &changed,
         text.replace(

@@ -78,7 +78,7 @@ fn schedule(node_plan: &NodePlan) -> Option<IniFile> {
     Some(file)
 }
 
-/// A warning, at the group's line of `file`, for every group with more than one node that auto-updates
+/// A warning, at the group's line in the fleet file, for every group with more than one node that auto-updates
 /// containers on podman's own unstaggered schedule: no reboot windows to take a time from and no
 /// schedule of its own, so they all update at midnight, canaries or not.
 pub fn unstaggered_groups_warnings(fleet: &Fleet) -> Vec<RenderWarning> {

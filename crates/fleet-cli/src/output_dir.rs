@@ -244,7 +244,7 @@ fn apply(directory: &Path, update: &Update<'_>) -> Result<UpdateOutcome, OutputD
             }
         });
     }
-    staging.finish();
+    drop(staging);
     Ok(UpdateOutcome {
         written: changes.len(),
         unchanged,

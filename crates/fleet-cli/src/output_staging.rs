@@ -58,19 +58,15 @@ impl Staging {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
-
-    /// Remove the staging directory and the replaced files it keeps; a failure only costs space.
-    pub(crate) fn finish(self) {
-        if let Err(error) = fs::remove_dir_all(&self.path) {
-            tracing::warn!("cannot remove {}: {error}", self.path.display());
-        }
-    }
 }
 
 impl Drop for Staging {
+    /// Remove the staging directory and the replaced files it keeps (everything in it is this
+    /// process's own); a failure only costs space.
     fn drop(&mut self) {
-        // Everything in it is this process's own; gone already after `finish`.
-        let _ = fs::remove_dir_all(&self.path);
+        if let Err(error) = fs::remove_dir_all(&self.path) {
+            tracing::warn!("cannot remove {}: {error}", self.path.display());
+        }
     }
 }
 

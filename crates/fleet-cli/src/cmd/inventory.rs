@@ -5,10 +5,11 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use fleet_plan::Placement;
+
 use crate::ansible_inventory::inventory;
 use crate::fleet_file::DEFAULT_FLEET_FILE;
 use crate::pipeline::{PlannedFleet, place_as_written_or_refuse, plan_fleet};
-use fleet_plan::Placement;
 
 /// Print the fleet as an Ansible dynamic inventory (JSON), from the fleet file alone.
 ///
@@ -34,8 +35,9 @@ use fleet_plan::Placement;
 /// `--addresses libvirt` runs in `fleet-connected`: it reads every node's domain on its host as
 /// `fleet status` does, puts each node on the hypervisor `fleet status` finds it on (a node a
 /// deploy kept on another host than the file alone would give it is there), and gives each DHCP
-/// node the lease libvirt knows (`ansible_host` stays unset without one). A host that cannot be reached is a warning on stderr naming it; the inventory is
-/// printed anyway, so that one hypervisor down does not break every Ansible run.
+/// node the lease libvirt knows (`ansible_host` stays unset without one). A host that cannot be
+/// reached is a warning on stderr naming it; the inventory is printed anyway, so that one
+/// hypervisor down does not break every Ansible run.
 ///
 /// Exit status: 0 printed, 1 the fleet is invalid, two of its names would make one Ansible name,
 /// or --host names no host, 2 usage error.

@@ -34,8 +34,8 @@ const MANIFEST: &str = "manifest.json";
 /// then renamed into place, and if anything fails, DIR is left as it was. A render killed midway
 /// (SIGKILL, power loss) can leave DIR part old, part new: the next render finishes it and removes
 /// the staging directory the killed one left (one still in use by a running render is left
-/// alone, and so is anything named like one that holds what fleet never puts there). DIR (and any parent
-/// fleet creates) is mode 0700, the files 0600. A file that already holds the same bytes (mode
+/// alone, and so is anything named like one that holds what fleet never puts there). DIR (and
+/// any parent fleet creates) is mode 0700, the files 0600. A file that already holds the same bytes (mode
 /// 0600) is left alone. A directory, symlink, FIFO or device where a file must go is not
 /// replaced: nothing is written and the error names it. The .ign file of a node no longer in the
 /// fleet is removed when the previous manifest of this same fleet lists it and it still holds

@@ -1,5 +1,6 @@
 //! `fleet inventory --addresses libvirt`: the Ansible inventory with each node on the hypervisor
-//! `fleet status` finds it on and each DHCP node's lease, read from libvirt as `fleet status` reads it.
+//! `fleet status` finds it on and each DHCP node's lease, both read from libvirt as `fleet status`
+//! reads them.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

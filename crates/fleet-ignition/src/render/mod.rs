@@ -52,9 +52,6 @@ pub struct RenderWarning {
 
 impl fmt::Display for RenderWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(at) = self.at {
-            write!(f, "{}:{}: ", at.line, at.column)?;
-        }
         match &self.node {
             Some(node) => write!(f, "node {node}: {}", self.message),
             None => f.write_str(&self.message),
